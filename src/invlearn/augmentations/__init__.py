@@ -1,0 +1,29 @@
+"""Augmentation modules: learnable-strength shells over :mod:`invlearn.ops`, and their registry.
+
+>>> from invlearn import augmentations
+>>> rotate = augmentations.create("rotate", magnitude=0.25)   # angles uniform in +-0.25 * pi/6 rad
+>>> augmentations.available("signal")[:3]
+['amplitude_scale', 'channel_dropout', 'channel_shuffle']
+"""
+
+from invlearn.augmentations import image, signal  # noqa: F401  (registers the classes)
+from invlearn.augmentations.base import (
+    Augmentation,
+    MagnitudeAugmentation,
+    Params,
+    ProbabilityAugmentation,
+)
+from invlearn.augmentations.image import AffineAugmentation
+from invlearn.augmentations.registry import available, create, get, register
+
+__all__ = [
+    "AffineAugmentation",
+    "Augmentation",
+    "MagnitudeAugmentation",
+    "Params",
+    "ProbabilityAugmentation",
+    "available",
+    "create",
+    "get",
+    "register",
+]

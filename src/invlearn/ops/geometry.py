@@ -1,0 +1,205 @@
+"""Differentiable geometric image operations on ``(B, C, H, W)`` float batches.
+
+Conventions
+-----------
+* Every named transform (``translate``, ``rotate``, ``scale``, ``shear``) describes what happens to the image
+  *content*, in pixel units centred on the image centre, with ``x`` pointing right and ``y`` pointing down:
+  ``rotate(x, pi / 2)`` equals ``torch.rot90(x, 1, dims=(-2, -1))`` (counter-clockwise as displayed).
+  Non-square images are handled in pixels, so a rotation stays a rotation whatever the aspect ratio.
+* Its ``*_matrix`` companion returns the ``(B, 3, 3)`` *sampling* matrix in the normalised coordinates of
+  ``torch.nn.functional.affine_grid`` (``theta``: output location -> input location, ``[-1, 1]`` on both axes).
+  Matrices of several transforms can be multiplied and applied with a single ``affine`` call.
+* ``affine`` performs exactly one ``affine_grid`` and one ``grid_sample`` for the whole batch.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from invlearn._validation import check_batch_param, check_choice, check_float_tensor, check_image
+
+INTERPOLATIONS = ("bilinear", "nearest", "bicubic")
+PADDINGS = ("zeros", "border", "reflection")
+
+#: Names of Augerino's six affine generators, in the order of :data:`AFFINE_GENERATORS`.
+GENERATOR_NAMES = ("translate_x", "translate_y", "rotate", "scale", "stretch", "shear")
+
+
+def _generators() -> Tensor:
+    g = torch.zeros(6, 3, 3, dtype=torch.float64)
+    g[0, 0, 2] = 1.0  # translate x
+    g[1, 1, 2] = 1.0  # translate y
+    g[2, 0, 1], g[2, 1, 0] = -1.0, 1.0  # rotation
+    g[3, 0, 0], g[3, 1, 1] = 1.0, 1.0  # isotropic scale
+    g[4, 0, 0], g[4, 1, 1] = 1.0, -1.0  # stretch
+    g[5, 0, 1], g[5, 1, 0] = 1.0, 1.0  # shear
+    return g
+
+
+#: Augerino's six generators of the affine Lie algebra, ``(6, 3, 3)`` float64, acting on homogeneous
+#: normalised coordinates in ``[-1, 1]``.
+AFFINE_GENERATORS = _generators()
+
+
+def affine(
+    x: Tensor,
+    matrix: Tensor,
+    mode: str = "bilinear",
+    padding_mode: str = "zeros",
+    align_corners: bool = True,
+) -> Tensor:
+    """Warp images with per-example affine sampling matrices.
+
+    Args:
+        x: images ``(B, C, H, W)``, floating point.
+        matrix: ``(B, 2, 3)`` or ``(B, 3, 3)`` sampling matrices in ``affine_grid``'s normalised convention
+            (output location -> input location); the last row of a 3x3 matrix is ignored.
+        mode: interpolation, one of ``"bilinear"``, ``"nearest"``, ``"bicubic"``.
+        padding_mode: values outside the input, one of ``"zeros"``, ``"border"``, ``"reflection"``.
+        align_corners: as in ``grid_sample``; ``True`` puts ``-1`` and ``1`` on the corner pixels' centres.
+
+    Returns:
+        The warped images, same shape, dtype and device as ``x``.
+    """
+    x = check_image(x)
+    check_float_tensor(matrix, "matrix", ndim=3)
+    if matrix.shape[1:] not in ((2, 3), (3, 3)):
+        raise ValueError(f"matrix must have shape (B, 2, 3) or (B, 3, 3), got {tuple(matrix.shape)}")
+    check_batch_param(matrix, "matrix", x.shape[0], tuple(matrix.shape[1:]))
+    check_choice(mode, "mode", INTERPOLATIONS)
+    check_choice(padding_mode, "padding_mode", PADDINGS)
+    theta = matrix[:, :2, :].to(x.dtype)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=align_corners)
+    return F.grid_sample(x, grid, mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+
+
+def _matrix_from_rows(a: Tensor, b: Tensor, c: Tensor, d: Tensor, e: Tensor, f: Tensor) -> Tensor:
+    """Stack ``[[a, b, c], [d, e, f], [0, 0, 1]]`` from ``(B,)`` entries into ``(B, 3, 3)``."""
+    zero, one = torch.zeros_like(a), torch.ones_like(a)
+    return torch.stack([a, b, c, d, e, f, zero, zero, one], dim=-1).reshape(-1, 3, 3)
+
+
+def _pixel_to_normalized(sampling: Tensor, height: int, width: int, align_corners: bool) -> Tensor:
+    """Conjugate a sampling matrix in centred pixel units into ``affine_grid``'s normalised units.
+
+    With ``D = diag(dx, dy, 1)`` mapping centred pixels to normalised coordinates, the result is
+    ``D @ sampling @ D^-1``, computed as an element-wise product.
+    """
+    dx = 2.0 / max(width - 1, 1) if align_corners else 2.0 / width
+    dy = 2.0 / max(height - 1, 1) if align_corners else 2.0 / height
+    factor = sampling.new_tensor([[1.0, dx / dy, dx], [dy / dx, 1.0, dy], [0.0, 0.0, 1.0]])
+    return sampling * factor
+
+
+def translation_matrix(shift: Tensor, height: int, width: int, align_corners: bool = True) -> Tensor:
+    """Sampling matrices ``(B, 3, 3)`` moving the content by ``shift`` ``(B, 2)`` = (x, y) fractions of the
+    width and height (``0.5`` moves it right by half the width)."""
+    check_float_tensor(shift, "shift", ndim=2)
+    check_batch_param(shift, "shift", shift.shape[0], (2,))
+    tx, ty = -shift[:, 0] * width, -shift[:, 1] * height
+    one, zero = torch.ones_like(tx), torch.zeros_like(tx)
+    return _pixel_to_normalized(_matrix_from_rows(one, zero, tx, zero, one, ty), height, width, align_corners)
+
+
+def rotation_matrix(angle: Tensor, height: int, width: int, align_corners: bool = True) -> Tensor:
+    """Sampling matrices ``(B, 3, 3)`` rotating the content by ``angle`` ``(B,)`` radians, counter-clockwise
+    as displayed, about the image centre."""
+    check_float_tensor(angle, "angle", ndim=1)
+    cos, sin, zero = torch.cos(angle), torch.sin(angle), torch.zeros_like(angle)
+    return _pixel_to_normalized(_matrix_from_rows(cos, -sin, zero, sin, cos, zero), height, width, align_corners)
+
+
+def scale_matrix(factor: Tensor, height: int, width: int, align_corners: bool = True) -> Tensor:
+    """Sampling matrices ``(B, 3, 3)`` scaling the content by ``factor`` ``(B,)`` (> 1 zooms in) about the
+    image centre."""
+    check_float_tensor(factor, "factor", ndim=1)
+    if not bool((factor > 0).all()):
+        raise ValueError("factor must be > 0")
+    inv, zero = 1.0 / factor, torch.zeros_like(factor)
+    return _pixel_to_normalized(_matrix_from_rows(inv, zero, zero, zero, inv, zero), height, width, align_corners)
+
+
+def shear_matrix(factors: Tensor, height: int, width: int, align_corners: bool = True) -> Tensor:
+    """Sampling matrices ``(B, 3, 3)`` shearing the content by ``factors`` ``(B, 2)`` = (sx, sy), the content
+    map being ``x' = x + sx * y``, ``y' = y + sy * x`` about the image centre (requires ``sx * sy != 1``)."""
+    check_float_tensor(factors, "factors", ndim=2)
+    check_batch_param(factors, "factors", factors.shape[0], (2,))
+    sx, sy = factors[:, 0], factors[:, 1]
+    det = 1.0 - sx * sy
+    if not bool((det.abs() > 1e-6).all()):
+        raise ValueError("factors must satisfy sx * sy != 1 (the shear would not be invertible)")
+    one, zero = torch.ones_like(sx), torch.zeros_like(sx)
+    sampling = _matrix_from_rows(one / det, -sx / det, zero, -sy / det, one / det, zero)
+    return _pixel_to_normalized(sampling, height, width, align_corners)
+
+
+def _warp(x: Tensor, build, param: Tensor, name: str, trailing, **options) -> Tensor:
+    x = check_image(x)
+    check_batch_param(param, name, x.shape[0], trailing)
+    align = options.get("align_corners", True)
+    return affine(x, build(param.to(x.dtype), x.shape[-2], x.shape[-1], align), **options)
+
+
+def translate(x: Tensor, shift: Tensor, **options) -> Tensor:
+    """Translate images ``(B, C, H, W)`` by ``shift`` ``(B, 2)`` = (x, y) fractions of width and height.
+    ``options`` are ``affine``'s ``mode``, ``padding_mode`` and ``align_corners``."""
+    return _warp(x, translation_matrix, shift, "shift", (2,), **options)
+
+
+def rotate(x: Tensor, angle: Tensor, **options) -> Tensor:
+    """Rotate images ``(B, C, H, W)`` by ``angle`` ``(B,)`` radians, counter-clockwise as displayed."""
+    return _warp(x, rotation_matrix, angle, "angle", (), **options)
+
+
+def scale(x: Tensor, factor: Tensor, **options) -> Tensor:
+    """Scale images ``(B, C, H, W)`` about their centre by ``factor`` ``(B,)`` (> 1 zooms in)."""
+    return _warp(x, scale_matrix, factor, "factor", (), **options)
+
+
+def shear(x: Tensor, factors: Tensor, **options) -> Tensor:
+    """Shear images ``(B, C, H, W)`` by ``factors`` ``(B, 2)`` = (sx, sy); see :func:`shear_matrix`."""
+    return _warp(x, shear_matrix, factors, "factors", (2,), **options)
+
+
+def lie_affine_matrix(coefficients: Tensor, generators: Tensor | None = None) -> Tensor:
+    """Exponentiate a combination of affine generators: ``expm(sum_k a_k G_k)`` for every example.
+
+    Args:
+        coefficients: ``(B, K)`` coefficients ``a_k``; with the default generators ``K = 6`` in the order of
+            :data:`GENERATOR_NAMES` (translate x, translate y, rotate, scale, stretch, shear).
+        generators: ``(K, 3, 3)`` generators; default :data:`AFFINE_GENERATORS` (normalised coordinates).
+
+    Returns:
+        ``(B, 3, 3)`` matrices, usable as ``affine``'s sampling matrices. Computed with one batched
+        ``torch.linalg.matrix_exp`` call; differentiable w.r.t. the coefficients.
+    """
+    check_float_tensor(coefficients, "coefficients", ndim=2)
+    gens = AFFINE_GENERATORS if generators is None else check_float_tensor(generators, "generators", ndim=3)
+    if gens.shape[1:] != (3, 3) or gens.shape[0] != coefficients.shape[1]:
+        raise ValueError(
+            f"coefficients must have shape (B, {gens.shape[0]}) to match generators of shape "
+            f"{tuple(gens.shape)}, got {tuple(coefficients.shape)}"
+        )
+    check_batch_param(coefficients, "coefficients", coefficients.shape[0], (gens.shape[0],))
+    algebra = torch.einsum("bk,kij->bij", coefficients, gens.to(coefficients))
+    return torch.linalg.matrix_exp(algebra)
+
+
+def _soft_flip(x: Tensor, mask: Tensor, dim: int) -> Tensor:
+    x = check_image(x)
+    check_batch_param(mask, "mask", x.shape[0])
+    m = mask.to(x.dtype).view(-1, 1, 1, 1)
+    return torch.lerp(x, x.flip(dim), m)
+
+
+def hflip(x: Tensor, mask: Tensor) -> Tensor:
+    """Mirror images ``(B, C, H, W)`` left-right where ``mask`` ``(B,)`` is 1, keep them where it is 0; values
+    in between blend the two (a relaxed flip that passes gradients to ``mask``)."""
+    return _soft_flip(x, mask, -1)
+
+
+def vflip(x: Tensor, mask: Tensor) -> Tensor:
+    """Mirror images ``(B, C, H, W)`` top-bottom with a per-example soft ``mask`` ``(B,)``; see :func:`hflip`."""
+    return _soft_flip(x, mask, -2)

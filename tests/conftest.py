@@ -1,0 +1,46 @@
+"""Shared helpers: small inputs for every modality and the constructor arguments each augmentation needs."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from invlearn import augmentations
+
+SFREQ = 16.0
+#: Augmentations whose unit is physical time or frequency need the sampling frequency.
+NEEDS_SFREQ = {"time_shift", "frequency_shift", "time_mask"}
+#: Straight-through ops: gradient checks run on their smooth surrogate.
+STRAIGHT_THROUGH = {"solarize", "posterize"}
+
+ALL_NAMES = augmentations.available()
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def make_augmentation(name: str, strength: float = 0.5, **kwargs) -> augmentations.Augmentation:
+    """Build the registered augmentation ``name`` with its strength (magnitude or probability) set."""
+    cls = augmentations.get(name)
+    if name in NEEDS_SFREQ:
+        kwargs.setdefault("sfreq", SFREQ)
+    key = "probability" if issubclass(cls, augmentations.ProbabilityAugmentation) else "magnitude"
+    kwargs.setdefault(key, strength)
+    return cls(**kwargs)
+
+
+def make_input(modality: str, dtype=torch.float32, device="cpu", batch: int = 2, seed: int = 0) -> torch.Tensor:
+    """Images ``(batch, 3, 6, 6)`` in ``[0.05, 0.95]`` or signals ``(batch, 3, 32)`` standard normal."""
+    g = torch.Generator().manual_seed(seed)
+    if modality == "image":
+        x = 0.05 + 0.9 * torch.rand(batch, 3, 6, 6, generator=g, dtype=torch.float64)
+    else:
+        x = torch.randn(batch, 3, 32, generator=g, dtype=torch.float64)
+    return x.to(device=device, dtype=dtype)
+
+
+def seeded(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+@pytest.fixture(params=ALL_NAMES)
+def name(request) -> str:
+    return request.param
