@@ -8,8 +8,6 @@ import torch
 from invlearn import augmentations
 
 SFREQ = 16.0
-#: Augmentations whose unit is physical time or frequency need the sampling frequency.
-NEEDS_SFREQ = {"time_shift", "frequency_shift", "time_mask"}
 #: Straight-through ops: gradient checks run on their smooth surrogate.
 STRAIGHT_THROUGH = {"solarize", "posterize"}
 
@@ -20,7 +18,7 @@ DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 def make_augmentation(name: str, strength: float = 0.5, **kwargs) -> augmentations.Augmentation:
     """Build the registered augmentation ``name`` with its strength (magnitude or probability) set."""
     cls = augmentations.get(name)
-    if name in NEEDS_SFREQ:
+    if cls.needs_sfreq:
         kwargs.setdefault("sfreq", SFREQ)
     key = "probability" if issubclass(cls, augmentations.ProbabilityAugmentation) else "magnitude"
     kwargs.setdefault(key, strength)

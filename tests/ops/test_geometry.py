@@ -88,3 +88,12 @@ def test_soft_flip_blends():
     assert torch.equal(out[0], x[0].flip(-1))
     assert torch.allclose(out[1], 0.75 * x[1] + 0.25 * x[1].flip(-1))
     assert torch.equal(ops.vflip(x, torch.ones(2)), x.flip(-2))
+
+
+@pytest.mark.parametrize("align_corners", [True, False])
+def test_sampling_grid_matches_affine_grid(align_corners):
+    from invlearn.ops.geometry import _affine_grid
+
+    theta = torch.randn(4, 2, 3, dtype=torch.float64)
+    expected = torch.nn.functional.affine_grid(theta, [4, 1, 7, 5], align_corners=align_corners)
+    assert torch.allclose(_affine_grid(theta, 7, 5, align_corners), expected, atol=1e-12)

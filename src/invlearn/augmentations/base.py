@@ -81,6 +81,8 @@ class Augmentation(nn.Module):
     name: ClassVar[str]
     modality: ClassVar[str]
     unit: ClassVar[str] = ""
+    #: True where the constructor requires the sampling frequency ``sfreq`` (Hz).
+    needs_sfreq: ClassVar[bool] = False
 
     @property
     def magnitude(self) -> Tensor | None:

@@ -38,6 +38,8 @@ class _SignalMagnitude(MagnitudeAugmentation):
 class _TimedSignal(_SignalMagnitude):
     """A signal augmentation whose physical unit needs the sampling frequency ``sfreq`` (Hz)."""
 
+    needs_sfreq = True
+
     def __init__(self, sfreq: float, magnitude: float = 0.5, scale: float | None = None) -> None:
         super().__init__(magnitude, scale)
         self.sfreq = check_positive(sfreq, "sfreq")

@@ -37,13 +37,13 @@ def luminance(x: Tensor) -> Tensor:
     if x.shape[1] == 1:
         return x
     _require_rgb(x, "luminance")
-    weights = x.new_tensor(_LUMA).view(1, 3, 1, 1)
-    return (x * weights).sum(dim=1, keepdim=True)
+    r, g, b = _LUMA
+    return r * x[:, 0:1] + g * x[:, 1:2] + b * x[:, 2:3]
 
 
 def _blend(x: Tensor, other: Tensor, factor: Tensor) -> Tensor:
     """``other + factor * (x - other)``, clamped: factor 1 keeps ``x``, 0 gives ``other``."""
-    return (other + factor * (x - other)).clamp(0.0, 1.0)
+    return torch.lerp(other, x, factor).clamp(0.0, 1.0)
 
 
 def brightness(x: Tensor, factor: Tensor) -> Tensor:

@@ -9,7 +9,9 @@ Conventions
 * Its ``*_matrix`` companion returns the ``(B, 3, 3)`` *sampling* matrix in the normalised coordinates of
   ``torch.nn.functional.affine_grid`` (``theta``: output location -> input location, ``[-1, 1]`` on both axes).
   Matrices of several transforms can be multiplied and applied with a single ``affine`` call.
-* ``affine`` performs exactly one ``affine_grid`` and one ``grid_sample`` for the whole batch.
+* ``affine`` builds one sampling grid and performs exactly one ``grid_sample`` for the whole batch. The grid is
+  the same as ``affine_grid``'s, computed as a broadcast sum of separable x and y terms, which on a CPU is
+  several times faster than ``affine_grid``'s batched matrix product with an inner dimension of 3.
 """
 
 from __future__ import annotations
@@ -70,9 +72,28 @@ def affine(
     check_batch_param(matrix, "matrix", x.shape[0], tuple(matrix.shape[1:]))
     check_choice(mode, "mode", INTERPOLATIONS)
     check_choice(padding_mode, "padding_mode", PADDINGS)
-    theta = matrix[:, :2, :].to(x.dtype)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=align_corners)
+    grid = _affine_grid(matrix[:, :2, :].to(x.dtype), x.shape[-2], x.shape[-1], align_corners)
     return F.grid_sample(x, grid, mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+
+
+def _normalized_positions(n: int, align_corners: bool, like: Tensor) -> Tensor:
+    """Normalised coordinates of ``n`` pixel centres, as ``affine_grid`` places them."""
+    if align_corners:
+        return torch.linspace(-1.0, 1.0, n, dtype=like.dtype, device=like.device)
+    return (2.0 * torch.arange(n, dtype=like.dtype, device=like.device) + 1.0) / n - 1.0
+
+
+def _affine_grid(theta: Tensor, height: int, width: int, align_corners: bool) -> Tensor:
+    """``affine_grid(theta, (B, C, height, width))`` for ``(B, 2, 3)`` ``theta``, as a broadcast sum.
+
+    ``grid[b, i, j] = theta[b, :, 0] * xs[j] + theta[b, :, 1] * ys[i] + theta[b, :, 2]``.
+    """
+    b = theta.shape[0]
+    xs = _normalized_positions(width, align_corners, theta).view(1, 1, width, 1)
+    ys = _normalized_positions(height, align_corners, theta).view(1, height, 1, 1)
+    columns = theta.transpose(1, 2)  # (B, 3, 2): the x, y and constant coefficients of (gx, gy)
+    per_column = xs * columns[:, 0].view(b, 1, 1, 2) + columns[:, 2].view(b, 1, 1, 2)
+    return per_column + ys * columns[:, 1].view(b, 1, 1, 2)
 
 
 def _matrix_from_rows(a: Tensor, b: Tensor, c: Tensor, d: Tensor, e: Tensor, f: Tensor) -> Tensor:

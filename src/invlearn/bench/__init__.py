@@ -1,0 +1,1 @@
+"""Benchmark suites printing JSON (``invlearn bench SUITE``); their baselines are optional extras."""

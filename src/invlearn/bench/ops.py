@@ -1,0 +1,173 @@
+"""``invlearn bench ops``: forward+backward time of every registered augmentation, against kornia's
+equivalent where it has one, and of the Augerino augmentation against the ODE matrix exponential of the
+original code.
+
+Each row times one call ``aug(x)`` followed by a backward pass of ``out.sum()`` into the learnable strength,
+on a 128x3x32x32 image batch or a 64x2x3000 signal batch. A baseline is timed in the same process,
+interleaved with ours, on the same input with the same reparameterisation (per-example value
+``u * magnitude * scale``, magnitude a leaf requiring grad).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from invlearn import augmentations, ops
+from invlearn.bench.timing import interleaved_medians, machine, result_row
+
+IMAGE_SHAPE = (128, 3, 32, 32)
+SIGNAL_SHAPE = (64, 2, 3000)
+SFREQ = 100.0
+#: Scale of Augerino's translation generators in the reference code.
+AUGERINO_TRANSLATION_SCALE = 0.1
+
+
+def _kornia_baselines(height: int, width: int) -> dict[str, tuple[str, Callable]]:
+    """kornia functions with the same operation, as ``name -> (label, f(x, value))``; ``value`` is the
+    per-example physical value in our augmentation's unit."""
+    import kornia.enhance as ke
+    import kornia.geometry.transform as kt
+
+    zeros = torch.zeros_like
+    return {
+        "rotate": ("kornia.geometry.transform.rotate", lambda x, v: kt.rotate(x, torch.rad2deg(v))),
+        "translate_x": (
+            "kornia.geometry.transform.translate",
+            lambda x, v: kt.translate(x, torch.stack([v * width, zeros(v)], -1)),
+        ),
+        "translate_y": (
+            "kornia.geometry.transform.translate",
+            lambda x, v: kt.translate(x, torch.stack([zeros(v), v * height], -1)),
+        ),
+        "scale": ("kornia.geometry.transform.scale", lambda x, v: kt.scale(x, torch.exp(v)[:, None].expand(-1, 2))),
+        "shear_x": (
+            "kornia.geometry.transform.shear",
+            lambda x, v: kt.shear(x, torch.stack([v, zeros(v)], -1), align_corners=True),
+        ),
+        "shear_y": (
+            "kornia.geometry.transform.shear",
+            lambda x, v: kt.shear(x, torch.stack([zeros(v), v], -1), align_corners=True),
+        ),
+        "brightness": ("kornia.enhance.adjust_contrast (multiplicative)", lambda x, v: ke.adjust_contrast(x, 1 + v)),
+        "contrast": (
+            "kornia.enhance.adjust_contrast_with_mean_subtraction",
+            lambda x, v: ke.adjust_contrast_with_mean_subtraction(x, 1 + v),
+        ),
+        "saturation": (
+            "kornia.enhance.adjust_saturation_with_gray_subtraction",
+            lambda x, v: ke.adjust_saturation_with_gray_subtraction(x, 1 + v),
+        ),
+        "hue": ("kornia.enhance.adjust_hue (HSV)", lambda x, v: ke.adjust_hue(x, 2 * math.pi * v)),
+        "sharpness": ("kornia.enhance.sharpness", lambda x, v: ke.sharpness(x, 1 + v)),
+    }
+
+
+def _input(modality: str, generator: torch.Generator) -> torch.Tensor:
+    if modality == "image":
+        return torch.rand(IMAGE_SHAPE, generator=generator)
+    return torch.randn(SIGNAL_SHAPE, generator=generator)
+
+
+def _augmentation_step(aug: augmentations.Augmentation, x: torch.Tensor, generator) -> Callable[[], None]:
+    def step() -> None:
+        aug.zero_grad(set_to_none=True)
+        aug(x, generator=generator).sum().backward()
+
+    return step
+
+
+def _baseline_step(aug, fn, x, generator) -> Callable[[], None]:
+    magnitude = torch.tensor(float(aug.magnitude.detach()), requires_grad=True)
+
+    def step() -> None:
+        magnitude.grad = None
+        u = 2 * torch.rand(x.shape[0], generator=generator) - 1
+        fn(x, u * magnitude * aug.scale).sum().backward()
+
+    return step
+
+
+def augmentation_rows(repeats: int, names: list[str] | None = None) -> list[dict]:
+    """One row per registered augmentation (all of them by default)."""
+    generator = torch.Generator().manual_seed(0)
+    baselines = _kornia_baselines(*IMAGE_SHAPE[-2:])
+    rows = []
+    for name in names or augmentations.available():
+        cls = augmentations.get(name)
+        kwargs = {"sfreq": SFREQ} if cls.needs_sfreq else {}
+        aug = cls(**kwargs).train()
+        x = _input(aug.modality, generator)
+        steps = {"ours": _augmentation_step(aug, x, generator)}
+        if name in baselines:
+            label, fn = baselines[name]
+            steps["baseline"] = _baseline_step(aug, fn, x, generator)
+        medians = interleaved_medians(steps, repeats)
+        label = baselines[name][0] if name in baselines else None
+        rows.append(result_row(name, medians["ours"], label, medians.get("baseline")))
+    return rows
+
+
+def ode_matrix_exp(algebra: torch.Tensor) -> torch.Tensor:
+    """``exp(A)`` for ``(B, d, d)`` matrices by integrating ``dX/dt = A X`` from ``I`` over ``[0, 1]`` with
+    torchdiffeq's dopri5 at rtol 1e-4: the method of the original Augerino code (benchmark baseline)."""
+    from torchdiffeq import odeint
+
+    eye = torch.eye(algebra.shape[-1], dtype=algebra.dtype).expand_as(algebra).contiguous()
+    times = torch.tensor([0.0, 1.0], dtype=algebra.dtype)
+    return odeint(lambda t, state: algebra @ state, eye, times, method="dopri5", rtol=1e-4)[-1]
+
+
+def _augerino_coefficients(width_raw: torch.Tensor, batch: int, generator) -> torch.Tensor:
+    """Per-example coefficients ``eps * softplus(width)``, ``eps ~ U(-1/2, 1/2)^6``, translations scaled."""
+    eps = torch.rand(batch, 6, generator=generator) - 0.5
+    gen_scale = torch.tensor([AUGERINO_TRANSLATION_SCALE] * 2 + [1.0] * 4)
+    return eps * F.softplus(width_raw) * gen_scale
+
+
+def augerino_rows(repeats: int) -> list[dict]:
+    """Matrix exponential of 128 3x3 matrices, and the whole Augerino augmentation (sample, exponential,
+    one warp) on 128x3x32x32, forward+backward, against the ODE exponential."""
+    generator = torch.Generator().manual_seed(0)
+    width_raw = torch.full((6,), 0.5, requires_grad=True)
+    x = torch.rand(IMAGE_SHAPE, generator=generator)
+    batch = IMAGE_SHAPE[0]
+    generators = ops.AFFINE_GENERATORS.float()
+
+    def expm_step(exponential) -> Callable[[], None]:
+        def step() -> None:
+            width_raw.grad = None
+            coefficients = _augerino_coefficients(width_raw, batch, generator)
+            exponential(torch.einsum("bk,kij->bij", coefficients, generators)).sum().backward()
+
+        return step
+
+    def augmentation_step(exponential) -> Callable[[], None]:
+        def step() -> None:
+            width_raw.grad = None
+            coefficients = _augerino_coefficients(width_raw, batch, generator)
+            matrices = exponential(torch.einsum("bk,kij->bij", coefficients, generators))
+            ops.affine(x, matrices).sum().backward()
+
+        return step
+
+    rows = []
+    label = "torchdiffeq.odeint dopri5 rtol=1e-4 (original Augerino)"
+    exp = interleaved_medians({"ours": expm_step(torch.linalg.matrix_exp), "baseline": expm_step(ode_matrix_exp)}, repeats)
+    rows.append(result_row("lie_matrix_exp", exp["ours"], label, exp["baseline"]))
+    aug = interleaved_medians(
+        {"ours": augmentation_step(torch.linalg.matrix_exp), "baseline": augmentation_step(ode_matrix_exp)}, repeats
+    )
+    rows.append(result_row("augerino_augmentation", aug["ours"], label, aug["baseline"]))
+    return rows
+
+
+def run(repeats: int = 30, names: list[str] | None = None) -> dict:
+    """The ``ops`` suite as a JSON-serialisable dict (schema in the README)."""
+    rows = augmentation_rows(repeats, names)
+    if names is None:
+        rows += augerino_rows(repeats)
+    return {"suite": "ops", "machine": machine(), "torch": torch.__version__, "results": rows}
