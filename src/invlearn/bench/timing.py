@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import platform
 import statistics
@@ -26,27 +27,49 @@ def machine() -> str:
     return text
 
 
+def pin_allocator() -> bool:
+    """Fix glibc's mmap and trim thresholds (256 and 512 MiB) for the rest of the process.
+
+    By default glibc moves its mmap threshold with the history of frees, so whether an image-sized temporary is
+    recycled or mapped and page-faulted afresh depends on what ran before: on a 2-core machine that swung the
+    ratio of identical elementwise pipelines between 0.8 and 1.5 from one run to the next. With fixed
+    thresholds every row sees the same allocator. Returns False (and changes nothing) off glibc.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    return bool(libc.mallopt(m_mmap_threshold, 256 << 20)) and bool(libc.mallopt(m_trim_threshold, 512 << 20))
+
+
 def _synchronize() -> None:
     if torch.cuda.is_available():
         torch.cuda.synchronize()
 
 
 def interleaved_medians(
-    functions: dict[str, Callable[[], None]], repeats: int = 30, warmup: int = 3
+    functions: dict[str, Callable[[], None]], repeats: int = 30, warmup: int = 3, block: int = 5
 ) -> dict[str, float]:
-    """Median wall time in milliseconds of each function, the functions taking turns within every
-    repetition so that drifts of the machine (frequency, other load) affect them alike."""
+    """Median wall time in milliseconds of each function over ``repeats`` timed calls.
+
+    The functions take turns in rounds so that drifts of the machine (frequency, other load) affect them
+    alike. Within a round each function first runs once untimed, then ``block`` timed calls in a row: what is
+    measured is its steady state, as in a training loop, not the cost of switching from another workload.
+    """
     for fn in functions.values():
         for _ in range(warmup):
             fn()
     samples: dict[str, list[float]] = {name: [] for name in functions}
-    for _ in range(repeats):
+    while min(len(values) for values in samples.values()) < repeats:
         for name, fn in functions.items():
-            _synchronize()
-            start = time.perf_counter()
             fn()
-            _synchronize()
-            samples[name].append(1e3 * (time.perf_counter() - start))
+            for _ in range(min(block, repeats - len(samples[name]))):
+                _synchronize()
+                start = time.perf_counter()
+                fn()
+                _synchronize()
+                samples[name].append(1e3 * (time.perf_counter() - start))
     return {name: statistics.median(values) for name, values in samples.items()}
 
 

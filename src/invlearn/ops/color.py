@@ -43,7 +43,7 @@ def luminance(x: Tensor) -> Tensor:
 
 def _blend(x: Tensor, other: Tensor, factor: Tensor) -> Tensor:
     """``other + factor * (x - other)``, clamped: factor 1 keeps ``x``, 0 gives ``other``."""
-    return torch.lerp(other, x, factor).clamp(0.0, 1.0)
+    return ((x - other) * factor + other).clamp(0.0, 1.0)
 
 
 def brightness(x: Tensor, factor: Tensor) -> Tensor:
@@ -56,8 +56,8 @@ def contrast(x: Tensor, factor: Tensor) -> Tensor:
     """Blend with each image's mean grey level: ``factor`` ``(B,)`` 1 = identity, 0 = flat grey."""
     x = check_image(x)
     f = _per_example(x, factor, "factor")
-    mean = luminance(x).mean(dim=(1, 2, 3), keepdim=True)
-    return _blend(x, mean, f)
+    channel_means = x.mean(dim=(2, 3), keepdim=True)  # mean grey = grey of the channel means (linear)
+    return _blend(x, luminance(channel_means).mean(dim=1, keepdim=True), f)
 
 
 def saturation(x: Tensor, factor: Tensor) -> Tensor:
