@@ -94,8 +94,9 @@ def test_replay_with_returned_params(name):
     assert all(v.shape[0] == 4 for v in params.values())
 
 
-@pytest.mark.parametrize("name", [n for n in ALL_NAMES if n not in {"hflip", "vflip", "invert", "grayscale",
-                                                                     "time_reverse", "sign_flip"}])
+@pytest.mark.parametrize(
+    "name", [n for n in ALL_NAMES if n not in {"hflip", "vflip", "invert", "grayscale", "time_reverse", "sign_flip"}]
+)
 @settings(max_examples=15, deadline=None)
 @given(magnitude=st.floats(0.0, 1.0), seed=st.integers(0, 2**31 - 1))
 def test_values_drawn_within_magnitude_times_scale(name, magnitude, seed):

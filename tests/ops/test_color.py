@@ -14,7 +14,9 @@ def image(batch=2, seed=0):
 
 def test_brightness_contrast_saturation_reference_values():
     x = image()
-    assert torch.allclose(ops.brightness(x, torch.tensor([0.5, 2.0])), torch.stack([x[0] * 0.5, (x[1] * 2).clamp(max=1)]))
+    assert torch.allclose(
+        ops.brightness(x, torch.tensor([0.5, 2.0])), torch.stack([x[0] * 0.5, (x[1] * 2).clamp(max=1)])
+    )
     flat = ops.contrast(x, torch.zeros(2))
     assert torch.allclose(flat, ops.luminance(x).mean(dim=(1, 2, 3), keepdim=True).expand_as(x))
     grey = ops.saturation(x, torch.zeros(2))
@@ -65,14 +67,16 @@ def test_solarize_and_posterize_exact_forward():
     assert torch.equal(ops.posterize(eight_bit, torch.tensor([3.0])), torch.floor(eight_bit * 8) / 8)
 
 
-@pytest.mark.parametrize("op, param", [(ops.solarize, torch.tensor([0.4, 0.7])), (ops.posterize, torch.tensor([3.5, 6.0]))])
+@pytest.mark.parametrize(
+    "op, param", [(ops.solarize, torch.tensor([0.4, 0.7])), (ops.posterize, torch.tensor([3.5, 6.0]))]
+)
 def test_straight_through_gradient_is_the_surrogate_gradient(op, param):
     x = image().requires_grad_(True)
     p = param.double().requires_grad_(True)
     weights = torch.randn(2, 3, 5, 5, dtype=torch.float64)
     hard = torch.autograd.grad((op(x, p) * weights).sum(), (x, p))
     soft = torch.autograd.grad((op(x, p, hard=False) * weights).sum(), (x, p))
-    for h, s in zip(hard, soft):
+    for h, s in zip(hard, soft, strict=True):
         assert torch.allclose(h, s)
     assert (soft[1].abs() > 0).all()
     assert torch.autograd.gradcheck(lambda a, b: op(a, b, hard=False), (x, p))

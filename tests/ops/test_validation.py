@@ -17,7 +17,11 @@ IMG, SIG = torch.rand(2, 3, 6, 6), torch.randn(2, 3, 32)
     "call, error, argument",
     [
         (lambda: ops.rotate(torch.rand(3, 6, 6), torch.zeros(3)), ValueError, "x must have 4 dimensions"),
-        (lambda: ops.rotate(torch.zeros(2, 3, 6, 6, dtype=torch.int64), torch.zeros(2)), TypeError, "x must be a floating"),
+        (
+            lambda: ops.rotate(torch.zeros(2, 3, 6, 6, dtype=torch.int64), torch.zeros(2)),
+            TypeError,
+            "x must be a floating",
+        ),
         (lambda: ops.rotate(IMG, torch.tensor([0.1, math.nan])), ValueError, "angle contains NaN"),
         (lambda: ops.rotate(IMG, torch.tensor([0.1, math.inf])), ValueError, "angle contains NaN or infinite"),
         (lambda: ops.rotate(IMG, torch.zeros(3)), ValueError, "angle must have shape \\(2,\\)"),
@@ -29,7 +33,11 @@ IMG, SIG = torch.rand(2, 3, 6, 6), torch.randn(2, 3, 32)
         (lambda: ops.lie_affine_matrix(torch.zeros(2, 5)), ValueError, "coefficients must have shape"),
         (lambda: ops.brightness(IMG, torch.ones(3)), ValueError, "factor must have shape"),
         (lambda: ops.sample_pairing(IMG, torch.ones(2), torch.tensor([0, 5])), ValueError, "permutation must hold"),
-        (lambda: ops.sample_pairing(IMG, torch.ones(2), torch.tensor([0.0, 1.0])), TypeError, "permutation must be an integer"),
+        (
+            lambda: ops.sample_pairing(IMG, torch.ones(2), torch.tensor([0.0, 1.0])),
+            TypeError,
+            "permutation must be an integer",
+        ),
         (lambda: ops.hflip(IMG, torch.tensor([math.nan, 1.0])), ValueError, "mask contains NaN"),
         (lambda: ops.frequency_shift(IMG, torch.zeros(2), 100.0), ValueError, "x must have 3 dimensions"),
         (lambda: ops.frequency_shift(SIG, torch.zeros(2), 0.0), ValueError, "sfreq must be"),
@@ -104,7 +112,9 @@ def test_shape_needed_for_noise_sampling():
         augmentations.create("gaussian_noise").sample(2)
 
 
-@pytest.mark.parametrize("kwargs, match", [({"sfreq": -1.0}, "sfreq must be"), ({"sfreq": 10.0, "scale": 0}, "scale must be")])
+@pytest.mark.parametrize(
+    "kwargs, match", [({"sfreq": -1.0}, "sfreq must be"), ({"sfreq": 10.0, "scale": 0}, "scale must be")]
+)
 def test_bad_constructor_values(kwargs, match):
     with pytest.raises(ValueError, match=match):
         augmentations.create("time_shift", **kwargs)

@@ -16,7 +16,7 @@ Sampling is split from application as in kornia: ``params = aug.sample(B, genera
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar
 
 import torch
@@ -219,6 +219,8 @@ class ProbabilityAugmentation(Augmentation):
     """
 
     unit: ClassVar[str] = "probability"
+    #: The masked op ``op(x, mask)`` of :mod:`invlearn.ops`, ``mask`` of shape ``(B,)`` in ``[0, 1]``.
+    op: ClassVar[Callable[[Tensor, Tensor], Tensor]]
 
     def __init__(self, probability: float = 0.5, sharpness: float = 20.0) -> None:
         super().__init__()
@@ -252,7 +254,7 @@ class ProbabilityAugmentation(Augmentation):
         return self._augment(x, self.mask(params))
 
     def _augment(self, x: Tensor, mask: Tensor) -> Tensor:
-        raise NotImplementedError
+        return type(self).op(x, mask)
 
     def extra_repr(self) -> str:
         return f"probability={float(self.probability.detach()):.4g}"

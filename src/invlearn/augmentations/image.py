@@ -213,37 +213,29 @@ class Posterize(_StraightThrough):
         return ops.posterize(x, 8.0 - value, hard=self.straight_through)
 
 
-class _MaskedImageOp(ProbabilityAugmentation):
-    modality = "image"
-    op: ClassVar[Callable[[Tensor, Tensor], Tensor]]
-
-    def _augment(self, x, mask):
-        return type(self).op(x, mask)
-
-
 @register
-class HFlip(_MaskedImageOp):
+class HFlip(ProbabilityAugmentation):
     """Left-right mirror with a learnable probability."""
 
-    name, op = "hflip", staticmethod(ops.hflip)
+    name, modality, op = "hflip", "image", staticmethod(ops.hflip)
 
 
 @register
-class VFlip(_MaskedImageOp):
+class VFlip(ProbabilityAugmentation):
     """Top-bottom mirror with a learnable probability."""
 
-    name, op = "vflip", staticmethod(ops.vflip)
+    name, modality, op = "vflip", "image", staticmethod(ops.vflip)
 
 
 @register
-class Invert(_MaskedImageOp):
+class Invert(ProbabilityAugmentation):
     """Colour inversion ``1 - x`` with a learnable probability."""
 
-    name, op = "invert", staticmethod(ops.invert)
+    name, modality, op = "invert", "image", staticmethod(ops.invert)
 
 
 @register
-class Grayscale(_MaskedImageOp):
+class Grayscale(ProbabilityAugmentation):
     """Conversion to grey (3 channels kept) with a learnable probability."""
 
-    name, op = "grayscale", staticmethod(ops.grayscale)
+    name, modality, op = "grayscale", "image", staticmethod(ops.grayscale)

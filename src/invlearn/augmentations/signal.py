@@ -6,8 +6,7 @@ Augmentations whose unit is a time or a frequency take the sampling frequency ``
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-from typing import ClassVar
+from collections.abc import Mapping, Sequence
 
 from torch import Tensor
 
@@ -190,23 +189,15 @@ class ChannelShuffle(_ChannelMasked):
         return ops.channel_shuffle(x, params["permutation"], self.channel_mask(x, value, params))
 
 
-class _MaskedSignalOp(ProbabilityAugmentation):
-    modality = "signal"
-    op: ClassVar[Callable[[Tensor, Tensor], Tensor]]
-
-    def _augment(self, x, mask):
-        return type(self).op(x, mask)
-
-
 @register
-class TimeReverse(_MaskedSignalOp):
+class TimeReverse(ProbabilityAugmentation):
     """Reverse time with a learnable probability."""
 
-    name, op = "time_reverse", staticmethod(ops.time_reverse)
+    name, modality, op = "time_reverse", "signal", staticmethod(ops.time_reverse)
 
 
 @register
-class SignFlip(_MaskedSignalOp):
+class SignFlip(ProbabilityAugmentation):
     """Negate the signal with a learnable probability."""
 
-    name, op = "sign_flip", staticmethod(ops.sign_flip)
+    name, modality, op = "sign_flip", "signal", staticmethod(ops.sign_flip)
