@@ -21,6 +21,7 @@ test: install
 
 bench: install
 	$(BIN)/invlearn bench ops --output bench-ops.json
+	$(BIN)/invlearn bench learners --output bench-learners.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis bench-*.json

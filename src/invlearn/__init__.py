@@ -1,7 +1,22 @@
 """invlearn: learn invariances from training data with differentiable augmentation layers."""
 
-from invlearn import augmentations, ops
+from invlearn import augmentations, losses, metrics, ops
+from invlearn.augerino import UniformLieAffine
+from invlearn.layers import AugmentationLayer, AugmentationModule
+from invlearn.models import Augerino, AugNet, InvariantModel
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "augmentations", "ops"]
+__all__ = [
+    "AugNet",
+    "Augerino",
+    "AugmentationLayer",
+    "AugmentationModule",
+    "InvariantModel",
+    "UniformLieAffine",
+    "__version__",
+    "augmentations",
+    "losses",
+    "metrics",
+    "ops",
+]

@@ -13,7 +13,7 @@ from pathlib import Path
 from invlearn import augmentations
 
 #: Benchmark suites and the optional modules each one imports.
-BENCH_SUITES = {"ops": ("kornia", "torchdiffeq")}
+BENCH_SUITES = {"ops": ("kornia", "torchdiffeq"), "learners": ()}
 
 
 class UsageError(Exception):
@@ -37,13 +37,21 @@ def _require(modules: tuple[str, ...], extra: str) -> None:
 
 def _bench(args: argparse.Namespace) -> int:
     _require(BENCH_SUITES[args.suite], "bench")
-    if args.only:
-        unknown = sorted(set(args.only) - set(augmentations.available()))
-        if unknown:
-            raise UsageError(f"--only: unknown augmentation names {unknown}")
-    from invlearn.bench import ops as suite
+    args.repeats = args.repeats or (30 if args.suite == "ops" else 20)
+    if args.suite == "ops":
+        if args.only:
+            unknown = sorted(set(args.only) - set(augmentations.available()))
+            if unknown:
+                raise UsageError(f"--only: unknown augmentation names {unknown}")
+        from invlearn.bench import ops as suite
 
-    report = suite.run(repeats=args.repeats, names=args.only)
+        report = suite.run(repeats=args.repeats, names=args.only)
+    else:
+        if args.only:
+            raise UsageError("--only applies to the ops suite")
+        from invlearn.bench import learners as suite
+
+        report = suite.run(repeats=args.repeats)
     text = json.dumps(report, indent=2)
     if args.output:
         Path(args.output).write_text(text + "\n", encoding="utf-8")
@@ -56,7 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     bench = commands.add_parser("bench", help="time a benchmark suite and print JSON")
     bench.add_argument("suite", choices=sorted(BENCH_SUITES))
-    bench.add_argument("--repeats", type=_positive_int, default=30, help="timed repetitions per row (default 30)")
+    bench.add_argument(
+        "--repeats", type=_positive_int, help="timed repetitions per row (default: 30 for ops, 20 for learners)"
+    )
     bench.add_argument("--only", nargs="+", metavar="NAME", help="time only these augmentations")
     bench.add_argument("--output", metavar="FILE", help="also write the JSON to FILE")
     bench.set_defaults(handler=_bench)

@@ -97,3 +97,15 @@ def test_sampling_grid_matches_affine_grid(align_corners):
     theta = torch.randn(4, 2, 3, dtype=torch.float64)
     expected = torch.nn.functional.affine_grid(theta, [4, 1, 7, 5], align_corners=align_corners)
     assert torch.allclose(_affine_grid(theta, 7, 5, align_corners), expected, atol=1e-12)
+
+
+def test_affine_stack_equals_separate_warps():
+    x = torch.rand(3, 2, 7, 5, generator=torch.Generator().manual_seed(4))
+    matrices = torch.stack(
+        [ops.rotation_matrix(torch.tensor([0.3, -0.5, 1.0]), 7, 5), ops.translation_matrix(torch.rand(3, 2), 7, 5)],
+        dim=1,
+    )
+    out = ops.affine_stack(x, matrices)
+    assert out.shape == (3, 2, 2, 7, 5)
+    for k in range(2):
+        assert torch.allclose(out[:, k], ops.affine(x, matrices[:, k]), atol=1e-6)

@@ -55,3 +55,9 @@ def test_relaxed_bernoulli_mask_wrt_probability():
     assert torch.equal(soft[0], torch.zeros(5, **DOUBLE))  # p = 0 is exactly "never"
     (grad,) = torch.autograd.grad(soft[0].sum(), probability)
     assert grad[0, 0] > 0  # ... yet p = 0 still receives a gradient, so it can grow
+
+
+def test_affine_stack_wrt_input_and_matrices():
+    x = torch.rand(2, 1, 5, 4, **DOUBLE, requires_grad=True)
+    matrices = (torch.eye(3, **DOUBLE)[:2] + 0.1 * torch.randn(2, 3, 2, 3, **DOUBLE)).requires_grad_(True)
+    assert gradcheck(ops.affine_stack, (x, matrices))

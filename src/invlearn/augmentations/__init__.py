@@ -12,6 +12,7 @@ from invlearn.augmentations.base import (
     MagnitudeAugmentation,
     Params,
     ProbabilityAugmentation,
+    RandomTransform,
 )
 from invlearn.augmentations.image import AffineAugmentation
 from invlearn.augmentations.registry import available, create, get, register
@@ -22,6 +23,7 @@ __all__ = [
     "MagnitudeAugmentation",
     "Params",
     "ProbabilityAugmentation",
+    "RandomTransform",
     "available",
     "create",
     "get",

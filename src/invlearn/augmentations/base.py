@@ -71,7 +71,94 @@ def _clamp_straight_through(raw: Tensor) -> Tensor:
     return raw + (raw.clamp(0.0, 1.0) - raw).detach()
 
 
-class Augmentation(nn.Module):
+class RandomTransform(nn.Module):
+    """A randomised, batched transform with the sample/apply protocol (augmentations, layers, modules).
+
+    Subclasses set ``modality`` (``"image"`` or ``"signal"``) and implement :meth:`sample` and :meth:`apply`.
+    """
+
+    modality: str
+    #: Parameter keys holding indices into the batch (e.g. sample pairing's partner); see :meth:`concat_params`.
+    batch_index_keys: ClassVar[tuple[str, ...]] = ()
+
+    def check_input(self, x: Tensor) -> Tensor:
+        """Validate ``x`` for this transform's modality: images ``(B, C, H, W)``, signals ``(B, C, T)``."""
+        if isinstance(x, Tensor) and x.ndim != (4 if self.modality == "image" else 3):
+            layout = "(B, C, H, W)" if self.modality == "image" else "(B, channels, times)"
+            raise ValueError(
+                f"x must have {4 if self.modality == 'image' else 3} dimensions {layout} for the {self.modality} "
+                f"transform {type(self).__name__}, got shape {tuple(x.shape)}"
+            )
+        return check_image(x) if self.modality == "image" else check_signal(x)
+
+    def sample(
+        self,
+        batch_size: int,
+        generator: torch.Generator | None = None,
+        device: torch.device | str | None = None,
+        shape: Sequence[int] | None = None,
+    ) -> Params:
+        """Draw the random parameters of ``batch_size`` examples.
+
+        Args:
+            batch_size: number of examples.
+            generator: source of randomness (default: torch's global generator).
+            device: where the parameters live (default: the generator's device, else CPU).
+            shape: the shape of one example, ``x.shape[1:]``; needed by augmentations whose noise depends on it
+                (Gaussian noise, channel masks, Fourier phases).
+
+        Returns:
+            A flat dict of tensors, each with ``batch_size`` as its first dimension. They hold noise, not physical
+            values: the current strengths are applied in :meth:`apply`, which is what carries their gradients.
+        """
+        raise NotImplementedError
+
+    def apply(self, x: Tensor, params: Mapping[str, Tensor]) -> Tensor:
+        """Apply the transform to ``x`` with parameters from :meth:`sample` (exact replay)."""
+        raise NotImplementedError
+
+    def sample_copies(
+        self,
+        copies: int,
+        batch_size: int,
+        generator: torch.Generator | None = None,
+        device: torch.device | str | None = None,
+        shape: Sequence[int] | None = None,
+    ) -> Params:
+        """Parameters of ``copies`` consecutive draws of ``batch_size`` examples, concatenated copy-major: the
+        parameters of ``x.repeat(copies, ...)`` that ``copies`` separate calls of :meth:`sample` would give."""
+        draws = [self.sample(batch_size, generator, device, shape) for _ in range(copies)]
+        return self.concat_params(draws, batch_size)
+
+    def concat_params(self, draws: Sequence[Mapping[str, Tensor]], batch_size: int) -> Params:
+        """Concatenate draws of ``batch_size`` examples along the batch, shifting batch indices by ``c * B``."""
+        index_keys = set(self.batch_index_keys)
+        return {
+            key: torch.cat([d[key] + c * batch_size if key in index_keys else d[key] for c, d in enumerate(draws)])
+            for key in draws[0]
+        }
+
+    def forward(
+        self,
+        x: Tensor,
+        generator: torch.Generator | None = None,
+        *,
+        params: Mapping[str, Tensor] | None = None,
+        return_params: bool = False,
+    ) -> Tensor | tuple[Tensor, Params]:
+        """Transform ``x`` with fresh per-example parameters (or the given ``params``).
+
+        Returns the transformed batch, same shape, dtype and device as ``x``; with ``return_params=True`` also
+        the parameters used, so the draw can be replayed with :meth:`apply`.
+        """
+        x = self.check_input(x)
+        if params is None:
+            params = self.sample(x.shape[0], generator=generator, device=x.device, shape=tuple(x.shape[1:]))
+        out = self.apply(x, params)
+        return (out, dict(params)) if return_params else out
+
+
+class Augmentation(RandomTransform):
     """A differentiable, randomised transform with one learnable strength.
 
     Subclasses set the class attributes ``name`` (registry key), ``modality`` (``"image"`` or ``"signal"``)
@@ -100,54 +187,9 @@ class Augmentation(nn.Module):
         value = self.magnitude
         return self.probability if value is None else value
 
-    def check_input(self, x: Tensor) -> Tensor:
-        """Validate ``x`` for this augmentation's modality: images ``(B, C, H, W)``, signals ``(B, C, T)``."""
-        return check_image(x) if self.modality == "image" else check_signal(x)
-
-    def sample(
-        self,
-        batch_size: int,
-        generator: torch.Generator | None = None,
-        device: torch.device | str | None = None,
-        shape: Sequence[int] | None = None,
-    ) -> Params:
-        """Draw the random parameters of ``batch_size`` examples.
-
-        Args:
-            batch_size: number of examples.
-            generator: source of randomness (default: torch's global generator).
-            device: where the parameters live (default: the generator's device, else CPU).
-            shape: the shape of one example, ``x.shape[1:]``; needed by augmentations whose noise depends on it
-                (Gaussian noise, channel masks, Fourier phases).
-
-        Returns:
-            A dict of tensors, each with ``batch_size`` as its first dimension. They hold noise, not physical
-            values: the current strength is applied in :meth:`apply`, which is what carries its gradient.
-        """
+    def range(self) -> tuple[float, float]:
+        """The physical interval ``(low, high)`` currently sampled, in :attr:`unit`."""
         raise NotImplementedError
-
-    def apply(self, x: Tensor, params: Mapping[str, Tensor]) -> Tensor:
-        """Apply the augmentation to ``x`` with parameters from :meth:`sample` (exact replay)."""
-        raise NotImplementedError
-
-    def forward(
-        self,
-        x: Tensor,
-        generator: torch.Generator | None = None,
-        *,
-        params: Mapping[str, Tensor] | None = None,
-        return_params: bool = False,
-    ) -> Tensor | tuple[Tensor, Params]:
-        """Augment ``x`` with fresh per-example parameters (or the given ``params``).
-
-        Returns the augmented batch, same shape, dtype and device as ``x``; with ``return_params=True`` also
-        the parameters used, so the draw can be replayed with :meth:`apply`.
-        """
-        x = self.check_input(x)
-        if params is None:
-            params = self.sample(x.shape[0], generator=generator, device=x.device, shape=tuple(x.shape[1:]))
-        out = self.apply(x, params)
-        return (out, dict(params)) if return_params else out
 
     def _batch_noise(self, x: Tensor, params: Mapping[str, Tensor], key: str, trailing=()) -> Tensor:
         """Fetch ``params[key]`` and check that it matches the batch of ``x``."""

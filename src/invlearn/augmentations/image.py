@@ -172,14 +172,15 @@ class SamplePairing(MagnitudeAugmentation):
     """Mix with another image of the batch, weight uniform in ``[0, mu s]`` (default s = 0.5)."""
 
     name, modality, unit, default_scale, symmetric = "sample_pairing", "image", "mixing weight", 0.5, False
+    batch_index_keys = ("partner",)
 
     def sample(self, batch_size, generator=None, device=None, shape=None) -> Params:
         params = super().sample(batch_size, generator, device)
-        params["permutation"] = permutations(1, batch_size, generator, device)[0]
+        params["partner"] = permutations(1, batch_size, generator, device)[0]
         return params
 
     def _augment(self, x, value, params):
-        return ops.sample_pairing(x, value, params["permutation"])
+        return ops.sample_pairing(x, value, self._batch_noise(x, params, "partner"))
 
 
 class _StraightThrough(MagnitudeAugmentation):

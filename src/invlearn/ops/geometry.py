@@ -70,8 +70,7 @@ def affine(
     if matrix.shape[1:] not in ((2, 3), (3, 3)):
         raise ValueError(f"matrix must have shape (B, 2, 3) or (B, 3, 3), got {tuple(matrix.shape)}")
     check_batch_param(matrix, "matrix", x.shape[0], tuple(matrix.shape[1:]))
-    check_choice(mode, "mode", INTERPOLATIONS)
-    check_choice(padding_mode, "padding_mode", PADDINGS)
+    _check_warp_options(mode, padding_mode)
     grid = _affine_grid(matrix[:, :2, :].to(x.dtype), x.shape[-2], x.shape[-1], align_corners)
     return F.grid_sample(x, grid, mode=mode, padding_mode=padding_mode, align_corners=align_corners)
 
@@ -84,16 +83,54 @@ def _normalized_positions(n: int, align_corners: bool, like: Tensor) -> Tensor:
 
 
 def _affine_grid(theta: Tensor, height: int, width: int, align_corners: bool) -> Tensor:
-    """``affine_grid(theta, (B, C, height, width))`` for ``(B, 2, 3)`` ``theta``, as a broadcast sum.
+    """``affine_grid`` for ``(..., 2, 3)`` ``theta``, as a broadcast sum; returns ``(..., height, width, 2)``.
 
-    ``grid[b, i, j] = theta[b, :, 0] * xs[j] + theta[b, :, 1] * ys[i] + theta[b, :, 2]``.
+    ``grid[..., i, j, :] = theta[..., :, 0] * xs[j] + theta[..., :, 1] * ys[i] + theta[..., :, 2]``.
     """
-    b = theta.shape[0]
-    xs = _normalized_positions(width, align_corners, theta).view(1, 1, width, 1)
-    ys = _normalized_positions(height, align_corners, theta).view(1, height, 1, 1)
-    columns = theta.transpose(1, 2)  # (B, 3, 2): the x, y and constant coefficients of (gx, gy)
-    per_column = xs * columns[:, 0].view(b, 1, 1, 2) + columns[:, 2].view(b, 1, 1, 2)
-    return per_column + ys * columns[:, 1].view(b, 1, 1, 2)
+    ones = [1] * (theta.ndim - 2)
+    xs = _normalized_positions(width, align_corners, theta).view(*ones, 1, width, 1)
+    ys = _normalized_positions(height, align_corners, theta).view(*ones, height, 1, 1)
+    columns = theta.transpose(-1, -2).unsqueeze(-3).unsqueeze(-3)  # (..., 1, 1, 3, 2): x, y, constant terms
+    per_column = xs * columns[..., 0, :] + columns[..., 2, :]
+    return per_column + ys * columns[..., 1, :]
+
+
+def _check_warp_options(mode: str, padding_mode: str) -> None:
+    check_choice(mode, "mode", INTERPOLATIONS)
+    check_choice(padding_mode, "padding_mode", PADDINGS)
+
+
+def affine_stack(
+    x: Tensor,
+    matrices: Tensor,
+    mode: str = "bilinear",
+    padding_mode: str = "zeros",
+    align_corners: bool = True,
+) -> Tensor:
+    """Warp every image with ``K`` matrices at once, with a single ``grid_sample``.
+
+    The ``K`` sampling grids of an image are laid one above the other as one grid ``K`` times taller, so the
+    input is never copied.
+
+    Args:
+        x: images ``(B, C, H, W)``.
+        matrices: ``(B, K, 2, 3)`` or ``(B, K, 3, 3)`` sampling matrices (see :func:`affine`).
+        mode, padding_mode, align_corners: as in :func:`affine`.
+
+    Returns:
+        ``(B, K, C, H, W)``: ``out[:, k] == affine(x, matrices[:, k])``.
+    """
+    x = check_image(x)
+    check_float_tensor(matrices, "matrices", ndim=4)
+    if matrices.shape[2:] not in ((2, 3), (3, 3)):
+        raise ValueError(f"matrices must have shape (B, K, 2, 3) or (B, K, 3, 3), got {tuple(matrices.shape)}")
+    check_batch_param(matrices, "matrices", x.shape[0], tuple(matrices.shape[1:]))
+    _check_warp_options(mode, padding_mode)
+    b, k = matrices.shape[:2]
+    _, c, h, w = x.shape
+    grid = _affine_grid(matrices[:, :, :2, :].to(x.dtype), h, w, align_corners).reshape(b, k * h, w, 2)
+    out = F.grid_sample(x, grid, mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+    return out.view(b, c, k, h, w).transpose(1, 2)
 
 
 def _matrix_from_rows(a: Tensor, b: Tensor, c: Tensor, d: Tensor, e: Tensor, f: Tensor) -> Tensor:

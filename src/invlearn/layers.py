@@ -1,0 +1,191 @@
+"""AugNet's augmentation layers and modules (Rommel, Moreau, Gramfort, 2022).
+
+An :class:`AugmentationLayer` holds ``Q`` candidate augmentations and one learnable weight vector ``w``; its
+weights are ``softmax(w / temperature)``. In training mode it returns the soft mixture
+``sum_q weight_q * aug_q(x)`` (every candidate computed, the affine candidates in one shared warp); in eval
+mode each example gets one candidate drawn from ``Categorical(weights)``. An :class:`AugmentationModule` chains
+layers. Both follow the sample/apply protocol of :class:`~invlearn.augmentations.RandomTransform`; their
+parameters are flat dicts whose keys are prefixed by the candidate (``"2.u"``) or layer (``"0.2.u"``) index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from invlearn import ops
+from invlearn._validation import check_choice, check_positive
+from invlearn.augmentations import AffineAugmentation, Augmentation, Params, RandomTransform, create
+from invlearn.augmentations.base import uniform
+
+EVAL_SAMPLING = ("per_example", "per_batch")
+
+
+def _prefixed(prefix: int, params: Mapping[str, Tensor]) -> Params:
+    return {f"{prefix}.{key}": value for key, value in params.items()}
+
+
+def _unprefixed(prefix: int, params: Mapping[str, Tensor]) -> Params:
+    head = f"{prefix}."
+    return {key[len(head) :]: value for key, value in params.items() if key.startswith(head)}
+
+
+def _common_modality(parts: Sequence[RandomTransform], what: str) -> str:
+    modalities = sorted({part.modality for part in parts})
+    if len(modalities) != 1:
+        raise ValueError(f"{what} mixes modalities {modalities}; image and signal transforms cannot be chained")
+    return modalities[0]
+
+
+class AugmentationLayer(RandomTransform):
+    """A softmax-weighted set of candidate augmentations.
+
+    Args:
+        augmentations: the ``Q >= 1`` candidates: :class:`~invlearn.augmentations.Augmentation` instances or
+            registry names (created with their defaults); one modality, no name twice.
+        temperature: ``tau > 0`` of ``weights = softmax(w / tau)``; AugNet uses 0.01.
+        eval_sampling: ``"per_example"`` (default) draws a candidate for every example in eval mode;
+            ``"per_batch"`` draws one for the whole batch, as the reference code does.
+    """
+
+    def __init__(
+        self,
+        augmentations: Sequence[Augmentation | str],
+        temperature: float = 0.01,
+        eval_sampling: str = "per_example",
+    ) -> None:
+        super().__init__()
+        candidates = [create(a) if isinstance(a, str) else a for a in augmentations]
+        if not candidates:
+            raise ValueError("augmentations must hold at least one candidate")
+        for candidate in candidates:
+            if not isinstance(candidate, Augmentation):
+                kind = type(candidate).__name__
+                raise TypeError(f"augmentations must be Augmentation instances or names, got {kind}")
+        names = [c.name for c in candidates]
+        if len(set(names)) != len(names):
+            raise ValueError(f"augmentations must not repeat a name, got {names}")
+        self.modality = _common_modality(candidates, "augmentations")
+        self.candidates = nn.ModuleList(candidates)
+        self.logits = nn.Parameter(torch.ones(len(candidates)))
+        self.temperature = check_positive(temperature, "temperature")
+        self.eval_sampling = check_choice(eval_sampling, "eval_sampling", EVAL_SAMPLING)
+
+    @property
+    def weights(self) -> Tensor:
+        """``(Q,)`` candidate weights ``softmax(w / temperature)``, differentiable."""
+        return torch.softmax(self.logits / self.temperature, dim=0)
+
+    @property
+    def batch_index_keys(self) -> tuple[str, ...]:
+        return tuple(f"{q}.{key}" for q, c in enumerate(self.candidates) for key in c.batch_index_keys)
+
+    def sample(self, batch_size, generator=None, device=None, shape=None) -> Params:
+        per_batch = self.eval_sampling == "per_batch"
+        choice = uniform((1,) if per_batch else (batch_size,), generator, device)
+        params: Params = {"choice": choice.expand(batch_size) if per_batch else choice}
+        for q, candidate in enumerate(self.candidates):
+            params.update(_prefixed(q, candidate.sample(batch_size, generator, device, shape)))
+        return params
+
+    def choices(self, params: Mapping[str, Tensor]) -> Tensor:
+        """``(B,)`` candidate index drawn from ``Categorical(weights)`` for each example (inverse CDF of the
+        ``"choice"`` noise)."""
+        cumulative = torch.cumsum(self.weights.detach(), 0)
+        u = params["choice"].to(cumulative.device, cumulative.dtype).contiguous()
+        return torch.searchsorted(cumulative, u, right=True).clamp(max=len(self.candidates) - 1)
+
+    def apply(self, x: Tensor, params: Mapping[str, Tensor]) -> Tensor:
+        x = self.check_input(x)
+        if "choice" not in params:
+            raise ValueError("params is missing 'choice' (expected the keys returned by AugmentationLayer.sample)")
+        per_candidate = [_unprefixed(q, params) for q in range(len(self.candidates))]
+        if self.training:
+            return self._mixture(x, per_candidate)
+        return self._sampled(x, self.choices(params), per_candidate)
+
+    def _affine_groups(self) -> dict[tuple, list[int]]:
+        """Indices of the affine candidates, grouped by warp options (each group shares one warp)."""
+        groups: dict[tuple, list[int]] = {}
+        for q, c in enumerate(self.candidates):
+            if isinstance(c, AffineAugmentation):
+                groups.setdefault((c.mode, c.padding_mode, c.align_corners), []).append(q)
+        return groups
+
+    def _matrices(self, x: Tensor, indices: list[int], per_candidate: list[Params]) -> Tensor:
+        """``(B, K, 3, 3)`` sampling matrices of the affine candidates ``indices``."""
+        h, w = x.shape[-2:]
+        return torch.stack([self.candidates[q].matrix(per_candidate[q], h, w) for q in indices], dim=1).to(x.dtype)
+
+    def _mixture(self, x: Tensor, per_candidate: list[Params]) -> Tensor:
+        weights = self.weights.to(x.dtype)
+        out = torch.zeros_like(x)
+        grouped = set()
+        for (mode, padding, align), indices in self._affine_groups().items():
+            for q in indices:
+                self.candidates[q]._batch_noise(x, per_candidate[q], "u")
+            warped = ops.affine_stack(x, self._matrices(x, indices, per_candidate), mode, padding, align)
+            out = out + torch.einsum("bkchw,k->bchw", warped, weights[indices])
+            grouped.update(indices)
+        for q, candidate in enumerate(self.candidates):
+            if q not in grouped:
+                out = out + weights[q] * candidate.apply(x, per_candidate[q])
+        return out
+
+    def _sampled(self, x: Tensor, choice: Tensor, per_candidate: list[Params]) -> Tensor:
+        out = x
+        view = (-1,) + (1,) * (x.ndim - 1)
+        grouped = set()
+        for (mode, padding, align), indices in self._affine_groups().items():
+            selected = torch.isin(choice, torch.tensor(indices, device=choice.device))
+            if bool(selected.any()):
+                matrices = self._matrices(x, indices, per_candidate)
+                slot = (choice.unsqueeze(1) == torch.tensor(indices, device=choice.device)).float().argmax(1)
+                chosen = matrices[torch.arange(x.shape[0], device=x.device), slot]
+                out = torch.where(selected.view(view), ops.affine(x, chosen, mode, padding, align), out)
+            grouped.update(indices)
+        for q, candidate in enumerate(self.candidates):
+            selected = choice == q
+            if q not in grouped and bool(selected.any()):
+                out = torch.where(selected.view(view), candidate.apply(x, per_candidate[q]), out)
+        return out
+
+    def extra_repr(self) -> str:
+        return f"temperature={self.temperature}, eval_sampling={self.eval_sampling!r}"
+
+
+class AugmentationModule(RandomTransform):
+    """Augmentation layers applied in sequence (AugNet's augmentation module).
+
+    Args:
+        layers: one or more :class:`AugmentationLayer` of the same modality.
+    """
+
+    def __init__(self, layers: Sequence[AugmentationLayer]) -> None:
+        super().__init__()
+        layers = list(layers)
+        if not layers:
+            raise ValueError("layers must hold at least one AugmentationLayer")
+        for layer in layers:
+            if not isinstance(layer, AugmentationLayer):
+                raise TypeError(f"layers must be AugmentationLayer instances, got {type(layer).__name__}")
+        self.modality = _common_modality(layers, "layers")
+        self.layers = nn.ModuleList(layers)
+
+    @property
+    def batch_index_keys(self) -> tuple[str, ...]:
+        return tuple(f"{i}.{key}" for i, layer in enumerate(self.layers) for key in layer.batch_index_keys)
+
+    def sample(self, batch_size, generator=None, device=None, shape=None) -> Params:
+        params: Params = {}
+        for i, layer in enumerate(self.layers):
+            params.update(_prefixed(i, layer.sample(batch_size, generator, device, shape)))
+        return params
+
+    def apply(self, x: Tensor, params: Mapping[str, Tensor]) -> Tensor:
+        x = self.check_input(x)
+        for i, layer in enumerate(self.layers):
+            x = layer.apply(x, _unprefixed(i, params))
+        return x

@@ -1,0 +1,39 @@
+"""Training objectives of the invariance learners."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch.nn.functional as F
+from torch import Tensor
+
+from invlearn.models.invariant import InvariantModel
+
+
+def regularized_loss(
+    output: Tensor,
+    target: Tensor,
+    model: InvariantModel,
+    lam: float,
+    task_loss: Callable[[Tensor, Tensor], Tensor] | None = None,
+) -> Tensor:
+    """``task_loss(output, target) - lam * model.penalty()``.
+
+    Args:
+        output: the model's aggregated output ``(B, K)`` (mean log-softmax over copies for classification).
+        target: ``(B,)`` class indices for the default task loss.
+        model: an :class:`~invlearn.models.AugNet` or :class:`~invlearn.models.Augerino` (anything with
+            ``penalty()``).
+        lam: ``lambda >= 0``, the weight of the width-rewarding regulariser (0 lets augmentation collapse).
+        task_loss: default cross-entropy; on the aggregated log-probabilities it renormalises them.
+
+    Returns:
+        The scalar loss to minimise.
+    """
+    if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not math.isfinite(lam) or lam < 0:
+        raise ValueError(f"lam must be a finite number >= 0, got {lam!r}")
+    if not callable(getattr(model, "penalty", None)):
+        raise TypeError(f"model must have a penalty() method, got {type(model).__name__}")
+    loss = F.cross_entropy(output, target) if task_loss is None else task_loss(output, target)
+    return loss - lam * model.penalty() if lam else loss

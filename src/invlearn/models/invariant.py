@@ -1,0 +1,186 @@
+"""Invariant models ``h(x) = aggregate_c f(A(x; eps_c))``: AugNet and Augerino as plain ``nn.Module`` s.
+
+Both run all ``C`` copies as one batched call of the augmentation and of the trunk: the input is repeated
+copy-major to ``(C * B, ...)``, the copies' parameters are drawn copy by copy from the given generator (so a
+``C``-copy forward equals the average of ``C`` one-copy forwards drawn from the same generator), and the trunk
+outputs are averaged over copies.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from invlearn._validation import check_choice
+from invlearn.augerino import UniformLieAffine
+from invlearn.augmentations.base import RandomTransform
+from invlearn.layers import AugmentationLayer, AugmentationModule
+
+AGGREGATES = ("log_softmax", "mean")
+PENALTIES = ("magnitude_weight", "magnitude")
+
+
+def _check_copies(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return value
+
+
+class InvariantModel(nn.Module):
+    """A trunk behind a learnable augmentation, averaged over copies.
+
+    Args:
+        trunk: any ``nn.Module`` mapping a batch to ``(B, ...)`` outputs (logits for classification).
+        augmentation: the learnable random transform applied before the trunk.
+        n_copies_train: copies per example in training mode.
+        n_copies_eval: copies per example in eval mode.
+        aggregate: ``"log_softmax"`` (classification: mean over copies of ``log_softmax`` of the outputs, i.e.
+            the log of the geometric mean of the copies' probabilities, up to normalisation) or ``"mean"`` (raw
+            outputs averaged, for regression or custom losses).
+    """
+
+    def __init__(
+        self,
+        trunk: nn.Module,
+        augmentation: RandomTransform,
+        n_copies_train: int = 1,
+        n_copies_eval: int = 20,
+        aggregate: str = "log_softmax",
+    ) -> None:
+        super().__init__()
+        if not isinstance(trunk, nn.Module):
+            raise TypeError(f"trunk must be a torch.nn.Module, got {type(trunk).__name__}")
+        if not isinstance(augmentation, RandomTransform):
+            raise TypeError(f"augmentation must be a RandomTransform, got {type(augmentation).__name__}")
+        self.trunk = trunk
+        self.augmentation = augmentation
+        self.n_copies_train = _check_copies(n_copies_train, "n_copies_train")
+        self.n_copies_eval = _check_copies(n_copies_eval, "n_copies_eval")
+        self.aggregate = check_choice(aggregate, "aggregate", AGGREGATES)
+
+    @property
+    def n_copies(self) -> int:
+        """The number of copies used by the current mode."""
+        return self.n_copies_train if self.training else self.n_copies_eval
+
+    def augment(self, x: Tensor, copies: int, generator: torch.Generator | None = None) -> Tensor:
+        """``(copies * B, ...)`` augmented copies of ``x``, copy-major, from one batched augmentation call."""
+        x = self.augmentation.check_input(x)
+        batch = x.shape[0]
+        params = self.augmentation.sample_copies(copies, batch, generator, x.device, tuple(x.shape[1:]))
+        repeated = x if copies == 1 else x.repeat(copies, *([1] * (x.ndim - 1)))
+        return self.augmentation.apply(repeated, params)
+
+    def forward(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """Aggregated output ``(B, ...)`` over :attr:`n_copies` augmented copies of ``x``."""
+        copies = self.n_copies
+        out = self.trunk(self.augment(x, copies, generator))
+        out = out.view(copies, x.shape[0], *out.shape[1:])
+        if self.aggregate == "log_softmax":
+            out = torch.log_softmax(out, dim=-1)
+        return out.mean(dim=0)
+
+    def penalty(self) -> Tensor:
+        """The regulariser that rewards wide augmentation (subtracted from the loss, times lambda)."""
+        raise NotImplementedError
+
+    def learned_invariances(self) -> dict[str, dict]:
+        """JSON-serialisable ``{key: {"weight", "magnitude", "low", "high", "unit"}}`` of what is sampled now."""
+        raise NotImplementedError
+
+
+class AugNet(InvariantModel):
+    """AugNet: a trunk behind an :class:`~invlearn.layers.AugmentationModule`.
+
+    Args:
+        trunk: any ``nn.Module``.
+        augmentation: an :class:`AugmentationModule`, one :class:`AugmentationLayer`, or a list of layers.
+        n_copies_train, n_copies_eval, aggregate: see :class:`InvariantModel` (reference: 1 and 4 to 20).
+    """
+
+    def __init__(
+        self,
+        trunk: nn.Module,
+        augmentation: AugmentationModule | AugmentationLayer | list[AugmentationLayer],
+        n_copies_train: int = 1,
+        n_copies_eval: int = 20,
+        aggregate: str = "log_softmax",
+    ) -> None:
+        if isinstance(augmentation, AugmentationLayer):
+            augmentation = AugmentationModule([augmentation])
+        elif isinstance(augmentation, (list, tuple)):
+            augmentation = AugmentationModule(augmentation)
+        if not isinstance(augmentation, AugmentationModule):
+            raise TypeError(
+                f"augmentation must be an AugmentationModule, an AugmentationLayer or a list of layers, "
+                f"got {type(augmentation).__name__}"
+            )
+        super().__init__(trunk, augmentation, n_copies_train, n_copies_eval, aggregate)
+
+    def penalty(self, kind: str = "magnitude_weight") -> Tensor:
+        """``|| mu (.) omega ||_2`` over all layers' candidates (``kind="magnitude_weight"``), or the ablation
+        ``|| mu ||_2`` (``kind="magnitude"``); candidates without a magnitude contribute their probability."""
+        check_choice(kind, "kind", PENALTIES)
+        terms = []
+        for layer in self.augmentation.layers:
+            strengths = torch.stack([candidate.strength for candidate in layer.candidates])
+            terms.append(strengths * layer.weights if kind == "magnitude_weight" else strengths)
+        return torch.cat(terms).norm()
+
+    def learned_invariances(self) -> dict[str, dict]:
+        out = {}
+        for i, layer in enumerate(self.augmentation.layers):
+            for candidate, weight in zip(layer.candidates, layer.weights.detach().tolist(), strict=True):
+                low, high = candidate.range()
+                magnitude = candidate.magnitude
+                out[f"{i}.{candidate.name}"] = {
+                    "weight": weight,
+                    "magnitude": None if magnitude is None else float(magnitude.detach()),
+                    "low": low,
+                    "high": high,
+                    "unit": candidate.unit,
+                }
+        return out
+
+
+class Augerino(InvariantModel):
+    """Augerino: a trunk behind a :class:`~invlearn.augerino.UniformLieAffine` distribution.
+
+    Args:
+        trunk: any ``nn.Module`` on images.
+        augmentation: the distribution; default ``UniformLieAffine()`` over all six generators.
+        n_copies_train, n_copies_eval, aggregate: see :class:`InvariantModel` (reference: 1 and 20).
+        width_cap: the "safe" variant: widths past this value are no longer rewarded by :meth:`penalty` (each
+            width is capped separately; the reference switches the whole regulariser off once any width passes
+            10). ``None`` (default) rewards without bound, as the plain method does.
+    """
+
+    def __init__(
+        self,
+        trunk: nn.Module,
+        augmentation: UniformLieAffine | None = None,
+        n_copies_train: int = 1,
+        n_copies_eval: int = 20,
+        aggregate: str = "log_softmax",
+        width_cap: float | None = None,
+    ) -> None:
+        augmentation = UniformLieAffine() if augmentation is None else augmentation
+        if not isinstance(augmentation, UniformLieAffine):
+            raise TypeError(f"augmentation must be a UniformLieAffine, got {type(augmentation).__name__}")
+        super().__init__(trunk, augmentation, n_copies_train, n_copies_eval, aggregate)
+        if width_cap is not None and not width_cap > 0:
+            raise ValueError(f"width_cap must be > 0 or None, got {width_cap!r}")
+        self.width_cap = None if width_cap is None else float(width_cap)
+
+    def penalty(self) -> Tensor:
+        """``|| softplus(width_raw) ||_2``, each width capped at ``width_cap`` when one is set."""
+        widths = self.augmentation.widths
+        if self.width_cap is not None:
+            widths = widths.clamp(max=self.width_cap)
+        return widths.norm()
+
+    def learned_invariances(self) -> dict[str, dict]:
+        return {
+            name: {"weight": None, "magnitude": None, "low": r["low"], "high": r["high"], "unit": r["unit"]}
+            for name, r in self.augmentation.ranges().items()
+        }

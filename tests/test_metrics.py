@@ -1,0 +1,63 @@
+"""The invariance score and curve."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from invlearn import augmentations
+from invlearn.metrics import invariance_curve, invariance_score
+from tests.conftest import seeded
+
+X = torch.rand(32, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+
+
+class PooledColours(nn.Module):
+    """Mean colour of the image: exactly invariant to flips and rotations by quarter turns."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Identity()
+
+    def forward(self, x):
+        return self.embed(x.mean(dim=(2, 3))) - 0.5
+
+
+def test_invariant_model_scores_one():
+    hflip = augmentations.create("hflip", probability=1.0)
+    scores = invariance_score(PooledColours(), X, hflip, generator=seeded(1))
+    assert scores.shape == (32,) and torch.allclose(scores, torch.ones(32, dtype=torch.float64), atol=1e-6)
+
+
+def test_swapping_inputs_scores_zero_on_average():
+    flat = nn.Flatten()
+    perm = torch.randperm(32, generator=seeded(2))
+    scores = invariance_score(flat, X - 0.5, lambda x, generator=None: x[perm], generator=seeded(3))
+    assert abs(scores.median().item()) < 0.2
+
+
+def test_curve_decreases_with_magnitude_for_a_sensitive_model():
+    # Smooth images, so that small rotations keep them correlated and the score degrades gradually.
+    smooth = torch.nn.functional.interpolate(X[:, :, :4, :4], size=(16, 16), mode="bilinear") - 0.5
+    curve = invariance_curve(nn.Flatten(), smooth, "rotate", [0.0, 0.2, 1.0], generator=seeded(4), scale=3.14)
+    assert curve[0] == pytest.approx(1.0, abs=1e-5)
+    assert curve[0] > curve[1] > curve[2]
+
+
+def test_embedding_of_a_named_submodule():
+    model = nn.Sequential(nn.Flatten(), nn.Linear(192, 16), nn.ReLU(), nn.Linear(16, 2))
+    scores = invariance_score(model, X, augmentations.create("rotate"), generator=seeded(5), use="1")
+    assert scores.shape == (32,)
+    with pytest.raises(ValueError, match="use must be 'outputs' or the name of a submodule"):
+        invariance_score(model, X, augmentations.create("rotate"), use="encoder")
+
+
+def test_bad_input():
+    hflip = augmentations.create("hflip")
+    with pytest.raises(ValueError, match="at least 2 examples"):
+        invariance_score(PooledColours(), X[:1], hflip)
+    with pytest.raises(ValueError, match="NaN"):
+        invariance_score(PooledColours(), torch.full_like(X, float("nan")), hflip)
+    with pytest.raises(ValueError, match="magnitudes must be in"):
+        invariance_curve(PooledColours(), X, "rotate", [1.5])
