@@ -1,0 +1,22 @@
+"""A registry of trunks, so configurations can name them (``create_trunk("sprite_cnn", n_classes=4)``)."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from invlearn.models.cnn import SpriteCNN
+from invlearn.models.signal import MLP, SignalCNN
+
+TRUNKS: dict[str, type[nn.Module]] = {"sprite_cnn": SpriteCNN, "signal_cnn": SignalCNN, "mlp": MLP}
+
+
+def available_trunks() -> list[str]:
+    """Sorted names of the registered trunks."""
+    return sorted(TRUNKS)
+
+
+def create_trunk(name: str, **kwargs) -> nn.Module:
+    """Instantiate the trunk registered under ``name`` with constructor ``kwargs``."""
+    if name not in TRUNKS:
+        raise ValueError(f"unknown trunk name {name!r}; available: {', '.join(available_trunks())}")
+    return TRUNKS[name](**kwargs)
