@@ -59,6 +59,48 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_config(args: argparse.Namespace) -> dict:
+    _require(("lightning", "yaml"), "train")
+    from invlearn.training import config, run
+
+    try:
+        if args.resume:
+            if args.config or args.set:
+                raise config.ConfigError("--resume takes the run's own config.yaml; give no CONFIG or --set")
+            return run.read_config(args.resume)
+        if not args.config:
+            raise config.ConfigError("give a CONFIG.yaml (or --resume RUN_DIR)")
+        return config.load(args.config, args.set or [])
+    except config.ConfigError as error:
+        raise UsageError(str(error)) from None
+
+
+def _train(args: argparse.Namespace) -> int:
+    resolved = _load_config(args)
+    from invlearn.training import config, run
+
+    out = args.resume or args.out or str(Path("runs") / resolved["experiment"])
+    try:
+        metrics = run.train(resolved, out, resume=bool(args.resume))
+    except config.ConfigError as error:
+        raise UsageError(str(error)) from None
+    final = metrics["final"]
+    print(json.dumps({"run": out, "test_accuracy": final["test_accuracy"], "epochs": final["epochs"]}))
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    _require(("lightning", "yaml"), "train")
+    from invlearn.training import config, run
+
+    try:
+        result = run.evaluate(args.run_dir, n_copies=args.copies)
+    except config.ConfigError as error:
+        raise UsageError(str(error)) from None
+    print(json.dumps(result, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="invlearn", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -70,6 +112,18 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--only", nargs="+", metavar="NAME", help="time only these augmentations")
     bench.add_argument("--output", metavar="FILE", help="also write the JSON to FILE")
     bench.set_defaults(handler=_bench)
+
+    train = commands.add_parser("train", help="train a model from a YAML config into a run directory")
+    train.add_argument("config", nargs="?", metavar="CONFIG.yaml")
+    train.add_argument("--out", metavar="DIR", help="run directory (default: runs/<experiment>)")
+    train.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)")
+    train.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last checkpoint")
+    train.set_defaults(handler=_train)
+
+    evaluate = commands.add_parser("eval", help="test accuracy of a run's last checkpoint")
+    evaluate.add_argument("run_dir", metavar="RUN_DIR")
+    evaluate.add_argument("--copies", type=_positive_int, help="test-time copies (default: the config's)")
+    evaluate.set_defaults(handler=_eval)
     return parser
 
 

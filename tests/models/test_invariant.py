@@ -178,3 +178,18 @@ def test_signal_augmentation_on_image_input_is_rejected():
     model = AugNet(TinyImageTrunk(), AugmentationLayer(all_candidates("signal")[:2]))
     with pytest.raises(ValueError, match="for the signal transform"):
         model(X)
+
+
+def test_project_clamps_strengths_into_unit_interval():
+    model = augnet()
+    layer = model.augmentation.layers[0]
+    rotate = next(c for c in layer.candidates if c.name == "rotate")
+    hflip = next(c for c in layer.candidates if c.name == "hflip")
+    with torch.no_grad():
+        rotate._magnitude.fill_(-0.3)
+        hflip._probability.fill_(1.4)
+    model.project_()
+    assert float(rotate._magnitude) == 0.0 and float(hflip._probability) == 1.0
+    logits = layer.logits.detach().clone()
+    model.project_()
+    assert torch.equal(layer.logits, logits)  # weights are not strengths

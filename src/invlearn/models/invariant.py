@@ -84,6 +84,19 @@ class InvariantModel(nn.Module):
         """The regulariser that rewards wide augmentation (subtracted from the loss, times lambda)."""
         raise NotImplementedError
 
+    @torch.no_grad()
+    def project_(self) -> None:
+        """Clamp every learnable magnitude and probability into ``[0, 1]`` in place; call it after each
+        optimiser step (projected gradient descent). Without it a strength pushed below 0 by one step sits
+        at 0 in the forward pass while its raw value wanders, and one at exactly 0 gets no reward from the
+        L2 penalty (whose gradient vanishes there); projected, a strength at 0 moves up at the first step in
+        which the loss allows it."""
+        for module in self.augmentation.modules():
+            for name in ("_magnitude", "_probability"):
+                raw = getattr(module, name, None)
+                if isinstance(raw, nn.Parameter):
+                    raw.clamp_(0.0, 1.0)
+
     def learned_invariances(self) -> dict[str, dict]:
         """JSON-serialisable ``{key: {"weight", "magnitude", "low", "high", "unit"}}`` of what is sampled now."""
         raise NotImplementedError

@@ -1,0 +1,1 @@
+"""Training glue (optional extra ``train``): configurations, the Lightning task and run directories."""

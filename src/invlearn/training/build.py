@@ -1,0 +1,78 @@
+"""Turn a validated configuration into the model and the data it names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import Tensor, nn
+
+from invlearn import Augerino, AugmentationLayer, AugNet, UniformLieAffine, augmentations
+from invlearn.data import sinusoids, sprites
+from invlearn.models import create_trunk
+
+
+@dataclass(frozen=True)
+class Data:
+    """Train and test tensors of an experiment, with what an augmentation needs to know about them."""
+
+    train_inputs: Tensor
+    train_labels: Tensor
+    test_inputs: Tensor
+    test_labels: Tensor
+    n_classes: int
+    sfreq: float | None = None
+
+
+def build_data(config: dict) -> Data:
+    """Generate the configured data set (deterministic given ``config["seed"]``)."""
+    spec, seed = config["data"], config["seed"]
+    if spec["name"] == "sprites":
+        train, test = sprites.load(spec["n_train"] or 10_000, spec["n_test"] or 5_000, seed=seed)
+        return Data(train.images, train.labels, test.images, test.labels, sprites.N_CLASSES)
+    train, test = sinusoids.load(seed=seed)
+    return Data(
+        train.signals[: spec["n_train"]],
+        train.labels[: spec["n_train"]],
+        test.signals[: spec["n_test"]],
+        test.labels[: spec["n_test"]],
+        len(sinusoids.BASE_FREQUENCIES),
+        sinusoids.SFREQ,
+    )
+
+
+def _augmentation(entry: dict, data: Data) -> augmentations.Augmentation:
+    kwargs = {k: v for k, v in entry.items() if k != "name"}
+    if augmentations.get(entry["name"]).needs_sfreq:
+        kwargs.setdefault("sfreq", data.sfreq)
+    return augmentations.create(entry["name"], **kwargs)
+
+
+def build_model(config: dict, data: Data) -> nn.Module:
+    """The configured model: AugNet, Augerino, a fixed (oracle) augmentation, or the bare trunk (``none``).
+
+    ``fixed`` is AugNet's machinery with every augmentation parameter frozen: the given ranges are applied in
+    training and averaged over copies at test time, and nothing about them is learned.
+    """
+    spec = config["model"]
+    trunk_kwargs = {k: v for k, v in spec["trunk"].items() if k != "name"}
+    trunk_kwargs.setdefault("n_classes", data.n_classes)
+    trunk = create_trunk(spec["trunk"]["name"], **trunk_kwargs)
+    copies = {"n_copies_train": spec["n_copies_train"], "n_copies_eval": spec["n_copies_eval"]}
+    method = spec["method"]
+    if method == "none":
+        return trunk
+    if method == "augerino":
+        distribution = UniformLieAffine(init_width=spec["init_width"], generators=spec["generators"])
+        return Augerino(trunk, distribution, width_cap=spec["width_cap"], **copies)
+    layers = [
+        AugmentationLayer(
+            [_augmentation(entry, data) for entry in layer],
+            temperature=spec["temperature"],
+            eval_sampling=spec["eval_sampling"],
+        )
+        for layer in spec["layers"]
+    ]
+    model = AugNet(trunk, layers, **copies)
+    if method == "fixed":
+        model.augmentation.requires_grad_(False)
+    return model

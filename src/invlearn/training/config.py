@@ -1,0 +1,248 @@
+"""Experiment configurations: a YAML file, validated against a schema before anything runs.
+
+Every error is a :class:`ConfigError` whose message names the offending key as a dotted path
+(``model.temperature: must be > 0, got -1``). Missing keys take the schema's defaults; the resolved config
+(defaults filled in) is what a run directory records.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from invlearn import augmentations
+from invlearn.models.registry import available_trunks
+from invlearn.ops.geometry import GENERATOR_NAMES
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot run: the message starts with the dotted key."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """One scalar entry of the schema: type, default and an optional check returning an error or ``None``."""
+
+    kind: type | tuple[type, ...]
+    default: Any
+    check: Callable[[Any], str | None] | None = None
+    nullable: bool = False
+
+
+def _positive(v):
+    return None if v > 0 else f"must be > 0, got {v}"
+
+
+def _non_negative(v):
+    return None if v >= 0 else f"must be >= 0, got {v}"
+
+
+def _at_least_one(v):
+    return None if v >= 1 else f"must be >= 1, got {v}"
+
+
+def _unit_interval(v):
+    return None if 0 <= v <= 1 else f"must be in [0, 1], got {v}"
+
+
+def _one_of(*choices):
+    return lambda v: None if v in choices else f"must be one of {list(choices)}, got {v!r}"
+
+
+INT, REAL, STR, BOOL = int, (int, float), str, bool
+
+#: The schema: nested dicts of :class:`Field`; ``layers``, ``generators`` and ``trunk`` are checked by hand.
+SCHEMA: dict[str, Any] = {
+    "experiment": Field(STR, "experiment"),
+    "seed": Field(INT, 0, _non_negative),
+    "data": {
+        "name": Field(STR, "sprites", _one_of("sprites", "sinusoids")),
+        "n_train": Field(INT, None, _at_least_one, nullable=True),
+        "n_test": Field(INT, None, _at_least_one, nullable=True),
+    },
+    "model": {
+        "method": Field(STR, "augnet", _one_of("augnet", "augerino", "fixed", "none")),
+        "trunk": None,  # {name: registered trunk, **constructor arguments}
+        "layers": None,  # augnet / fixed: list of layers, each a list of {name: augmentation, **arguments}
+        "temperature": Field(REAL, 0.01, _positive),
+        "eval_sampling": Field(STR, "per_example", _one_of("per_example", "per_batch")),
+        "init_width": Field(REAL, math.log(2.0), _positive),
+        "generators": None,  # augerino: subset of the six generator names
+        "width_cap": Field(REAL, None, _positive, nullable=True),
+        "n_copies_train": Field(INT, 1, _at_least_one),
+        "n_copies_eval": Field(INT, 4, _at_least_one),
+    },
+    "loss": {
+        "lam": Field(REAL, 0.5, _non_negative),
+        "penalty": Field(STR, "magnitude_weight", _one_of("magnitude_weight", "magnitude")),
+    },
+    "optim": {
+        "lr": Field(REAL, 5e-4, _positive),
+        "weight_decay": Field(REAL, 0.0, _non_negative),
+    },
+    "trainer": {
+        "epochs": Field(INT, 20, _at_least_one),
+        "batch_size": Field(INT, 128, _at_least_one),
+        "eval_batch_size": Field(INT, 500, _at_least_one),
+        "accelerator": Field(STR, "cpu", _one_of("cpu", "gpu", "auto")),
+        "devices": Field(INT, 1, _at_least_one),
+        "strategy": Field(STR, "auto", _one_of("auto", "ddp", "ddp_spawn")),
+        "checkpoint_every_n_steps": Field(INT, 20, _at_least_one),
+        "progress_bar": Field(BOOL, True),
+        "deterministic": Field(BOOL, True),
+    },
+}
+
+
+def _type_name(kind) -> str:
+    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return "a number" if float in kinds else names[kinds[0]]
+
+
+def _check_field(field: Field, value: Any, path: str) -> Any:
+    if value is None:
+        if field.nullable:
+            return None
+        raise ConfigError(f"{path}: must be {_type_name(field.kind)}, got null")
+    kinds = field.kind if isinstance(field.kind, tuple) else (field.kind,)
+    if isinstance(value, bool) and bool not in kinds:
+        raise ConfigError(f"{path}: must be {_type_name(field.kind)}, got {value!r}")
+    if not isinstance(value, kinds):
+        raise ConfigError(f"{path}: must be {_type_name(field.kind)}, got {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{path}: must be finite, got {value!r}")
+    problem = field.check(value) if field.check else None
+    if problem:
+        raise ConfigError(f"{path}: {problem}")
+    return value
+
+
+def _check_section(schema: Mapping[str, Any], values: Any, path: str) -> dict:
+    if values is None:
+        values = {}
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"{path or 'config'}: must be a mapping, got {type(values).__name__}")
+    unknown = sorted(set(values) - set(schema))
+    if unknown:
+        where = f"{path}." if path else ""
+        raise ConfigError(f"{where}{unknown[0]}: unknown key (allowed: {', '.join(sorted(schema))})")
+    out = {}
+    for key, spec in schema.items():
+        sub = f"{path}.{key}" if path else key
+        if isinstance(spec, Field):
+            out[key] = _check_field(spec, values.get(key, spec.default), sub)
+        elif isinstance(spec, dict):
+            out[key] = _check_section(spec, values.get(key), sub)
+        else:
+            out[key] = copy.deepcopy(values.get(key))
+    return out
+
+
+#: Modality and sampling frequency (Hz, signals) of each data set.
+DATA_SETS = {"sprites": ("image", None), "sinusoids": ("signal", 100.0)}
+
+
+def _check_augmentation(entry: Any, path: str, data_name: str) -> dict:
+    if not isinstance(entry, Mapping) or "name" not in entry:
+        raise ConfigError(f"{path}: must be a mapping with a 'name' key, got {entry!r}")
+    name = entry["name"]
+    if name not in augmentations.available():
+        raise ConfigError(f"{path}.name: unknown augmentation {name!r}")
+    modality, sfreq = DATA_SETS[data_name]
+    cls = augmentations.get(name)
+    if cls.modality != modality:
+        article = "an" if cls.modality == "image" else "a"
+        raise ConfigError(
+            f"{path}.name: {name!r} is {article} {cls.modality} augmentation; {data_name} holds {modality}s"
+        )
+    kwargs = {k: v for k, v in entry.items() if k != "name"}
+    if cls.needs_sfreq:
+        kwargs.setdefault("sfreq", sfreq)
+    try:
+        augmentations.create(name, **kwargs)
+    except TypeError as error:
+        raise ConfigError(f"{path}: {error}") from None
+    except ValueError as error:
+        raise ConfigError(f"{path}: {error}") from None
+    return dict(entry)
+
+
+def _check_model(model: dict, data_name: str) -> None:
+    trunk = model["trunk"]
+    if not isinstance(trunk, Mapping) or trunk.get("name") not in available_trunks():
+        raise ConfigError(f"model.trunk: must be a mapping with 'name' in {available_trunks()}, got {trunk!r}")
+    method, layers = model["method"], model["layers"]
+    if method in ("augnet", "fixed"):
+        if not isinstance(layers, list) or not layers:
+            raise ConfigError(f"model.layers: method {method!r} needs a non-empty list of layers")
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, list) or not layer:
+                raise ConfigError(f"model.layers.{i}: must be a non-empty list of augmentations")
+            model["layers"][i] = [
+                _check_augmentation(a, f"model.layers.{i}.{j}", data_name) for j, a in enumerate(layer)
+            ]
+    elif layers is not None:
+        raise ConfigError(f"model.layers: only used by methods 'augnet' and 'fixed', not {method!r}")
+    generators = model["generators"]
+    if generators is None:
+        model["generators"] = list(GENERATOR_NAMES)
+    elif not isinstance(generators, list) or not generators or any(g not in GENERATOR_NAMES for g in generators):
+        raise ConfigError(f"model.generators: must be a non-empty list of {list(GENERATOR_NAMES)}")
+
+
+def validate(raw: Any) -> dict:
+    """Check a parsed configuration and return it resolved (defaults filled in)."""
+    config = _check_section(SCHEMA, raw, "")
+    _check_model(config["model"], config["data"]["name"])
+    return config
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"a.b=value"`` into (``["a", "b"]``, the value parsed as YAML)."""
+    import yaml
+
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected key=value")
+    key, value = text.split("=", 1)
+    path = key.strip().split(".")
+    if not all(path):
+        raise ConfigError(f"--set {text!r}: empty key")
+    try:
+        return path, yaml.safe_load(value)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"--set {key}: value is not valid YAML ({error})") from None
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """Apply ``--set key=value`` overrides to a raw configuration (validated afterwards)."""
+    out = copy.deepcopy(raw)
+    for text in overrides:
+        path, value = parse_override(text)
+        node = out
+        for part in path[:-1]:
+            if not isinstance(node.setdefault(part, {}), dict):
+                raise ConfigError(f"{'.'.join(path)}: {part} is not a section")
+            node = node[part]
+        node[path[-1]] = value
+    return out
+
+
+def load(path: str | Path, overrides: list[str] = ()) -> dict:
+    """Read a YAML configuration file, apply overrides, validate; raise :class:`ConfigError` on any problem."""
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML ({error})") from None
+    return validate(apply_overrides(raw or {}, list(overrides)))

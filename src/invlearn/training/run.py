@@ -1,0 +1,172 @@
+"""Training and evaluation runs: a run directory per experiment.
+
+A run directory holds the resolved ``config.yaml``, ``checkpoints/last.ckpt`` (written every
+``trainer.checkpoint_every_n_steps`` steps and after every epoch), CSV and TensorBoard logs under ``logs/``,
+and ``metrics.json``::
+
+    {"final": {"test_accuracy", "learned_invariances", "epochs"},
+     "epochs": [{"epoch", "train_loss", "test_accuracy", "learned_invariances", "seconds"}, ...],
+     "wall_time_s": float}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import warnings
+from pathlib import Path
+
+import torch
+
+from invlearn.training.batches import TensorBatches
+from invlearn.training.build import build_data
+from invlearn.training.config import ConfigError, validate
+
+CHECKPOINT = Path("checkpoints") / "last.ckpt"
+
+
+def _is_launched_worker() -> bool:
+    """True in the extra processes that Lightning's DDP launcher starts (they re-run the same command)."""
+    return int(os.environ.get("LOCAL_RANK", "0")) > 0
+
+
+def _last_checkpoint_callback(path: Path, every_n_steps: int):
+    """A callback that keeps one checkpoint, ``path``: every ``every_n_steps`` steps and after each epoch's
+    evaluation (so a killed run loses at most ``every_n_steps`` steps)."""
+    from lightning.pytorch.callbacks import Callback
+
+    class LastCheckpoint(Callback):
+        def on_train_batch_end(self, trainer, *args) -> None:
+            if trainer.global_step % every_n_steps == 0:
+                trainer.save_checkpoint(path)
+
+        def on_validation_end(self, trainer, pl_module) -> None:
+            if not trainer.sanity_checking:
+                trainer.save_checkpoint(path)
+
+    return LastCheckpoint()
+
+
+def _trainer(config: dict, out: Path):
+    import lightning as L
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+    spec = config["trainer"]
+    callbacks = [_last_checkpoint_callback(out / CHECKPOINT, spec["checkpoint_every_n_steps"])]
+    loggers = [CSVLogger(out, name="logs", version="csv"), TensorBoardLogger(out, name="logs", version="tensorboard")]
+    return L.Trainer(
+        default_root_dir=out,
+        max_epochs=spec["epochs"],
+        accelerator=spec["accelerator"],
+        devices=spec["devices"],
+        strategy=spec["strategy"],
+        deterministic=spec["deterministic"],
+        enable_progress_bar=spec["progress_bar"],
+        enable_model_summary=False,
+        enable_checkpointing=False,  # our own callback keeps checkpoints/last.ckpt
+        num_sanity_val_steps=0,
+        callbacks=callbacks,
+        logger=loggers,
+        use_distributed_sampler=False,
+        log_every_n_steps=10,
+    )
+
+
+def _loaders(config: dict, data) -> tuple[TensorBatches, TensorBatches]:
+    spec = config["trainer"]
+    train = TensorBatches(data.train_inputs, data.train_labels, spec["batch_size"], shuffle=True, seed=config["seed"])
+    test = TensorBatches(data.test_inputs, data.test_labels, spec["eval_batch_size"], shuffle=False)
+    return train, test
+
+
+def read_config(run_dir: str | Path) -> dict:
+    """The validated ``config.yaml`` of a run directory."""
+    import yaml
+
+    path = Path(run_dir) / "config.yaml"
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read ({error.strerror}); is {run_dir} a run directory?") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML ({error})") from None
+    return validate(raw)
+
+
+def train(config: dict, out_dir: str | Path, resume: bool = False) -> dict:
+    """Train the configured model into ``out_dir`` (or continue the run there with ``resume``); returns the
+    metrics written to ``metrics.json``."""
+    import lightning as L
+    import yaml
+
+    from invlearn.training.task import InvarianceTask
+
+    out = Path(out_dir)
+    checkpoint = out / CHECKPOINT
+    if resume and not checkpoint.is_file():
+        raise ConfigError(f"--resume {out}: no checkpoint at {checkpoint}")
+    if not resume and not _is_launched_worker() and (checkpoint.exists() or (out / "metrics.json").exists()):
+        raise ConfigError(f"--out {out}: already holds a run; resume it with --resume {out} or pick another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    if not resume and not _is_launched_worker():
+        (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+
+    start = time.perf_counter()
+    L.seed_everything(config["seed"], workers=True, verbose=False)
+    data = build_data(config)
+    task = InvarianceTask(config, data)
+    train_batches, test_batches = _loaders(config, data)
+    train_batches.position = task.batch_position
+    trainer = _trainer(config, out)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        warnings.filterwarnings("ignore", message=".*is not a `torch.utils.data.DataLoader`.*")
+        trainer.fit(task, train_batches, test_batches, ckpt_path=checkpoint if resume else None, weights_only=True)
+    metrics = {
+        "final": {
+            "test_accuracy": task.history[-1]["test_accuracy"],
+            "learned_invariances": task.learned_invariances(),
+            "epochs": len(task.history),
+        },
+        "epochs": task.history,
+        "wall_time_s": time.perf_counter() - start,
+    }
+    if trainer.is_global_zero:
+        (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    return metrics
+
+
+def evaluate(run_dir: str | Path, n_copies: int | None = None) -> dict:
+    """Test accuracy of a run's last checkpoint (loaded with ``weights_only=True``), with the configured or the
+    given number of test-time copies."""
+    from invlearn.training.task import InvarianceTask
+
+    run = Path(run_dir)
+    config = read_config(run)
+    path = run / CHECKPOINT
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        state = checkpoint["state_dict"]
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no checkpoint; was the run trained?") from None
+    except Exception as error:  # a corrupt or foreign file: say which, keep the run untouched
+        raise ConfigError(f"{path}: not a readable invlearn checkpoint ({type(error).__name__}: {error})") from None
+    data = build_data(config)
+    task = InvarianceTask(config, data)
+    task.load_state_dict(state)
+    task.eval()
+    if n_copies is not None and task.invariant:
+        task.model.n_copies_eval = n_copies
+    _, test = _loaders(config, data)
+    generator = torch.Generator().manual_seed(config["seed"] + 2)
+    correct = 0
+    with torch.no_grad():
+        for x, y in test:
+            correct += int((task(x, generator).argmax(1) == y).sum())
+    return {
+        "test_accuracy": correct / len(test.labels),
+        "n_copies_eval": task.model.n_copies_eval if task.invariant else 1,
+        "learned_invariances": task.learned_invariances(),
+        "epoch": checkpoint.get("epoch"),
+    }

@@ -1,0 +1,140 @@
+"""The Lightning glue: one ``LightningModule`` that trains any of the configured models.
+
+The learners know nothing of Lightning; this module only wires their loss, their penalty and their report
+into Lightning's loop, keeps the augmentation generator's state in checkpoints (exact resumption), and
+records one entry per epoch for ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+
+from invlearn.models import InvariantModel
+from invlearn.training.build import Data, build_model
+
+
+class InvarianceTask(L.LightningModule):
+    """Train a configured model on a configured data set.
+
+    Args:
+        config: a validated configuration (:func:`invlearn.training.config.validate`).
+        data: the tensors of the experiment (:func:`invlearn.training.build.build_data`).
+    """
+
+    def __init__(self, config: dict, data: Data) -> None:
+        super().__init__()
+        self.config = config
+        self.model = build_model(config, data)
+        self.invariant = isinstance(self.model, InvariantModel)
+        self.learns = self.invariant and config["model"]["method"] in ("augnet", "augerino")
+        self.generator = torch.Generator().manual_seed(config["seed"] + 1)
+        self.history: list[dict] = []
+        self._epoch_start = 0.0
+        self._train_losses: list[float] = []
+        self._correct = torch.zeros(2, dtype=torch.float64)
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.model(x, generator=generator) if self.invariant else self.model(x)
+
+    def learned_invariances(self) -> dict:
+        return self.model.learned_invariances() if self.invariant else {}
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        out = self(x, self.generator)
+        loss = F.cross_entropy(out, y)
+        lam = self.config["loss"]["lam"]
+        if self.learns and lam:
+            penalty_kwargs = (
+                {"kind": self.config["loss"]["penalty"]} if self.config["model"]["method"] == "augnet" else {}
+            )
+            loss = loss - lam * self.model.penalty(**penalty_kwargs)
+        self._train_losses.append(float(loss.detach()))
+        self.log("loss", loss, prog_bar=True, on_step=True, on_epoch=False)
+        self.log("train_loss", loss, on_step=False, on_epoch=True, sync_dist=True)
+        if self.invariant:
+            self.log("range", self.headline_range(), prog_bar=True, on_step=True, on_epoch=False)
+        return loss
+
+    def headline_range(self) -> float:
+        """Upper bound of the range of the transform that matters most now: AugNet's most-weighted candidate,
+        Augerino's rotation (else its first generator)."""
+        report = self.learned_invariances()
+        if self.config["model"]["method"] == "augerino":
+            return float(report.get("rotate", next(iter(report.values())))["high"])
+        return float(max(report.values(), key=lambda entry: entry["weight"])["high"])
+
+    def batch_position(self, n_batches: int) -> tuple[int, int]:
+        """``(epoch, batches already trained in it)`` from the trainer's (restored) counters, one optimiser step
+        per batch: where a :class:`~invlearn.training.batches.TensorBatches` must start."""
+        epoch = self.trainer.current_epoch
+        return epoch, self.trainer.global_step - epoch * n_batches
+
+    def on_train_start(self) -> None:
+        self._epoch_start = time.perf_counter()
+
+    def on_train_epoch_start(self) -> None:
+        # not called for an epoch resumed in the middle, whose losses so far come from the checkpoint
+        self._epoch_start = time.perf_counter()
+        self._train_losses = []
+
+    def on_validation_epoch_start(self) -> None:
+        self._val_generator = torch.Generator().manual_seed(self.config["seed"] + 2)
+        self._correct.zero_()
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        predictions = self(x, self._val_generator).argmax(dim=1)
+        self._correct += torch.tensor([(predictions == y).sum().item(), y.numel()], dtype=torch.float64)
+
+    def on_validation_epoch_end(self) -> None:
+        correct = self._correct.to(self.device)
+        if self.trainer.world_size > 1:
+            correct = self.all_gather(correct).sum(dim=0)
+        accuracy = float(correct[0] / correct[1])
+        self.log("test_accuracy", accuracy, prog_bar=True, sync_dist=False)
+        if self.trainer.sanity_checking:
+            return
+        self.history.append(
+            {
+                "epoch": self.current_epoch,
+                "train_loss": float(sum(self._train_losses) / max(len(self._train_losses), 1)),
+                "test_accuracy": accuracy,
+                "learned_invariances": self.learned_invariances(),
+                "seconds": time.perf_counter() - self._epoch_start,
+            }
+        )
+
+    def optimizer_step(self, epoch, batch_idx, optimizer, optimizer_closure=None) -> None:
+        """The optimiser's step, then the projection of every augmentation strength into ``[0, 1]``."""
+        super().optimizer_step(epoch, batch_idx, optimizer, optimizer_closure)
+        if self.invariant:
+            self.model.project_()
+
+    def configure_optimizers(self):
+        """Adam; weight decay applies to the trunk only (the augmentation is shaped by the penalty)."""
+        optim = self.config["optim"]
+        trunk = self.model.trunk if self.invariant else self.model
+        trunk_ids = {id(p) for p in trunk.parameters()}
+        others = [p for p in self.model.parameters() if id(p) not in trunk_ids and p.requires_grad]
+        groups = [{"params": list(trunk.parameters()), "weight_decay": optim["weight_decay"]}]
+        if others:
+            groups.append({"params": others, "weight_decay": 0.0})
+        return torch.optim.Adam(groups, lr=optim["lr"])
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["invlearn"] = {
+            "generator": self.generator.get_state(),
+            "history": self.history,
+            "epoch_losses": list(self._train_losses),
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        state = checkpoint["invlearn"]
+        self.generator.set_state(state["generator"])
+        self.history = list(state["history"])
+        self._train_losses = list(state["epoch_losses"])

@@ -1,0 +1,111 @@
+"""Training runs end to end on a tiny sinusoids task: run directory, determinism, exact resumption, evaluation,
+and the command line's errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from invlearn.cli import main
+from invlearn.training import config, run
+
+AUGNET = Path(__file__).resolve().parents[2] / "configs" / "sinusoids-augnet.yaml"
+TINY = [
+    "data.n_train=96", "data.n_test=40", "trainer.epochs=3", "trainer.batch_size=16",
+    "trainer.checkpoint_every_n_steps=4", "trainer.progress_bar=false", "model.n_copies_eval=2",
+]  # fmt: skip
+
+
+def tiny_config(*extra):
+    return config.load(AUGNET, TINY + list(extra))
+
+
+def without_times(metrics):
+    return [{k: v for k, v in epoch.items() if k != "seconds"} for epoch in metrics["epochs"]]
+
+
+def test_run_directory_and_determinism(tmp_path):
+    metrics = run.train(tiny_config(), tmp_path / "a")
+    out = tmp_path / "a"
+    for name in ("config.yaml", "metrics.json", "checkpoints/last.ckpt", "logs/csv/metrics.csv"):
+        assert (out / name).is_file(), name
+    assert list((out / "logs" / "tensorboard").glob("events.out.tfevents.*"))
+    written = json.loads((out / "metrics.json").read_text())
+    assert set(written) == {"final", "epochs", "wall_time_s"} and len(written["epochs"]) == 3
+    assert set(written["epochs"][0]) == {"epoch", "train_loss", "test_accuracy", "learned_invariances", "seconds"}
+    assert "0.frequency_shift" in written["final"]["learned_invariances"]
+    again = run.train(tiny_config(), tmp_path / "b")
+    assert without_times(again) == without_times(metrics)
+    torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)  # loads without pickled code
+
+
+def test_resume_after_a_kill_mid_epoch_ends_like_an_uninterrupted_run(tmp_path, monkeypatch):
+    reference = run.train(tiny_config(), tmp_path / "reference")
+
+    class Killed(RuntimeError):
+        pass
+
+    original = run._last_checkpoint_callback
+
+    def killing_callback(path, every_n_steps):
+        callback = original(path, every_n_steps)
+        parent = type(callback).on_train_batch_end
+
+        def on_train_batch_end(self, trainer, *args):
+            parent(self, trainer, *args)
+            if trainer.global_step == 8:  # epoch 1 of 3 (6 batches each), just after a checkpoint
+                raise Killed
+
+        type(callback).on_train_batch_end = on_train_batch_end
+        return callback
+
+    monkeypatch.setattr(run, "_last_checkpoint_callback", killing_callback)
+    with pytest.raises(Killed):
+        run.train(tiny_config(), tmp_path / "killed")
+    monkeypatch.setattr(run, "_last_checkpoint_callback", original)
+    assert not (tmp_path / "killed" / "metrics.json").exists()
+    resumed = run.train(run.read_config(tmp_path / "killed"), tmp_path / "killed", resume=True)
+    for mine, theirs in zip(without_times(resumed), without_times(reference), strict=True):
+        assert mine["epoch"] == theirs["epoch"]
+        assert mine["train_loss"] == pytest.approx(theirs["train_loss"], rel=1e-5)
+        assert mine["test_accuracy"] == theirs["test_accuracy"]
+        for key, entry in theirs["learned_invariances"].items():
+            assert mine["learned_invariances"][key]["magnitude"] == pytest.approx(entry["magnitude"], abs=1e-6)
+
+
+def test_evaluate_a_run(tmp_path):
+    run.train(tiny_config(), tmp_path / "r")
+    result = run.evaluate(tmp_path / "r", n_copies=3)
+    assert 0 <= result["test_accuracy"] <= 1 and result["n_copies_eval"] == 3
+    (tmp_path / "r" / "checkpoints" / "last.ckpt").write_bytes(b"not a checkpoint")
+    with pytest.raises(config.ConfigError, match="not a readable invlearn checkpoint"):
+        run.evaluate(tmp_path / "r")
+
+
+def test_cli_rejects_bad_config_with_exit_2_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "never"
+    assert main(["train", str(AUGNET), "--out", str(out), "--set", "model.temperature=0"]) == 2
+    assert capsys.readouterr().err.strip() == "invlearn: error: model.temperature: must be > 0, got 0"
+    assert not out.exists()
+    assert main(["eval", str(tmp_path / "nothing")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_cli_refuses_to_overwrite_a_run(tmp_path, capsys):
+    run.train(tiny_config(), tmp_path / "r")
+    assert main(["train", str(AUGNET), "--out", str(tmp_path / "r"), *sum([["--set", s] for s in TINY], [])]) == 2
+    assert "already holds a run" in capsys.readouterr().err
+
+
+def test_cli_train_subprocess(tmp_path):
+    args = [sys.executable, "-m", "invlearn.cli", "train", str(AUGNET), "--out", str(tmp_path / "r")]
+    for item in TINY + ["trainer.epochs=1"]:
+        args += ["--set", item]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1])["epochs"] == 1
