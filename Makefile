@@ -5,7 +5,7 @@ TORCH_VERSION ?= 2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(TORCH_VERSION)
 
-.PHONY: install test bench clean
+.PHONY: install test bench demo clean
 
 install: $(STAMP)
 
@@ -22,6 +22,17 @@ test: install
 bench: install
 	$(BIN)/invlearn bench ops --output bench-ops.json
 	$(BIN)/invlearn bench learners --output bench-learners.json
+
+# The sprites experiment with AugNet and with Augerino, on a CPU in about 10 minutes: the published settings
+# on a subset (5,000 training and 1,000 test images, 10 epochs). Writes runs/demo/report.md.
+DEMO_SET := --set data.n_train=5000 --set data.n_test=1000 --set trainer.epochs=10
+
+demo: install
+	rm -rf runs/demo
+	$(BIN)/invlearn train configs/sprites-augnet.yaml --out runs/demo/sprites-augnet $(DEMO_SET)
+	$(BIN)/invlearn train configs/sprites-augerino.yaml --out runs/demo/sprites-augerino $(DEMO_SET)
+	$(BIN)/invlearn report runs/demo/sprites-augnet runs/demo/sprites-augerino --out runs/demo/report.md
+	@echo "report: runs/demo/report.md"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis bench-*.json

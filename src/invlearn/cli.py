@@ -101,6 +101,18 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    _require(("lightning", "yaml", "matplotlib"), "train,plot")
+    from invlearn.training import config, report
+
+    try:
+        path = report.write_report(args.run_dirs, args.out)
+    except config.ConfigError as error:
+        raise UsageError(str(error)) from None
+    print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="invlearn", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -124,6 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("run_dir", metavar="RUN_DIR")
     evaluate.add_argument("--copies", type=_positive_int, help="test-time copies (default: the config's)")
     evaluate.set_defaults(handler=_eval)
+
+    report = commands.add_parser("report", help="write report.md with plots for one or more finished runs")
+    report.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    report.add_argument("--out", metavar="FILE", help="report path (default: RUN_DIR/report.md for one run)")
+    report.set_defaults(handler=_report)
     return parser
 
 

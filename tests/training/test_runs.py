@@ -26,7 +26,7 @@ def tiny_config(*extra):
 
 
 def without_times(metrics):
-    return [{k: v for k, v in epoch.items() if k != "seconds"} for epoch in metrics["epochs"]]
+    return [{k: v for k, v in epoch.items() if k not in ("seconds", "eval_seconds")} for epoch in metrics["epochs"]]
 
 
 def test_run_directory_and_determinism(tmp_path):
@@ -37,7 +37,9 @@ def test_run_directory_and_determinism(tmp_path):
     assert list((out / "logs" / "tensorboard").glob("events.out.tfevents.*"))
     written = json.loads((out / "metrics.json").read_text())
     assert set(written) == {"final", "epochs", "wall_time_s"} and len(written["epochs"]) == 3
-    assert set(written["epochs"][0]) == {"epoch", "train_loss", "test_accuracy", "learned_invariances", "seconds"}
+    assert set(written["epochs"][0]) == {
+        "epoch", "train_loss", "test_accuracy", "learned_invariances", "seconds", "eval_seconds",
+    }  # fmt: skip
     assert "0.frequency_shift" in written["final"]["learned_invariances"]
     again = run.train(tiny_config(), tmp_path / "b")
     assert without_times(again) == without_times(metrics)
@@ -109,3 +111,18 @@ def test_cli_train_subprocess(tmp_path):
     done = subprocess.run(args, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout.strip().splitlines()[-1])["epochs"] == 1
+
+
+def test_batch_norm_statistics_are_recomputed_before_evaluation():
+    from invlearn.training.build import build_data
+    from invlearn.training.task import InvarianceTask
+
+    resolved = config.load(AUGNET.parent / "sinusoids-none.yaml", ["data.n_train=96", "trainer.batch_size=32"])
+    task = InvarianceTask(resolved, build_data(resolved))
+    norm = task.model.features[1]
+    norm.running_mean.fill_(100.0)
+    task.recalibrate_batch_norm()
+    with torch.no_grad():
+        activations = task.model.features[0](task._calibration_inputs)
+    assert torch.allclose(norm.running_mean, activations.mean(dim=(0, 2)), atol=1e-4)
+    assert not norm.training and norm.momentum == 0.1

@@ -2,15 +2,19 @@
 
 A run directory holds the resolved ``config.yaml``, ``checkpoints/last.ckpt`` (written every
 ``trainer.checkpoint_every_n_steps`` steps and after every epoch), CSV and TensorBoard logs under ``logs/``,
-and ``metrics.json``::
+``report.md`` with its plots (when matplotlib is installed) and ``metrics.json``::
 
     {"final": {"test_accuracy", "learned_invariances", "epochs"},
-     "epochs": [{"epoch", "train_loss", "test_accuracy", "learned_invariances", "seconds"}, ...],
+     "epochs": [{"epoch", "train_loss", "test_accuracy", "learned_invariances", "seconds", "eval_seconds"}, ...],
      "wall_time_s": float}
+
+``seconds`` is the epoch's training time; ``eval_seconds`` its evaluation (batch-norm recalibration and the
+test set with every test-time copy).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import time
@@ -134,6 +138,10 @@ def train(config: dict, out_dir: str | Path, resume: bool = False) -> dict:
     }
     if trainer.is_global_zero:
         (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+        if importlib.util.find_spec("matplotlib") is not None:
+            from invlearn.training.report import write_report
+
+            write_report([out])
     return metrics
 
 

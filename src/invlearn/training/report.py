@@ -1,0 +1,144 @@
+"""Reports of finished runs: a Markdown file with PNG plots (optional extra ``plot``).
+
+For each run: the learned range of every transform per epoch (with the true invariance of the data set drawn
+in), AugNet's candidate weights per epoch, and the test accuracy per epoch; several runs share the plots so
+their trajectories can be compared.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from invlearn.training.config import ConfigError
+from invlearn.training.run import read_config
+
+#: The transform whose range is known to be right for each data set: (report key suffix, upper bound, unit).
+TRUTH = {"sprites": ("rotate", math.pi / 4, "rad"), "sinusoids": ("frequency_shift", 0.5, "Hz")}
+
+
+def _load(run_dir: Path) -> tuple[dict, dict]:
+    path = run_dir / "metrics.json"
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+        epochs = metrics["epochs"]
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read ({error.strerror}); has the run finished?") from None
+    except (ValueError, KeyError, TypeError) as error:
+        raise ConfigError(f"{path}: not an invlearn metrics file ({error})") from None
+    if not epochs:
+        raise ConfigError(f"{path}: no epochs recorded")
+    return read_config(run_dir), metrics
+
+
+def _truth_key(report: dict, data_name: str) -> str | None:
+    name = TRUTH[data_name][0]
+    return next((key for key in report if key == name or key.endswith(f".{name}")), None)
+
+
+def _plot(runs: list[tuple[str, dict, dict]], out_dir: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data_name = runs[0][1]["data"]["name"]
+    truth_name, truth_high, unit = TRUTH[data_name]
+    files = []
+    fig, axes = plt.subplots(1, len(runs), figsize=(5.5 * len(runs), 3.8), squeeze=False)
+    for ax, (label, _, metrics) in zip(axes[0], runs, strict=True):
+        epochs = [e["epoch"] + 1 for e in metrics["epochs"]]
+        for key in metrics["epochs"][-1]["learned_invariances"]:
+            highs = [e["learned_invariances"][key]["high"] for e in metrics["epochs"]]
+            ax.plot(epochs, highs, marker="o", markersize=3, label=key, linewidth=2 if truth_name in key else 1)
+        ax.axhline(truth_high, color="black", linestyle="--", label=f"truth: {truth_name} {truth_high:.3g} {unit}")
+        ax.set(title=f"{label}: learned range (upper bound)", xlabel="epoch", ylabel="upper bound (unit of each)")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out_dir / "ranges.png", dpi=110)
+    plt.close(fig)
+    files.append("ranges.png")
+
+    weighted = [(label, metrics) for label, config, metrics in runs if config["model"]["method"] == "augnet"]
+    if weighted:
+        fig, axes = plt.subplots(1, len(weighted), figsize=(5.5 * len(weighted), 3.5), squeeze=False)
+        for ax, (label, metrics) in zip(axes[0], weighted, strict=True):
+            epochs = [e["epoch"] + 1 for e in metrics["epochs"]]
+            for key in metrics["epochs"][-1]["learned_invariances"]:
+                ax.plot(epochs, [e["learned_invariances"][key]["weight"] for e in metrics["epochs"]], label=key)
+            ax.set(title=f"{label}: candidate weights", xlabel="epoch", ylabel="weight", ylim=(-0.02, 1.02))
+            ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(out_dir / "weights.png", dpi=110)
+        plt.close(fig)
+        files.append("weights.png")
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.5))
+    for label, _, metrics in runs:
+        ax.plot([e["epoch"] + 1 for e in metrics["epochs"]], [e["test_accuracy"] for e in metrics["epochs"]],
+                marker="o", markersize=3, label=label)  # fmt: skip
+    ax.set(title="test accuracy", xlabel="epoch", ylabel="accuracy")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_dir / "accuracy.png", dpi=110)
+    plt.close(fig)
+    files.append("accuracy.png")
+    return files
+
+
+def write_report(run_dirs: list[str | Path], out: str | Path | None = None) -> Path:
+    """Write ``report.md`` and its plots for one or more finished runs of the same data set; returns the path.
+
+    The default location is ``report.md`` inside the single run directory given.
+    """
+    dirs = [Path(d) for d in run_dirs]
+    if not dirs:
+        raise ConfigError("give at least one run directory")
+    runs = [(d.name, *_load(d)) for d in dirs]
+    data_names = {config["data"]["name"] for _, config, _ in runs}
+    if len(data_names) != 1:
+        raise ConfigError(f"runs of different data sets cannot share a report: {sorted(data_names)}")
+    if out is None:
+        if len(dirs) != 1:
+            raise ConfigError("several runs need --out FILE for their shared report")
+        out = dirs[0] / "report.md"
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figures = _plot(runs, out.parent)
+    data_name = data_names.pop()
+    truth_name, truth_high, unit = TRUTH[data_name]
+    lines = [f"# Report: {', '.join(label for label, _, _ in runs)}", ""]
+    lines += [
+        f"Data: {data_name}. True invariance: {truth_name} within +-{truth_high:.4g} {unit}.",
+        "",
+        "| run | method | epochs | test accuracy | learned range of the true transform | weight | train s/epoch "
+        "| eval s/epoch |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for label, config, metrics in runs:
+        final = metrics["final"]
+        report = final["learned_invariances"]
+        key = _truth_key(report, data_name)
+        entry = report.get(key) if key else None
+        span = f"[{entry['low']:.3f}, {entry['high']:.3f}] {entry['unit']}" if entry else "not learned"
+        weight = "" if not entry or entry["weight"] is None else f"{entry['weight']:.3f}"
+        seconds = sum(e["seconds"] for e in metrics["epochs"]) / len(metrics["epochs"])
+        eval_seconds = sum(e.get("eval_seconds", 0.0) for e in metrics["epochs"]) / len(metrics["epochs"])
+        lines.append(
+            f"| {label} | {config['model']['method']} | {final['epochs']} | {final['test_accuracy']:.4f} | "
+            f"{span} | {weight} | {seconds:.1f} | {eval_seconds:.1f} |"
+        )
+    lines += [""] + [f"![{name[:-4]}]({name})" for name in figures] + [""]
+    for label, _, metrics in runs:
+        header = "| transform | weight | magnitude | low | high | unit |"
+        lines += [f"## {label}: final learned invariances", "", header, "|---|---|---|---|---|---|"]
+        for key, entry in metrics["final"]["learned_invariances"].items():
+            weight = "" if entry["weight"] is None else f"{entry['weight']:.3f}"
+            magnitude = "" if entry["magnitude"] is None else f"{entry['magnitude']:.3f}"
+            lines.append(
+                f"| {key} | {weight} | {magnitude} | {entry['low']:.4f} | {entry['high']:.4f} | {entry['unit']} |"
+            )
+        lines.append("")
+    out.write_text("\n".join(lines), encoding="utf-8")
+    return out

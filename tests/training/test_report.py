@@ -1,0 +1,50 @@
+"""Reports: Markdown with plots for one run or several runs side by side."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from invlearn.cli import main
+from invlearn.training import config, run
+from invlearn.training.report import write_report
+from tests.training.test_runs import AUGNET, TINY
+
+pytest.importorskip("matplotlib")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    run.train(config.load(AUGNET, TINY), root / "augnet")
+    none = AUGNET.parent / "sinusoids-none.yaml"
+    run.train(config.load(none, [t for t in TINY if not t.startswith("model.")]), root / "none")
+    return root
+
+
+def test_train_writes_a_report_with_plots(runs):
+    report = (runs / "augnet" / "report.md").read_text()
+    assert "True invariance: frequency_shift within +-0.5 Hz" in report
+    assert "| augnet | augnet | 3 |" in report and "0.frequency_shift" in report
+    for name in ("ranges.png", "weights.png", "accuracy.png"):
+        assert (runs / "augnet" / name).stat().st_size > 1000
+
+
+def test_shared_report_of_two_runs(runs, tmp_path):
+    out = write_report([runs / "augnet", runs / "none"], tmp_path / "shared" / "report.md")
+    text = out.read_text()
+    assert "| augnet | augnet |" in text and "| none | none |" in text and "not learned" in text
+
+
+def test_report_errors(runs, tmp_path, capsys):
+    with pytest.raises(config.ConfigError, match="need --out FILE"):
+        write_report([runs / "augnet", runs / "none"])
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.yaml").write_text((runs / "augnet" / "config.yaml").read_text())
+    (broken / "metrics.json").write_text(json.dumps({"epochs": []}))
+    with pytest.raises(config.ConfigError, match="no epochs recorded"):
+        write_report([broken])
+    assert main(["report", str(tmp_path / "missing")]) == 2
+    assert "cannot read" in capsys.readouterr().err
