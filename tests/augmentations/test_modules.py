@@ -52,6 +52,7 @@ def test_strength_accessors(name):
     setter = aug.set_magnitude if has_magnitude else aug.set_probability
     setter(0.7)
     assert float(aug.strength.detach()) == pytest.approx(0.7)
+    assert [aug.strength_parameter] == list(aug.parameters())
     assert aug.modality in ("image", "signal") and isinstance(aug.unit, str) and aug.unit
     if has_magnitude:
         assert aug.scale > 0

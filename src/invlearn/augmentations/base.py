@@ -187,6 +187,11 @@ class Augmentation(RandomTransform):
         value = self.magnitude
         return self.probability if value is None else value
 
+    @property
+    def strength_parameter(self) -> nn.Parameter:
+        """The raw parameter behind :attr:`strength` (what an optimiser updates and a projection clamps)."""
+        raise NotImplementedError
+
     def range(self) -> tuple[float, float]:
         """The physical interval ``(low, high)`` currently sampled, in :attr:`unit`."""
         raise NotImplementedError
@@ -218,6 +223,10 @@ class MagnitudeAugmentation(Augmentation):
     @property
     def magnitude(self) -> Tensor:
         return _clamp_straight_through(self._magnitude)
+
+    @property
+    def strength_parameter(self) -> nn.Parameter:
+        return self._magnitude
 
     def set_magnitude(self, value: float) -> None:
         """Set the magnitude to ``value`` in ``[0, 1]`` (in place, no gradient)."""
@@ -272,6 +281,10 @@ class ProbabilityAugmentation(Augmentation):
     @property
     def probability(self) -> Tensor:
         return _clamp_straight_through(self._probability)
+
+    @property
+    def strength_parameter(self) -> nn.Parameter:
+        return self._probability
 
     def set_probability(self, value: float) -> None:
         """Set the apply-probability to ``value`` in ``[0, 1]`` (in place, no gradient)."""

@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 from invlearn._validation import check_choice
 from invlearn.augerino import UniformLieAffine
-from invlearn.augmentations.base import RandomTransform
+from invlearn.augmentations.base import Augmentation, RandomTransform
 from invlearn.layers import AugmentationLayer, AugmentationModule
 
 AGGREGATES = ("log_softmax", "mean")
@@ -92,10 +92,8 @@ class InvariantModel(nn.Module):
         L2 penalty (whose gradient vanishes there); projected, a strength at 0 moves up at the first step in
         which the loss allows it."""
         for module in self.augmentation.modules():
-            for name in ("_magnitude", "_probability"):
-                raw = getattr(module, name, None)
-                if isinstance(raw, nn.Parameter):
-                    raw.clamp_(0.0, 1.0)
+            if isinstance(module, Augmentation):
+                module.strength_parameter.clamp_(0.0, 1.0)
 
     def learned_invariances(self) -> dict[str, dict]:
         """JSON-serialisable ``{key: {"weight", "magnitude", "low", "high", "unit"}}`` of what is sampled now."""

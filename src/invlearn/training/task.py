@@ -40,6 +40,7 @@ class InvarianceTask(L.LightningModule):
         self._epoch_start = 0.0
         self._train_seconds = 0.0
         self._eval_start = 0.0
+        self._val_generator = torch.Generator()
         self._train_losses: list[float] = []
         self._correct = torch.zeros(2, dtype=torch.float64)
 
