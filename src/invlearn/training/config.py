@@ -84,6 +84,7 @@ SCHEMA: dict[str, Any] = {
         "lr": Field(REAL, 5e-4, _positive),
         "weight_decay": Field(REAL, 0.0, _non_negative),
         "decay_augmentation": Field(BOOL, False),
+        "decoupled_weight_decay": Field(BOOL, False),
     },
     "trainer": {
         "epochs": Field(INT, 20, _at_least_one),

@@ -155,7 +155,8 @@ class InvarianceTask(L.LightningModule):
     def configure_optimizers(self):
         """Adam with L2 weight decay on the trunk. ``optim.decay_augmentation: true`` decays the augmentation's
         parameters too; with the sprites settings (decay 1.0) that collapsed every magnitude to 0 within 10
-        epochs (rotation range 0.006 rad), so the published decay cannot have applied to them."""
+        epochs (rotation range 0.006 rad), so the published decay cannot have applied to them.
+        ``optim.decoupled_weight_decay: true`` uses AdamW's decoupled decay instead of Adam's L2 term."""
         optim = self.config["optim"]
         trunk = self.model.trunk if self.invariant else self.model
         trunk_ids = {id(p) for p in trunk.parameters()}
@@ -164,7 +165,8 @@ class InvarianceTask(L.LightningModule):
         if others:
             decay = optim["weight_decay"] if optim["decay_augmentation"] else 0.0
             groups.append({"params": others, "weight_decay": decay})
-        return torch.optim.Adam(groups, lr=optim["lr"])
+        optimizer = torch.optim.AdamW if optim["decoupled_weight_decay"] else torch.optim.Adam
+        return optimizer(groups, lr=optim["lr"])
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["invlearn"] = {
