@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from invlearn import augmentations
+from invlearn.data import sinusoids
 from invlearn.models.registry import available_trunks
 from invlearn.ops.geometry import GENERATOR_NAMES
 
@@ -146,7 +147,7 @@ def _check_section(schema: Mapping[str, Any], values: Any, path: str) -> dict:
 
 
 #: Modality and sampling frequency (Hz, signals) of each data set.
-DATA_SETS = {"sprites": ("image", None), "sinusoids": ("signal", 100.0)}
+DATA_SETS = {"sprites": ("image", None), "sinusoids": ("signal", sinusoids.SFREQ)}
 
 
 def _check_augmentation(entry: Any, path: str, data_name: str) -> dict:
