@@ -126,3 +126,19 @@ def test_batch_norm_statistics_are_recomputed_before_evaluation():
         activations = task.model.features[0](task._calibration_inputs)
     assert torch.allclose(norm.running_mean, activations.mean(dim=(0, 2)), atol=1e-4)
     assert not norm.training and norm.momentum == 0.1
+
+
+def test_two_cpu_processes_with_ddp(tmp_path):
+    """`--set trainer.devices=2 --set trainer.strategy=ddp`: two gloo processes share each epoch and rank 0 writes
+    the run directory. (Which candidate AugNet's sharp softmax picks on this tiny task depends on small early
+    differences, such as batch-norm statistics over 8 examples per process instead of 16, so the learned
+    magnitudes are not compared with a one-process run here.)"""
+    args = [sys.executable, "-m", "invlearn.cli", "train", str(AUGNET), "--out", str(tmp_path / "ddp")]
+    for item in TINY + ["trainer.batch_size=8", "trainer.devices=2", "trainer.strategy=ddp"]:
+        args += ["--set", item]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    metrics = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
+    assert len(metrics["epochs"]) == 3 and metrics["final"]["test_accuracy"] >= 0.9
+    assert (tmp_path / "ddp" / "checkpoints" / "last.ckpt").is_file()
+    assert sum(v["weight"] for v in metrics["final"]["learned_invariances"].values()) == pytest.approx(1.0)
