@@ -115,7 +115,10 @@ class AugmentationLayer(RandomTransform):
         return groups
 
     def _matrices(self, x: Tensor, indices: list[int], per_candidate: list[Params]) -> Tensor:
-        """``(B, K, 3, 3)`` sampling matrices of the affine candidates ``indices``."""
+        """``(B, K, 3, 3)`` sampling matrices of the affine candidates ``indices`` (their noise checked against
+        the batch of ``x``)."""
+        for q in indices:
+            self.candidates[q]._batch_noise(x, per_candidate[q], "u")
         h, w = x.shape[-2:]
         return torch.stack([self.candidates[q].matrix(per_candidate[q], h, w) for q in indices], dim=1).to(x.dtype)
 
@@ -124,8 +127,6 @@ class AugmentationLayer(RandomTransform):
         terms = []
         grouped = set()
         for (mode, padding, align), indices in self._affine_groups().items():
-            for q in indices:
-                self.candidates[q]._batch_noise(x, per_candidate[q], "u")
             warped = ops.affine_stack(x, self._matrices(x, indices, per_candidate), mode, padding, align)
             # a broadcast product and sum: ~2.5x faster forward+backward than einsum or matmul on this layout
             terms.append((warped * weights[indices].view(1, -1, 1, 1, 1)).sum(dim=1))
@@ -140,11 +141,11 @@ class AugmentationLayer(RandomTransform):
         view = (-1,) + (1,) * (x.ndim - 1)
         grouped = set()
         for (mode, padding, align), indices in self._affine_groups().items():
-            selected = torch.isin(choice, torch.tensor(indices, device=choice.device))
+            hits = choice.unsqueeze(1) == torch.tensor(indices, device=choice.device)  # (B, K)
+            selected = hits.any(dim=1)
             if bool(selected.any()):
                 matrices = self._matrices(x, indices, per_candidate)
-                slot = (choice.unsqueeze(1) == torch.tensor(indices, device=choice.device)).float().argmax(1)
-                chosen = matrices[torch.arange(x.shape[0], device=x.device), slot]
+                chosen = matrices[torch.arange(x.shape[0], device=x.device), hits.float().argmax(dim=1)]
                 out = torch.where(selected.view(view), ops.affine(x, chosen, mode, padding, align), out)
             grouped.update(indices)
         for q, candidate in enumerate(self.candidates):

@@ -17,13 +17,12 @@ import torch
 import torch.nn.functional as F
 
 from invlearn import augmentations, ops
+from invlearn.augerino import UniformLieAffine
 from invlearn.bench.timing import interleaved_medians, machine, pin_allocator, result_row
 
 IMAGE_SHAPE = (128, 3, 32, 32)
 SIGNAL_SHAPE = (64, 2, 3000)
 SFREQ = 100.0
-#: Scale of Augerino's translation generators in the reference code.
-AUGERINO_TRANSLATION_SCALE = 0.1
 
 
 def _kornia_baselines(height: int, width: int) -> dict[str, tuple[str, Callable]]:
@@ -121,13 +120,6 @@ def ode_matrix_exp(algebra: torch.Tensor) -> torch.Tensor:
     return odeint(lambda t, state: algebra @ state, eye, times, method="dopri5", rtol=1e-4)[-1]
 
 
-def _augerino_coefficients(width_raw: torch.Tensor, batch: int, generator) -> torch.Tensor:
-    """Per-example coefficients ``eps * softplus(width)``, ``eps ~ U(-1/2, 1/2)^6``, translations scaled."""
-    eps = torch.rand(batch, 6, generator=generator) - 0.5
-    gen_scale = torch.tensor([AUGERINO_TRANSLATION_SCALE] * 2 + [1.0] * 4)
-    return eps * F.softplus(width_raw) * gen_scale
-
-
 def _original_warp(x: torch.Tensor, matrices: torch.Tensor) -> torch.Tensor:
     """The warp of the original Augerino code: ``affine_grid`` + ``grid_sample``, bilinear, zero padding."""
     grid = F.affine_grid(matrices[:, :2, :], list(x.shape), align_corners=True)
@@ -136,30 +128,29 @@ def _original_warp(x: torch.Tensor, matrices: torch.Tensor) -> torch.Tensor:
 
 def augerino_rows(repeats: int) -> list[dict]:
     """Forward+backward of the matrix exponential of 128 3x3 algebra elements, and of the whole Augerino
-    augmentation (sample, exponential, one warp) on 128x3x32x32, against the original code's ODE exponential
-    (and its ``affine_grid`` warp)."""
+    augmentation (:class:`~invlearn.augerino.UniformLieAffine`: sample, exponential, one warp) on
+    128x3x32x32, against the original code's ODE exponential (and its ``affine_grid`` warp) on the same draws."""
     generator = torch.Generator().manual_seed(0)
-    width_raw = torch.full((6,), 0.5, requires_grad=True)
+    augmentation = UniformLieAffine()
     x = torch.rand(IMAGE_SHAPE, generator=generator)
     batch = IMAGE_SHAPE[0]
-    generators = ops.AFFINE_GENERATORS.float()
 
-    def original_matrices() -> torch.Tensor:
-        coefficients = _augerino_coefficients(width_raw, batch, generator)
-        return ode_matrix_exp(torch.einsum("bk,kij->bij", coefficients, generators))
+    def ode_exponential(coefficients: torch.Tensor) -> torch.Tensor:
+        return ode_matrix_exp(torch.einsum("bk,kij->bij", coefficients, augmentation.generators))
 
-    def ours_matrices() -> torch.Tensor:
-        return ops.lie_affine_matrix(_augerino_coefficients(width_raw, batch, generator))
+    def original_augmentation() -> torch.Tensor:
+        eps = augmentation.sample(batch, generator)["eps"]
+        return _original_warp(x, ode_exponential(eps * augmentation.widths))
 
     def step(loss: Callable[[], torch.Tensor]) -> Callable[[], None]:
         def run_once() -> None:
-            width_raw.grad = None
+            augmentation.zero_grad(set_to_none=True)
             loss().backward()
 
         return run_once
 
     # The exponential alone: fixed coefficients (a leaf), forward+backward, as in the issue's yardstick.
-    fixed = _augerino_coefficients(width_raw, batch, generator).detach().requires_grad_(True)
+    fixed = (augmentation.sample(batch, generator)["eps"] * augmentation.widths).detach().requires_grad_(True)
 
     def exponential(fn) -> Callable[[], None]:
         def run_once() -> None:
@@ -171,15 +162,15 @@ def augerino_rows(repeats: int) -> list[dict]:
     label = "torchdiffeq.odeint dopri5 rtol=1e-4 (original Augerino)"
     exp = interleaved_medians(
         {
-            "ours": exponential(ops.lie_affine_matrix),
-            "baseline": exponential(lambda c: ode_matrix_exp(torch.einsum("bk,kij->bij", c, generators))),
+            "ours": exponential(lambda c: ops.lie_affine_matrix(c, generators=augmentation.generators)),
+            "baseline": exponential(ode_exponential),
         },
         repeats,
     )
     aug = interleaved_medians(
         {
-            "ours": step(lambda: ops.affine(x, ours_matrices()).sum()),
-            "baseline": step(lambda: _original_warp(x, original_matrices()).sum()),
+            "ours": step(lambda: augmentation(x, generator).sum()),
+            "baseline": step(lambda: original_augmentation().sum()),
         },
         repeats,
     )

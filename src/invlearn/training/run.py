@@ -25,7 +25,7 @@ import torch
 
 from invlearn.training.batches import TensorBatches
 from invlearn.training.build import build_data
-from invlearn.training.config import ConfigError, validate
+from invlearn.training.config import ConfigError, load
 
 CHECKPOINT = Path("checkpoints") / "last.ckpt"
 
@@ -86,16 +86,10 @@ def _loaders(config: dict, data) -> tuple[TensorBatches, TensorBatches]:
 
 def read_config(run_dir: str | Path) -> dict:
     """The validated ``config.yaml`` of a run directory."""
-    import yaml
-
     path = Path(run_dir) / "config.yaml"
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read ({error.strerror}); is {run_dir} a run directory?") from None
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML ({error})") from None
-    return validate(raw)
+    if not path.is_file():
+        raise ConfigError(f"{path}: cannot read (no such file); is {run_dir} a run directory?")
+    return load(path)
 
 
 def train(config: dict, out_dir: str | Path, resume: bool = False) -> dict:

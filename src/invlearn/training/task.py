@@ -13,7 +13,8 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 
-from invlearn.models import InvariantModel
+from invlearn.losses import regularized_loss
+from invlearn.models import AugNet, InvariantModel
 from invlearn.training.build import Data, build_model
 
 #: Training examples whose activations set the batch-norm statistics before every evaluation.
@@ -53,13 +54,11 @@ class InvarianceTask(L.LightningModule):
     def training_step(self, batch, batch_idx):
         x, y = batch
         out = self(x, self.generator)
-        loss = F.cross_entropy(out, y)
-        lam = self.config["loss"]["lam"]
-        if self.learns and lam:
-            penalty_kwargs = (
-                {"kind": self.config["loss"]["penalty"]} if self.config["model"]["method"] == "augnet" else {}
-            )
-            loss = loss - lam * self.model.penalty(**penalty_kwargs)
+        if self.learns:
+            penalty_kwargs = {"kind": self.config["loss"]["penalty"]} if isinstance(self.model, AugNet) else {}
+            loss = regularized_loss(out, y, self.model, self.config["loss"]["lam"], **penalty_kwargs)
+        else:
+            loss = F.cross_entropy(out, y)
         self._train_losses.append(float(loss.detach()))
         self.log("loss", loss, prog_bar=True, on_step=True, on_epoch=False)
         self.log("train_loss", loss, on_step=False, on_epoch=True, sync_dist=True)
