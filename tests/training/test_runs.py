@@ -78,6 +78,9 @@ def test_resume_after_a_kill_mid_epoch_ends_like_an_uninterrupted_run(tmp_path, 
         assert mine["test_accuracy"] == theirs["test_accuracy"]
         for key, entry in theirs["learned_invariances"].items():
             assert mine["learned_invariances"][key]["magnitude"] == pytest.approx(entry["magnitude"], abs=1e-6)
+    logs = tmp_path / "killed" / "logs"
+    first, second = (logs / "csv" / "metrics.csv").read_text(), (logs / "csv-1" / "metrics.csv").read_text()
+    assert "train_loss" in first and "test_accuracy" in second  # each segment keeps its own rows
 
 
 def test_evaluate_a_run(tmp_path):
@@ -140,5 +143,16 @@ def test_two_cpu_processes_with_ddp(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     metrics = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
     assert len(metrics["epochs"]) == 3 and metrics["final"]["test_accuracy"] >= 0.9
-    assert (tmp_path / "ddp" / "checkpoints" / "last.ckpt").is_file()
+    checkpoint = torch.load(tmp_path / "ddp" / "checkpoints" / "last.ckpt", weights_only=True)
+    generators = checkpoint["invlearn"]["generators"]
+    assert generators.shape[0] == 2 and not torch.equal(generators[0], generators[1])  # one stream per process
     assert sum(v["weight"] for v in metrics["final"]["learned_invariances"].values()) == pytest.approx(1.0)
+
+
+def test_each_process_draws_its_own_augmentations():
+    """Rank 0 keeps the one-process stream (``seed + 1``); other ranks get distinct, reproducible streams."""
+    from invlearn.training.task import augmentation_seed
+
+    assert augmentation_seed(7, 0) == 8
+    seeds = {augmentation_seed(seed, rank) for seed in range(4) for rank in range(4)}
+    assert len(seeds) == 16

@@ -43,13 +43,20 @@ def _last_checkpoint_callback(path: Path, every_n_steps: int):
     class LastCheckpoint(Callback):
         def on_train_batch_end(self, trainer, *args) -> None:
             if trainer.global_step % every_n_steps == 0:
-                trainer.save_checkpoint(path)
+                trainer.save_checkpoint(path, weights_only=False)  # the full state, to resume
 
         def on_validation_end(self, trainer, pl_module) -> None:
             if not trainer.sanity_checking:
-                trainer.save_checkpoint(path)
+                trainer.save_checkpoint(path, weights_only=False)  # the full state, to resume
 
     return LastCheckpoint()
+
+
+def _csv_version(out: Path) -> str:
+    """``csv`` for a new run, ``csv-1``, ``csv-2``... for each resumption: Lightning's CSV logger rewrites its
+    file from what it logged itself, so a resumed segment in the same folder would drop the earlier rows."""
+    segments = len(list((out / "logs").glob("csv*")))
+    return "csv" if segments == 0 else f"csv-{segments}"
 
 
 def _trainer(config: dict, out: Path):
@@ -58,7 +65,10 @@ def _trainer(config: dict, out: Path):
 
     spec = config["trainer"]
     callbacks = [_last_checkpoint_callback(out / CHECKPOINT, spec["checkpoint_every_n_steps"])]
-    loggers = [CSVLogger(out, name="logs", version="csv"), TensorBoardLogger(out, name="logs", version="tensorboard")]
+    loggers = [
+        CSVLogger(out, name="logs", version=_csv_version(out)),
+        TensorBoardLogger(out, name="logs", version="tensorboard"),
+    ]
     return L.Trainer(
         default_root_dir=out,
         max_epochs=spec["epochs"],

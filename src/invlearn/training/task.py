@@ -21,6 +21,13 @@ from invlearn.training.build import Data, build_model
 CALIBRATION_EXAMPLES = 1024
 
 
+def augmentation_seed(seed: int, rank: int) -> int:
+    """The seed of process ``rank``'s augmentation generator: ``seed + 1`` for rank 0 (so one process gives
+    the same run as before), and a stream 2**32 seeds away for every further rank, so processes training on
+    different examples do not also draw the same augmentation noise."""
+    return seed + 1 + (rank << 32)
+
+
 class InvarianceTask(L.LightningModule):
     """Train a configured model on a configured data set.
 
@@ -35,7 +42,7 @@ class InvarianceTask(L.LightningModule):
         self.model = build_model(config, data)
         self.invariant = isinstance(self.model, InvariantModel)
         self.learns = self.invariant and config["model"]["method"] in ("augnet", "augerino")
-        self.generator = torch.Generator().manual_seed(config["seed"] + 1)
+        self.generator = torch.Generator().manual_seed(augmentation_seed(config["seed"], 0))
         self._calibration_inputs = data.train_inputs[:CALIBRATION_EXAMPLES]
         self.history: list[dict] = []
         self._epoch_start = 0.0
@@ -79,6 +86,11 @@ class InvarianceTask(L.LightningModule):
         per batch: where a :class:`~invlearn.training.batches.TensorBatches` must start."""
         epoch = self.trainer.current_epoch
         return epoch, self.trainer.global_step - epoch * n_batches
+
+    def setup(self, stage: str) -> None:
+        # the rank is known once the trainer is attached; a resumed checkpoint then overwrites this state
+        if stage == "fit":
+            self.generator.manual_seed(augmentation_seed(self.config["seed"], self.global_rank))
 
     def on_train_start(self) -> None:
         self._epoch_start = time.perf_counter()
@@ -168,14 +180,24 @@ class InvarianceTask(L.LightningModule):
         return optimizer(groups, lr=optim["lr"])
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
+        # called on every process (Lightning's save is collective), so every rank's generator is kept
+        states = self.generator.get_state().to(self.device)
+        if self.trainer.world_size > 1:
+            states = self.all_gather(states)
         checkpoint["invlearn"] = {
-            "generator": self.generator.get_state(),
+            "generators": states.reshape(self.trainer.world_size, -1).cpu(),
             "history": self.history,
             "epoch_losses": list(self._train_losses),
         }
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         state = checkpoint["invlearn"]
-        self.generator.set_state(state["generator"])
+        generators = state["generators"]
+        if generators.shape[0] != self.trainer.world_size:
+            raise ValueError(
+                f"the checkpoint was written by {generators.shape[0]} process(es) and is resumed with "
+                f"{self.trainer.world_size}; resume with trainer.devices={generators.shape[0]}"
+            )
+        self.generator.set_state(generators[self.global_rank].clone())
         self.history = list(state["history"])
         self._train_losses = list(state["epoch_losses"])
