@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
+from invlearn.data.files import DataError
 from invlearn.training import config
 
 CONFIGS = sorted(Path(__file__).resolve().parents[2].joinpath("configs").glob("*.yaml"))
@@ -36,6 +38,9 @@ def test_shipped_configs_are_valid(path):
         (["model.trunk={name: resnet}"], "model.trunk: must be a mapping with 'name'"),
         (["model.generators=[twist]"], "model.generators: must be a non-empty list"),
         (["trainer"], "--set 'trainer': expected key=value"),
+        (["data.transform=rotate"], "data.transform: only for mnist, fmnist and cifar10, not 'sinusoids'"),
+        (["data.name=cifar10", "model.layers=[[{name: rotate}]]"], "data.root: cifar10 needs the folder"),
+        (["data.transform=spin"], "data.transform: must be one of"),
     ],
 )
 def test_errors_name_the_key(overrides, message):
@@ -53,3 +58,19 @@ def test_unreadable_and_invalid_files(tmp_path):
     bad.write_text("- a list\n")
     with pytest.raises(config.ConfigError, match="config: must be a mapping"):
         config.load(bad)
+
+
+def test_image_data_sets_build_from_their_files(tmp_path):
+    """An idx folder named by data.root becomes transformed train/test tensors of the configured sizes."""
+    from invlearn.training.build import build_data
+    from tests.data.test_images import write_idx_folder
+
+    write_idx_folder(tmp_path, n_train=6, n_test=4)
+    overrides = [f"data.root={tmp_path}", "data.n_train=5", "data.n_test=3"]
+    plain = build_data(config.load(CONFIGS[0].parent / "rotmnist-none.yaml", overrides + ["data.transform=none"]))
+    rotated = build_data(config.load(CONFIGS[0].parent / "rotmnist-none.yaml", overrides))
+    assert plain.train_inputs.shape == (5, 1, 28, 28) and plain.test_inputs.shape == (3, 1, 28, 28)
+    assert torch.equal(plain.train_labels, rotated.train_labels) and plain.n_classes == 10
+    assert not torch.allclose(plain.train_inputs, rotated.train_inputs)
+    with pytest.raises(DataError, match="no such folder"):
+        build_data(config.load(CONFIGS[0].parent / "rotmnist-none.yaml", [f"data.root={tmp_path / 'absent'}"]))

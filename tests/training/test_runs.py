@@ -99,6 +99,10 @@ def test_cli_rejects_bad_config_with_exit_2_and_writes_nothing(tmp_path, capsys)
     assert not out.exists()
     assert main(["eval", str(tmp_path / "nothing")]) == 2
     assert "cannot read" in capsys.readouterr().err
+    rotmnist = AUGNET.parent / "rotmnist-none.yaml"
+    assert main(["train", str(rotmnist), "--out", str(out), "--set", f"data.root={tmp_path / 'no-mnist'}"]) == 2
+    assert "no-mnist: no such folder" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_cli_refuses_to_overwrite_a_run(tmp_path, capsys):

