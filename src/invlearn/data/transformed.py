@@ -33,7 +33,5 @@ def transform(split: ImageSplit, kind: str, generator: torch.Generator, chunk: i
     n, half = len(split), TRUE_RANGES[kind]
     values = (2 * torch.rand((n, 2) if kind == "translate" else (n,), generator=generator) - 1) * half
     warp = {"rotate": ops.rotate, "translate": ops.translate, "scale": lambda x, v: ops.scale(x, v.exp())}[kind]
-    parts = [
-        warp(split.images[i : i + chunk], values[i : i + chunk]).clamp_(0.0, 1.0) for i in range(0, n, chunk)
-    ]
+    parts = [warp(split.images[i : i + chunk], values[i : i + chunk]).clamp_(0.0, 1.0) for i in range(0, n, chunk)]
     return ImageSplit(torch.cat(parts) if parts else split.images, split.labels)
