@@ -5,7 +5,7 @@ TORCH_VERSION ?= 2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(TORCH_VERSION)
 
-.PHONY: install test bench demo clean
+.PHONY: install test bench demo fmnist clean
 
 install: $(STAMP)
 
@@ -33,6 +33,15 @@ demo: install
 	$(BIN)/invlearn train configs/sprites-augerino.yaml --out runs/demo/sprites-augerino $(DEMO_SET)
 	$(BIN)/invlearn report runs/demo/sprites-augnet runs/demo/sprites-augerino --out runs/demo/report.md
 	@echo "report: runs/demo/report.md"
+
+# Fashion-MNIST's idx files from Debian's package (for configs/fmnist-*.yaml), where they are not there yet.
+FMNIST_DIR := /usr/share/datasets/fashion-mnist
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+fmnist:
+	test -f $(FMNIST_DIR)/train-images-idx3-ubyte.gz || \
+	  $(SUDO) apt-get install -y --no-install-recommends dataset-fashion-mnist || \
+	  ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends dataset-fashion-mnist)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis bench-*.json
