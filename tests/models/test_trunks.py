@@ -14,6 +14,7 @@ from invlearn.models import available_trunks, create_trunk
         ("sprite_cnn", {"n_classes": 4}, torch.rand(2, 3, 32, 32)),
         ("signal_cnn", {"n_classes": 4}, torch.randn(2, 1, 1000)),
         ("mlp", {"in_features": 1000, "width": 2, "depth": 3}, torch.randn(2, 1, 1000)),
+        ("sleep_stager", {"n_classes": 4, "in_channels": 2, "sfreq": 100.0}, torch.randn(2, 2, 3000)),
     ],
 )
 def test_trunks_map_batches_to_logits(name, kwargs, x):
@@ -21,7 +22,7 @@ def test_trunks_map_batches_to_logits(name, kwargs, x):
 
 
 def test_registry():
-    assert available_trunks() == ["mlp", "signal_cnn", "sprite_cnn"]
+    assert available_trunks() == ["mlp", "signal_cnn", "sleep_stager", "sprite_cnn"]
     with pytest.raises(ValueError, match="unknown trunk name 'resnet'"):
         create_trunk("resnet")
     with pytest.raises(ValueError, match="width and depth must be >= 1"):
@@ -32,3 +33,14 @@ def test_mlp_capacity_grid_sizes():
     sizes = [sum(p.numel() for p in create_trunk("mlp", width=w, depth=d).parameters()) for w, d in
              [(1, 1), (2, 1), (2, 2), (2, 3)]]  # fmt: skip
     assert sizes == sorted(sizes) and sizes[0] == 1000 + 1 + 4 * 1 + 4
+
+
+def test_sleep_stager_mixes_channels_and_checks_its_input():
+    net = create_trunk("sleep_stager", in_channels=3, sfreq=50.0).eval()
+    x = torch.randn(4, 3, 1500)
+    assert net(x).shape == (4, 5)
+    grad = torch.autograd.functional.jacobian(lambda v: net(v).sum(), x[:1])
+    assert bool((grad.abs().sum(dim=-1) > 0).all())  # every channel reaches the output
+    assert not torch.allclose(net(x), net(x.flip(1)))  # the spatial filter tells channels apart
+    with pytest.raises(ValueError, match=r"expected input \(B, 3, 1500\)"):
+        net(torch.randn(4, 2, 1500))

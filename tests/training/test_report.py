@@ -48,3 +48,15 @@ def test_report_errors(runs, tmp_path, capsys):
         write_report([broken])
     assert main(["report", str(tmp_path / "missing")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_truth_follows_the_data_and_its_transformation():
+    import math
+
+    from invlearn.training.report import truth
+
+    assert truth({"data": {"name": "sprites"}}) == ("rotate", math.pi / 4, "rad")
+    assert truth({"data": {"name": "mnist", "transform": "rotate"}}) == ("rotate", math.pi, "rad")
+    assert truth({"data": {"name": "fmnist", "transform": "scale"}})[:2] == ("scale", math.log(1.5))
+    assert truth({"data": {"name": "fmnist", "transform": "none"}}) is None
+    assert truth({"data": {"name": "sleep", "transform": "none"}}) is None

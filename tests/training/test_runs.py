@@ -38,7 +38,8 @@ def test_run_directory_and_determinism(tmp_path):
     written = json.loads((out / "metrics.json").read_text())
     assert set(written) == {"final", "epochs", "wall_time_s"} and len(written["epochs"]) == 3
     assert set(written["epochs"][0]) == {
-        "epoch", "train_loss", "test_accuracy", "learned_invariances", "seconds", "eval_seconds",
+        "epoch", "train_loss", "test_accuracy", "balanced_accuracy", "learned_invariances", "seconds",
+        "eval_seconds",
     }  # fmt: skip
     assert "0.frequency_shift" in written["final"]["learned_invariances"]
     again = run.train(tiny_config(), tmp_path / "b")
@@ -160,3 +161,15 @@ def test_each_process_draws_its_own_augmentations():
     assert augmentation_seed(7, 0) == 8
     seeds = {augmentation_seed(seed, rank) for seed in range(4) for rank in range(4)}
     assert len(seeds) == 16
+
+
+def test_evaluation_counts_per_class_for_the_balanced_accuracy():
+    from invlearn.training.build import build_data
+    from invlearn.training.task import InvarianceTask, accuracies
+
+    resolved = tiny_config()
+    task = InvarianceTask(resolved, build_data(resolved))
+    task.forward = lambda x, generator=None: torch.tensor([[1.0, 0, 0, 0]]).expand(x.shape[0], 4)  # always 0
+    task.validation_step((torch.zeros(4, 1, 1000), torch.tensor([0, 0, 0, 1])), 0)
+    assert task._counts.tolist() == [[3, 3], [0, 1], [0, 0], [0, 0]]
+    assert accuracies(task._counts) == (0.75, 0.5)  # classes 2 and 3 absent: not counted

@@ -148,6 +148,7 @@ SYNTHETIC_AMPLITUDES = {
     "REM": {"delta": 8.0, "theta": 18.0, "alpha": 8.0, "beta": 8.0},
 }
 SPINDLE_HZ = (12.0, 14.0)
+SYNTHETIC_SFREQ = 100.0
 BACKGROUND_UV = 5.0
 
 
@@ -176,7 +177,9 @@ def _spindles(n: int, channels: int, times: int, sfreq: float, g: torch.Generato
     return out
 
 
-def synthetic_sleep(n_per_stage: int = 200, n_channels: int = 2, sfreq: float = 100.0, seed: int = 0) -> SleepSplit:
+def synthetic_sleep(
+    n_per_stage: int = 200, n_channels: int = 2, sfreq: float = SYNTHETIC_SFREQ, seed: int = 0
+) -> SleepSplit:
     """Synthetic 30 s sleep-EEG epochs with stage-specific spectra: alpha in W, theta in N1 and REM, spindles
     over theta in N2, high-amplitude delta in N3, on a white background. Classes are shuffled; deterministic
     given ``seed``. Every epoch is its own "recording"."""

@@ -4,5 +4,16 @@ from invlearn.models.cnn import SpriteCNN
 from invlearn.models.invariant import Augerino, AugNet, InvariantModel
 from invlearn.models.registry import available_trunks, create_trunk
 from invlearn.models.signal import MLP, SignalCNN
+from invlearn.models.sleep import SleepStager
 
-__all__ = ["MLP", "AugNet", "Augerino", "InvariantModel", "SignalCNN", "SpriteCNN", "available_trunks", "create_trunk"]
+__all__ = [
+    "MLP",
+    "AugNet",
+    "Augerino",
+    "InvariantModel",
+    "SignalCNN",
+    "SleepStager",
+    "SpriteCNN",
+    "available_trunks",
+    "create_trunk",
+]

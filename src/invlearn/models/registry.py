@@ -6,8 +6,14 @@ from torch import nn
 
 from invlearn.models.cnn import SpriteCNN
 from invlearn.models.signal import MLP, SignalCNN
+from invlearn.models.sleep import SleepStager
 
-TRUNKS: dict[str, type[nn.Module]] = {"sprite_cnn": SpriteCNN, "signal_cnn": SignalCNN, "mlp": MLP}
+TRUNKS: dict[str, type[nn.Module]] = {
+    "sprite_cnn": SpriteCNN,
+    "signal_cnn": SignalCNN,
+    "mlp": MLP,
+    "sleep_stager": SleepStager,
+}
 
 
 def available_trunks() -> list[str]:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
+import math
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
 from invlearn import Augerino, AugmentationLayer, AugNet, UniformLieAffine, augmentations
-from invlearn.data import images, sinusoids, sprites, transformed
+from invlearn.data import images, sinusoids, sleep, sprites, transformed
 from invlearn.models import create_trunk
+from invlearn.models.registry import TRUNKS
 
 
 @dataclass(frozen=True)
@@ -43,11 +46,43 @@ def _image_data(spec: dict, seed: int) -> Data:
     return Data(train.images, train.labels, test.images, test.labels, 10)
 
 
+#: Synthetic sleep epochs per stage when no Sleep-EDF folder is given: 2/3 train, 1/3 test.
+SYNTHETIC_SLEEP_PER_STAGE = 300
+
+
+def _sleep_data(spec: dict, seed: int) -> Data:
+    """Sleep-EDF nights from ``data.root`` (the last night tests), else the synthetic generator; signals are
+    divided by the training set's standard deviation, so augmentation scales read in units of it."""
+    if spec["root"] is None:
+        every = sleep.synthetic_sleep(SYNTHETIC_SLEEP_PER_STAGE, seed=seed)
+        cut = len(every) * 2 // 3
+        train, test = (
+            sleep.SleepSplit(
+                every.signals[part], every.labels[part], every.recordings[part], every.sfreq, every.channels
+            )
+            for part in (slice(0, cut), slice(cut, None))
+        )
+    else:
+        train, test = sleep.load_sleep_edf(spec["root"])
+    n_train, n_test = spec["n_train"], spec["n_test"]
+    scale = train.signals[:n_train].std()
+    return Data(
+        train.signals[:n_train] / scale,
+        train.labels[:n_train],
+        test.signals[:n_test] / scale,
+        test.labels[:n_test],
+        len(sleep.STAGES),
+        train.sfreq,
+    )
+
+
 def build_data(config: dict) -> Data:
     """Generate or load the configured data set (deterministic given ``config["seed"]``)."""
     spec, seed = config["data"], config["seed"]
     if spec["name"] in IMAGE_LOADERS:
         return _image_data(spec, seed)
+    if spec["name"] == "sleep":
+        return _sleep_data(spec, seed)
     if spec["name"] == "sprites":
         train, test = sprites.load(spec["n_train"] or 10_000, spec["n_test"] or 5_000, seed=seed)
         return Data(train.images, train.labels, test.images, test.labels, sprites.N_CLASSES)
@@ -69,6 +104,18 @@ def _augmentation(entry: dict, data: Data) -> augmentations.Augmentation:
     return augmentations.create(entry["name"], **kwargs)
 
 
+def _trunk_arguments(entry: dict, data: Data) -> dict:
+    """The config's trunk arguments, completed from the data where the trunk takes them and the config is
+    silent: ``n_classes``, ``in_channels``, ``in_features`` (one example's size) and ``sfreq``."""
+    example = tuple(data.train_inputs.shape[1:])
+    known = {"n_classes": data.n_classes, "in_channels": example[0], "in_features": math.prod(example)}
+    if data.sfreq is not None:
+        known["sfreq"] = data.sfreq
+    accepted = inspect.signature(TRUNKS[entry["name"]]).parameters
+    kwargs = {k: v for k, v in entry.items() if k != "name"}
+    return {**{k: v for k, v in known.items() if k in accepted}, **kwargs}
+
+
 def build_model(config: dict, data: Data) -> nn.Module:
     """The configured model: AugNet, Augerino, a fixed (oracle) augmentation, or the bare trunk (``none``).
 
@@ -76,9 +123,7 @@ def build_model(config: dict, data: Data) -> nn.Module:
     training and averaged over copies at test time, and nothing about them is learned.
     """
     spec = config["model"]
-    trunk_kwargs = {k: v for k, v in spec["trunk"].items() if k != "name"}
-    trunk_kwargs.setdefault("n_classes", data.n_classes)
-    trunk = create_trunk(spec["trunk"]["name"], **trunk_kwargs)
+    trunk = create_trunk(spec["trunk"]["name"], **_trunk_arguments(spec["trunk"], data))
     copies = {"n_copies_train": spec["n_copies_train"], "n_copies_eval": spec["n_copies_eval"]}
     method = spec["method"]
     if method == "none":

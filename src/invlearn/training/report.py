@@ -11,11 +11,27 @@ import json
 import math
 from pathlib import Path
 
+from invlearn.data.transformed import TRUE_RANGES
 from invlearn.training.config import ConfigError
 from invlearn.training.run import read_config
 
-#: The transform whose range is known to be right for each data set: (report key suffix, upper bound, unit).
+#: The transform whose range is known to be right for each generated data set: (report key suffix, upper
+#: bound, unit); real images get theirs from ``data.transform`` (:data:`invlearn.data.transformed.TRUE_RANGES`).
 TRUTH = {"sprites": ("rotate", math.pi / 4, "rad"), "sinusoids": ("frequency_shift", 0.5, "Hz")}
+TRANSFORM_TRUTH = {
+    "rotate": ("rotate", TRUE_RANGES["rotate"], "rad"),
+    "translate": ("translate_x", TRUE_RANGES["translate"], "fraction of the size (x and y alike)"),
+    "scale": ("scale", TRUE_RANGES["scale"], "log of the zoom factor"),
+}
+
+
+def truth(config: dict) -> tuple[str, float, str] | None:
+    """The known-right invariance of a run's data, or ``None`` where the data does not define one (sleep EEG,
+    untransformed real images)."""
+    data = config["data"]
+    if data["name"] in TRUTH:
+        return TRUTH[data["name"]]
+    return TRANSFORM_TRUTH.get(data.get("transform", "none"))
 
 
 def _load(run_dir: Path) -> tuple[dict, dict]:
@@ -32,8 +48,7 @@ def _load(run_dir: Path) -> tuple[dict, dict]:
     return read_config(run_dir), metrics
 
 
-def _truth_key(report: dict, data_name: str) -> str | None:
-    name = TRUTH[data_name][0]
+def _truth_key(report: dict, name: str) -> str | None:
     return next((key for key in report if key == name or key.endswith(f".{name}")), None)
 
 
@@ -43,16 +58,18 @@ def _plot(runs: list[tuple[str, dict, dict]], out_dir: Path) -> list[str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    data_name = runs[0][1]["data"]["name"]
-    truth_name, truth_high, unit = TRUTH[data_name]
+    known = truth(runs[0][1])
+    truth_name = known[0] if known else None
     files = []
     fig, axes = plt.subplots(1, len(runs), figsize=(5.5 * len(runs), 3.8), squeeze=False)
     for ax, (label, _, metrics) in zip(axes[0], runs, strict=True):
         epochs = [e["epoch"] + 1 for e in metrics["epochs"]]
         for key in metrics["epochs"][-1]["learned_invariances"]:
             highs = [e["learned_invariances"][key]["high"] for e in metrics["epochs"]]
-            ax.plot(epochs, highs, marker="o", markersize=3, label=key, linewidth=2 if truth_name in key else 1)
-        ax.axhline(truth_high, color="black", linestyle="--", label=f"truth: {truth_name} {truth_high:.3g} {unit}")
+            bold = truth_name is not None and key.endswith(truth_name)
+            ax.plot(epochs, highs, marker="o", markersize=3, label=key, linewidth=2 if bold else 1)
+        if known:
+            ax.axhline(known[1], color="black", linestyle="--", label=f"truth: {known[0]} {known[1]:.3g} {known[2]}")
         ax.set(title=f"{label}: learned range (upper bound)", xlabel="epoch", ylabel="upper bound (unit of each)")
         ax.legend(fontsize=7)
     fig.tight_layout()
@@ -96,7 +113,7 @@ def write_report(run_dirs: list[str | Path], out: str | Path | None = None) -> P
     if not dirs:
         raise ConfigError("give at least one run directory")
     runs = [(d.name, *_load(d)) for d in dirs]
-    data_names = {config["data"]["name"] for _, config, _ in runs}
+    data_names = {(config["data"]["name"], config["data"].get("transform", "none")) for _, config, _ in runs}
     if len(data_names) != 1:
         raise ConfigError(f"runs of different data sets cannot share a report: {sorted(data_names)}")
     if out is None:
@@ -106,28 +123,34 @@ def write_report(run_dirs: list[str | Path], out: str | Path | None = None) -> P
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     figures = _plot(runs, out.parent)
-    data_name = data_names.pop()
-    truth_name, truth_high, unit = TRUTH[data_name]
+    data_name, transform = data_names.pop()
+    known = truth(runs[0][1])
+    described = f"{data_name}, {transform} at random" if transform != "none" else data_name
+    truth_line = f"True invariance: {known[0]} within +-{known[1]:.4g} {known[2]}." if known else "No known truth."
     lines = [f"# Report: {', '.join(label for label, _, _ in runs)}", ""]
     lines += [
-        f"Data: {data_name}. True invariance: {truth_name} within +-{truth_high:.4g} {unit}.",
+        f"Data: {described}. {truth_line}",
         "",
-        "| run | method | epochs | test accuracy | learned range of the true transform | weight | train s/epoch "
-        "| eval s/epoch |",
-        "|---|---|---|---|---|---|---|---|",
+        "| run | method | epochs | test accuracy | balanced accuracy | learned range of the true transform | weight "
+        "| train s/epoch | eval s/epoch |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for label, config, metrics in runs:
         final = metrics["final"]
         report = final["learned_invariances"]
-        key = _truth_key(report, data_name)
+        key = _truth_key(report, known[0]) if known else None
         entry = report.get(key) if key else None
         span = f"[{entry['low']:.3f}, {entry['high']:.3f}] {entry['unit']}" if entry else "not learned"
+        if not known:
+            span = "no known truth"
+        balanced = final.get("balanced_accuracy")
+        balanced = "" if balanced is None else f"{balanced:.4f}"
         weight = "" if not entry or entry["weight"] is None else f"{entry['weight']:.3f}"
         seconds = sum(e["seconds"] for e in metrics["epochs"]) / len(metrics["epochs"])
         eval_seconds = sum(e.get("eval_seconds", 0.0) for e in metrics["epochs"]) / len(metrics["epochs"])
         lines.append(
             f"| {label} | {config['model']['method']} | {final['epochs']} | {final['test_accuracy']:.4f} | "
-            f"{span} | {weight} | {seconds:.1f} | {eval_seconds:.1f} |"
+            f"{balanced} | {span} | {weight} | {seconds:.1f} | {eval_seconds:.1f} |"
         )
     lines += [""] + [f"![{name[:-4]}]({name})" for name in figures] + [""]
     for label, _, metrics in runs:

@@ -4,12 +4,14 @@ A run directory holds the resolved ``config.yaml``, ``checkpoints/last.ckpt`` (w
 ``trainer.checkpoint_every_n_steps`` steps and after every epoch), CSV and TensorBoard logs under ``logs/``,
 ``report.md`` with its plots (when matplotlib is installed) and ``metrics.json``::
 
-    {"final": {"test_accuracy", "learned_invariances", "epochs"},
-     "epochs": [{"epoch", "train_loss", "test_accuracy", "learned_invariances", "seconds", "eval_seconds"}, ...],
+    {"final": {"test_accuracy", "balanced_accuracy", "learned_invariances", "epochs"},
+     "epochs": [{"epoch", "train_loss", "test_accuracy", "balanced_accuracy", "learned_invariances", "seconds",
+                 "eval_seconds"}, ...],
      "wall_time_s": float}
 
-``seconds`` is the epoch's training time; ``eval_seconds`` its evaluation (batch-norm recalibration and the
-test set with every test-time copy).
+``balanced_accuracy`` is the mean per-class recall (the sleep-staging metric). ``seconds`` is the epoch's
+training time; ``eval_seconds`` its evaluation (batch-norm recalibration and the test set with every test-time
+copy).
 """
 
 from __future__ import annotations
@@ -137,6 +139,7 @@ def train(config: dict, out_dir: str | Path, resume: bool = False) -> dict:
     metrics = {
         "final": {
             "test_accuracy": task.history[-1]["test_accuracy"],
+            "balanced_accuracy": task.history[-1]["balanced_accuracy"],
             "learned_invariances": task.learned_invariances(),
             "epochs": len(task.history),
         },

@@ -28,6 +28,13 @@ def augmentation_seed(seed: int, rank: int) -> int:
     return seed + 1 + (rank << 32)
 
 
+def accuracies(counts: torch.Tensor) -> tuple[float, float]:
+    """``(accuracy, balanced accuracy)`` from per-class ``counts`` ``(n_classes, 2)`` = (correct, seen); the
+    balanced accuracy is the mean recall over the classes present."""
+    seen = counts[:, 1] > 0
+    return float(counts[:, 0].sum() / counts[:, 1].sum()), float((counts[seen, 0] / counts[seen, 1]).mean())
+
+
 class InvarianceTask(L.LightningModule):
     """Train a configured model on a configured data set.
 
@@ -50,7 +57,7 @@ class InvarianceTask(L.LightningModule):
         self._eval_start = 0.0
         self._val_generator = torch.Generator()
         self._train_losses: list[float] = []
-        self._correct = torch.zeros(2, dtype=torch.float64)
+        self._counts = torch.zeros(data.n_classes, 2, dtype=torch.float64)  # per class: correct, seen
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         return self.model(x, generator=generator) if self.invariant else self.model(x)
@@ -104,7 +111,7 @@ class InvarianceTask(L.LightningModule):
         self._train_seconds = time.perf_counter() - self._epoch_start
         self._eval_start = time.perf_counter()
         self._val_generator = torch.Generator().manual_seed(self.config["seed"] + 2)
-        self._correct.zero_()
+        self._counts.zero_()
         self.recalibrate_batch_norm()
 
     @torch.no_grad()
@@ -136,13 +143,15 @@ class InvarianceTask(L.LightningModule):
     def validation_step(self, batch, batch_idx):
         x, y = batch
         predictions = self(x, self._val_generator).argmax(dim=1)
-        self._correct += torch.tensor([(predictions == y).sum().item(), y.numel()], dtype=torch.float64)
+        n_classes = self._counts.shape[0]
+        hits = torch.bincount(y, weights=(predictions == y).double(), minlength=n_classes)
+        self._counts += torch.stack([hits, torch.bincount(y, minlength=n_classes).double()], dim=1).cpu()
 
     def on_validation_epoch_end(self) -> None:
-        correct = self._correct.to(self.device)
+        counts = self._counts.to(self.device)
         if self.trainer.world_size > 1:
-            correct = self.all_gather(correct).sum(dim=0)
-        accuracy = float(correct[0] / correct[1])
+            counts = self.all_gather(counts).sum(dim=0)
+        accuracy, balanced = accuracies(counts)
         self.log("test_accuracy", accuracy, prog_bar=True, sync_dist=False)
         if self.trainer.sanity_checking:
             return
@@ -151,6 +160,7 @@ class InvarianceTask(L.LightningModule):
                 "epoch": self.current_epoch,
                 "train_loss": float(sum(self._train_losses) / max(len(self._train_losses), 1)),
                 "test_accuracy": accuracy,
+                "balanced_accuracy": balanced,
                 "learned_invariances": self.learned_invariances(),
                 "seconds": self._train_seconds,
                 "eval_seconds": time.perf_counter() - self._eval_start,
