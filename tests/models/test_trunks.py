@@ -14,6 +14,7 @@ from invlearn.models import available_trunks, create_trunk
         ("sprite_cnn", {"n_classes": 4}, torch.rand(2, 3, 32, 32)),
         ("signal_cnn", {"n_classes": 4}, torch.randn(2, 1, 1000)),
         ("mlp", {"in_features": 1000, "width": 2, "depth": 3}, torch.randn(2, 1, 1000)),
+        ("preact_resnet18", {"n_classes": 4, "width": 8}, torch.rand(2, 3, 32, 32)),
         ("sleep_stager", {"n_classes": 4, "in_channels": 2, "sfreq": 100.0}, torch.randn(2, 2, 3000)),
     ],
 )
@@ -22,7 +23,7 @@ def test_trunks_map_batches_to_logits(name, kwargs, x):
 
 
 def test_registry():
-    assert available_trunks() == ["mlp", "signal_cnn", "sleep_stager", "sprite_cnn"]
+    assert available_trunks() == ["mlp", "preact_resnet18", "signal_cnn", "sleep_stager", "sprite_cnn"]
     with pytest.raises(ValueError, match="unknown trunk name 'resnet'"):
         create_trunk("resnet")
     with pytest.raises(ValueError, match="width and depth must be >= 1"):
@@ -44,3 +45,9 @@ def test_sleep_stager_mixes_channels_and_checks_its_input():
     assert not torch.allclose(net(x), net(x.flip(1)))  # the spatial filter tells channels apart
     with pytest.raises(ValueError, match=r"expected input \(B, 3, 1500\)"):
         net(torch.randn(4, 2, 1500))
+
+
+def test_preact_resnet18_has_the_published_size():
+    net = create_trunk("preact_resnet18")
+    assert sum(p.numel() for p in net.parameters()) == pytest.approx(11.17e6, rel=0.01)  # 11.2 M parameters
+    assert sum(isinstance(m, torch.nn.Conv2d) for m in net.modules()) == 1 + 16 + 3  # stem, blocks, shortcuts

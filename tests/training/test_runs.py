@@ -173,3 +173,13 @@ def test_evaluation_counts_per_class_for_the_balanced_accuracy():
     task.validation_step((torch.zeros(4, 1, 1000), torch.tensor([0, 0, 0, 1])), 0)
     assert task._counts.tolist() == [[3, 3], [0, 1], [0, 0], [0, 0]]
     assert accuracies(task._counts) == (0.75, 0.5)  # classes 2 and 3 absent: not counted
+
+
+def test_sgd_with_a_cosine_schedule_anneals_to_zero(tmp_path):
+    resolved = tiny_config("optim.algorithm=sgd", "optim.lr=0.05", "optim.schedule=cosine", "optim.nesterov=true")
+    run.train(resolved, tmp_path / "sgd")
+    checkpoint = torch.load(tmp_path / "sgd" / "checkpoints" / "last.ckpt", weights_only=True)
+    ((group, *_),) = [state["param_groups"] for state in checkpoint["optimizer_states"]]
+    assert group["momentum"] == 0.9 and group["nesterov"] and group["lr"] == pytest.approx(0.0, abs=1e-12)
+    (scheduler,) = checkpoint["lr_schedulers"]
+    assert scheduler["T_max"] == 3 * 6  # 3 epochs of 96 / 16 batches

@@ -3,6 +3,7 @@
 from invlearn.models.cnn import SpriteCNN
 from invlearn.models.invariant import Augerino, AugNet, InvariantModel
 from invlearn.models.registry import available_trunks, create_trunk
+from invlearn.models.resnet import PreActResNet18
 from invlearn.models.signal import MLP, SignalCNN
 from invlearn.models.sleep import SleepStager
 
@@ -11,6 +12,7 @@ __all__ = [
     "AugNet",
     "Augerino",
     "InvariantModel",
+    "PreActResNet18",
     "SignalCNN",
     "SleepStager",
     "SpriteCNN",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from torch import nn
 
 from invlearn.models.cnn import SpriteCNN
+from invlearn.models.resnet import PreActResNet18
 from invlearn.models.signal import MLP, SignalCNN
 from invlearn.models.sleep import SleepStager
 
@@ -13,6 +14,7 @@ TRUNKS: dict[str, type[nn.Module]] = {
     "signal_cnn": SignalCNN,
     "mlp": MLP,
     "sleep_stager": SleepStager,
+    "preact_resnet18": PreActResNet18,
 }
 
 

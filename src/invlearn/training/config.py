@@ -92,6 +92,12 @@ SCHEMA: dict[str, Any] = {
         "weight_decay": Field(REAL, 0.0, _non_negative),
         "decay_augmentation": Field(BOOL, False),
         "decoupled_weight_decay": Field(BOOL, False),
+        # adam (Adam / AdamW) or sgd (with momentum, Nesterov optional)
+        "algorithm": Field(STR, "adam", _one_of("adam", "sgd")),
+        "momentum": Field(REAL, 0.9, _unit_interval),
+        "nesterov": Field(BOOL, False),
+        # constant, or cosine annealing of the learning rate to 0 over trainer.epochs (stepped per batch)
+        "schedule": Field(STR, "constant", _one_of("constant", "cosine")),
     },
     "trainer": {
         "epochs": Field(INT, 20, _at_least_one),

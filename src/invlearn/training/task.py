@@ -174,10 +174,13 @@ class InvarianceTask(L.LightningModule):
             self.model.project_()
 
     def configure_optimizers(self):
-        """Adam with L2 weight decay on the trunk. ``optim.decay_augmentation: true`` decays the augmentation's
-        parameters too; with the sprites settings (decay 1.0) that collapsed every magnitude to 0 within 10
-        epochs (rotation range 0.006 rad), so the published decay cannot have applied to them.
-        ``optim.decoupled_weight_decay: true`` uses AdamW's decoupled decay instead of Adam's L2 term."""
+        """Adam (or SGD) with weight decay on the trunk, and an optional cosine schedule.
+
+        ``optim.decay_augmentation: true`` decays the augmentation's parameters too; with the sprites settings
+        (decay 1.0) that collapsed every magnitude to 0 within 10 epochs (rotation range 0.006 rad), so the
+        published decay cannot have applied to them. ``optim.decoupled_weight_decay: true`` uses AdamW's
+        decoupled decay instead of Adam's L2 term. ``optim.schedule: cosine`` anneals every group's learning
+        rate to 0 over ``trainer.epochs``, one step per batch."""
         optim = self.config["optim"]
         trunk = self.model.trunk if self.invariant else self.model
         trunk_ids = {id(p) for p in trunk.parameters()}
@@ -186,8 +189,16 @@ class InvarianceTask(L.LightningModule):
         if others:
             decay = optim["weight_decay"] if optim["decay_augmentation"] else 0.0
             groups.append({"params": others, "weight_decay": decay})
-        optimizer = torch.optim.AdamW if optim["decoupled_weight_decay"] else torch.optim.Adam
-        return optimizer(groups, lr=optim["lr"])
+        if optim["algorithm"] == "sgd":
+            optimizer = torch.optim.SGD(groups, lr=optim["lr"], momentum=optim["momentum"], nesterov=optim["nesterov"])
+        else:
+            adam = torch.optim.AdamW if optim["decoupled_weight_decay"] else torch.optim.Adam
+            optimizer = adam(groups, lr=optim["lr"])
+        if optim["schedule"] == "constant":
+            return optimizer
+        total = self.trainer.estimated_stepping_batches  # epochs x batches per epoch, this process's share
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=int(total))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         # called on every process (Lightning's save is collective), so every rank's generator is kept
