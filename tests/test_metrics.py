@@ -61,3 +61,11 @@ def test_bad_input():
         invariance_score(PooledColours(), torch.full_like(X, float("nan")), hflip)
     with pytest.raises(ValueError, match="magnitudes must be in"):
         invariance_curve(PooledColours(), X, "rotate", [1.5])
+
+
+def test_score_is_nan_where_outputs_cannot_tell_inputs_apart():
+    constant = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 2)).requires_grad_(False)
+    constant[1].weight.zero_()
+    constant[1].bias.fill_(1.0)  # every input maps to (1, 1)
+    scores = invariance_score(constant, X, augmentations.create("hflip", probability=1.0), generator=seeded(4))
+    assert bool(scores.isnan().all())

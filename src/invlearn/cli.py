@@ -113,6 +113,19 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _study(args: argparse.Namespace) -> int:
+    _require(("lightning", "yaml"), "train")
+    from invlearn.training import config, study
+
+    try:
+        spec = study.load_study(args.study)
+        result = study.run_study(spec, args.out or str(Path("runs") / spec["study"]))
+    except config.ConfigError as error:
+        raise UsageError(str(error)) from None
+    print(json.dumps(result["medians"], indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="invlearn", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -141,6 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
     report.add_argument("--out", metavar="FILE", help="report path (default: RUN_DIR/report.md for one run)")
     report.set_defaults(handler=_report)
+
+    grid = commands.add_parser("study", help="run a study grid (sizes x methods x seeds) and tabulate it")
+    grid.add_argument("study", metavar="STUDY.yaml")
+    grid.add_argument("--out", metavar="DIR", help="study directory (default: runs/<study>)")
+    grid.set_defaults(handler=_study)
     return parser
 
 

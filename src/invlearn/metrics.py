@@ -5,7 +5,9 @@ With ``d(a, b) = 1 - cos(a, b)`` on a model's outputs (or on an embedding), the 
     ``inv(x) = (d(f(x), f(x')) - d(f(x), f(T x))) / d(f(x), f(x'))``
 
 where ``x'`` is another example of the batch: 1 means ``f`` ignores ``T``, 0 means ``T`` changes ``f(x)`` as
-much as swapping in a different input, negative values mean more.
+much as swapping in a different input, negative values mean more. Where ``f(x)`` and ``f(x')`` point the same
+way (a model that tells the two inputs apart by nothing but scale, or a collapsed one) the score is undefined:
+NaN; summarise with ``torch.nanmedian``.
 """
 
 from __future__ import annotations

@@ -155,9 +155,10 @@ def train(config: dict, out_dir: str | Path, resume: bool = False) -> dict:
     return metrics
 
 
-def evaluate(run_dir: str | Path, n_copies: int | None = None) -> dict:
-    """Test accuracy of a run's last checkpoint (loaded with ``weights_only=True``), with the configured or the
-    given number of test-time copies."""
+def load_trained(run_dir: str | Path):
+    """``(config, data, task, checkpoint)`` of a finished run: its config, its data rebuilt, and an
+    :class:`~invlearn.training.task.InvarianceTask` in eval mode holding the last checkpoint's weights (loaded with
+    ``weights_only=True``)."""
     from invlearn.training.task import InvarianceTask
 
     run = Path(run_dir)
@@ -173,7 +174,13 @@ def evaluate(run_dir: str | Path, n_copies: int | None = None) -> dict:
     data = build_data(config)
     task = InvarianceTask(config, data)
     task.load_state_dict(state)
-    task.eval()
+    return config, data, task.eval(), checkpoint
+
+
+def evaluate(run_dir: str | Path, n_copies: int | None = None) -> dict:
+    """Test accuracy of a run's last checkpoint (loaded with ``weights_only=True``), with the configured or the
+    given number of test-time copies."""
+    config, data, task, checkpoint = load_trained(run_dir)
     if n_copies is not None and task.invariant:
         task.model.n_copies_eval = n_copies
     _, test = _loaders(config, data)

@@ -1,0 +1,190 @@
+"""The capacity study of the AugNet paper: several trunk sizes x {no augmentation, an oracle augmentation,
+AugNet scored with several numbers of test-time copies} x several seeds, each run scored for test accuracy and
+for its median invariance to the true transformation, beside the published numbers.
+
+A study file (YAML) names a base run config and the grid::
+
+    study: sinusoids-capacity
+    base: sinusoids-augnet.yaml        # relative to the study file; its layer is AugNet's
+    trunk: mlp
+    sizes: [[1, 1], [2, 1], [2, 2], [2, 3]]   # (width, depth)
+    seeds: [0, 1, 2]
+    eval_copies: [1, 4, 10]            # AugNet is trained once per size and seed, scored with each C
+    oracle: {name: frequency_shift, magnitude: 0.25, scale: 2.0}
+    invariance: {name: frequency_shift, magnitude: 0.25, scale: 2.0}
+    published: {...}                   # optional: {method: {"width,depth": [invariance, accuracy]}}
+
+``invlearn study FILE --out DIR`` writes every run under ``DIR/<width>x<depth>/<method>/seed<k>``, then
+``DIR/study.json`` and ``DIR/study.md`` (medians over seeds).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import statistics
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from invlearn import augmentations
+from invlearn.metrics import invariance_score
+from invlearn.training import config as configs
+from invlearn.training.config import ConfigError
+from invlearn.training.run import load_trained, train
+
+STUDY_KEYS = {"study", "base", "trunk", "sizes", "seeds", "eval_copies", "oracle", "invariance", "published", "set"}
+
+
+def load_study(path: str | Path) -> dict:
+    """Read and check a study file; the base config is resolved (with the study's ``set`` overrides)."""
+    import yaml
+
+    path = Path(path)
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML ({error})") from None
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{path}: a study must be a mapping")
+    unknown = sorted(set(spec) - STUDY_KEYS)
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown key (known: {sorted(STUDY_KEYS)})")
+    for key in ("study", "base", "trunk", "sizes", "seeds", "eval_copies", "oracle", "invariance"):
+        if key not in spec:
+            raise ConfigError(f"{key}: missing")
+    sizes = spec["sizes"]
+    if not isinstance(sizes, list) or not sizes or not all(_is_size(s) for s in sizes):
+        raise ConfigError(f"sizes: must be a non-empty list of [width, depth] positive integers, got {sizes!r}")
+    for key in ("seeds", "eval_copies"):
+        values = spec[key]
+        if not isinstance(values, list) or not values or not all(isinstance(v, int) and v >= 0 for v in values):
+            raise ConfigError(f"{key}: must be a non-empty list of non-negative integers, got {values!r}")
+    if 0 in spec["eval_copies"]:
+        raise ConfigError("eval_copies: every number of copies must be >= 1")
+    spec["base_config"] = configs.load(path.parent / spec["base"], spec.get("set", []))
+    if spec["base_config"]["model"]["method"] != "augnet":
+        raise ConfigError(f"base: must be an AugNet config, got method {spec['base_config']['model']['method']!r}")
+    for key in ("oracle", "invariance"):
+        _check_transform(spec[key], key, spec["base_config"])
+    return spec
+
+
+def _is_size(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) and v >= 1 for v in value)
+
+
+def _check_transform(entry: Any, key: str, base: dict) -> None:
+    probe = copy.deepcopy(base)
+    probe["model"]["layers"] = [[entry]]
+    try:
+        configs.validate(probe)
+    except ConfigError as error:
+        raise ConfigError(f"{key}: {error}") from None
+
+
+def run_configs(spec: dict) -> dict[tuple[str, str, int], dict]:
+    """``{(size label, method, seed): run config}`` for the trained runs (``none``, ``oracle``, ``augnet``)."""
+    runs = {}
+    for width, depth in spec["sizes"]:
+        for seed in spec["seeds"]:
+            base = copy.deepcopy(spec["base_config"])
+            base["seed"] = seed
+            base["model"]["trunk"] = {"name": spec["trunk"], "width": width, "depth": depth}
+            label = f"{width}x{depth}"
+            none = copy.deepcopy(base)
+            none["model"].update(method="none", layers=None)
+            none["loss"]["lam"] = 0.0
+            oracle = copy.deepcopy(base)
+            oracle["model"].update(method="fixed", layers=[[dict(spec["oracle"])]])
+            oracle["loss"]["lam"] = 0.0
+            for method, run in (("none", none), ("oracle", oracle), ("augnet", base)):
+                run["experiment"] = f"{spec['study']}-{label}-{method}"
+                runs[(label, method, seed)] = configs.validate(run)
+    return runs
+
+
+def score(run_dir: Path, transform_entry: dict, n_copies: int | None = None) -> tuple[float, float]:
+    """``(median invariance score, test accuracy)`` of a finished run on its test set, with ``n_copies``
+    test-time copies where the model averages copies."""
+    config, data, task, _ = load_trained(run_dir)
+    if n_copies is not None and task.invariant:
+        task.model.n_copies_eval = n_copies
+    kwargs = {k: v for k, v in transform_entry.items() if k != "name"}
+    if augmentations.get(transform_entry["name"]).needs_sfreq:
+        kwargs.setdefault("sfreq", data.sfreq)
+    transform = augmentations.create(transform_entry["name"], **kwargs)
+    generator = torch.Generator().manual_seed(config["seed"] + 4)
+    with torch.no_grad():
+        scores = invariance_score(task.model, data.test_inputs, transform, generator=generator)
+        predictions = task(data.test_inputs, generator).argmax(1)
+    accuracy = float((predictions == data.test_labels).double().mean())
+    return float(scores.nanmedian()), accuracy  # NaN only where every score is undefined (a collapsed model)
+
+
+def run_study(spec: dict, out: str | Path) -> dict:
+    """Train every run of the grid (a finished run directory is reused) and score them; returns and writes
+    ``study.json`` (per run and medians over seeds) and ``study.md``."""
+    out = Path(out)
+    rows = []
+    for (label, method, seed), run_config in run_configs(spec).items():
+        run_dir = out / label / method / f"seed{seed}"
+        if not (run_dir / "metrics.json").is_file():
+            run_config["trainer"]["progress_bar"] = False
+            train(run_config, run_dir)
+        for copies in spec["eval_copies"] if method == "augnet" else [None]:
+            invariance, accuracy = score(run_dir, spec["invariance"], copies)
+            name = f"augnet C={copies}" if method == "augnet" else method
+            rows.append({"size": label, "method": name, "seed": seed, "invariance": invariance, "accuracy": accuracy})
+    medians = {}
+    for row in rows:
+        medians.setdefault(row["method"], {}).setdefault(row["size"], []).append(row)
+    table = {
+        method: {
+            size: {
+                "invariance": _median([r["invariance"] for r in group]),
+                "accuracy": statistics.median(r["accuracy"] for r in group),
+            }
+            for size, group in sizes.items()
+        }
+        for method, sizes in medians.items()
+    }
+    result = {"study": spec["study"], "runs": rows, "medians": table, "published": spec.get("published", {})}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "study.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    (out / "study.md").write_text(study_markdown(result, spec), encoding="utf-8")
+    return result
+
+
+def _median(values: list[float]) -> float:
+    """Median of the defined (non-NaN) values; NaN if none is."""
+    defined = [v for v in values if not math.isnan(v)]
+    return statistics.median(defined) if defined else math.nan
+
+
+def study_markdown(result: dict, spec: dict) -> str:
+    """One table: per method and size, our median invariance / accuracy beside the published pair."""
+    sizes = [f"{w}x{d}" for w, d in spec["sizes"]]
+    lines = [
+        f"# Study: {result['study']}",
+        "",
+        f"Medians over seeds {spec['seeds']}; invariance to {spec['invariance']['name']} at magnitude "
+        f"{spec['invariance'].get('magnitude')} (AugNet's score, 1 = invariant). Cells: ours (published).",
+        "",
+        "| method | " + " | ".join(f"{s} invariance | {s} accuracy" for s in sizes) + " |",
+        "|---|" + "---|---|" * len(sizes),
+    ]
+    for method, by_size in result["medians"].items():
+        published = result["published"].get(method.split(" ")[0], {})
+        cells = []
+        for size in sizes:
+            ours = by_size[size]
+            theirs = published.get(size.replace("x", ","))
+            for i, key in enumerate(("invariance", "accuracy")):
+                cells.append(f"{ours[key]:.3f}" + (f" ({theirs[i]})" if theirs else ""))
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
