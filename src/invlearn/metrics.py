@@ -6,8 +6,8 @@ With ``d(a, b) = 1 - cos(a, b)`` on a model's outputs (or on an embedding), the 
 
 where ``x'`` is another example of the batch: 1 means ``f`` ignores ``T``, 0 means ``T`` changes ``f(x)`` as
 much as swapping in a different input, negative values mean more. Where ``f(x)`` and ``f(x')`` point the same
-way (a model that tells the two inputs apart by nothing but scale, or a collapsed one) the score is undefined:
-NaN; summarise with ``torch.nanmedian``.
+way (``d`` at most :data:`UNDEFINED_BELOW`: a collapsed model, or one that tells the two inputs apart by
+scale alone) the score is undefined: NaN; summarise with ``torch.nanmedian``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ from torch import Tensor, nn
 from invlearn import augmentations
 from invlearn._validation import check_tensor, check_unit_interval
 from invlearn.models.invariant import InvariantModel
+
+#: ``d(f(x), f(x'))`` at or below this (float64 rounding of identical directions) leaves the score undefined.
+UNDEFINED_BELOW = 1e-9
 
 
 def _derangement(n: int, generator: torch.Generator | None) -> Tensor:
@@ -94,8 +97,10 @@ def invariance_score(
     reference = _features(model, x, use, generator)
     moved = _features(model, transformed, use, generator)
     other = reference[_derangement(x.shape[0], generator).to(reference.device)]
-    distance = lambda a, b: 1.0 - torch.nn.functional.cosine_similarity(a, b, dim=1)  # noqa: E731
+    distance = lambda a, b: 1.0 - torch.nn.functional.cosine_similarity(a.double(), b.double(), dim=1)  # noqa: E731
     to_other = distance(reference, other)
+    undefined = to_other <= UNDEFINED_BELOW  # rounding noise, not a distance: no scale to compare against
+    to_other = torch.where(undefined, torch.full_like(to_other, float("nan")), to_other)
     return (to_other - distance(reference, moved)) / to_other
 
 
