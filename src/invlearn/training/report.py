@@ -162,7 +162,8 @@ def write_report(run_dirs: list[str | Path], out: str | Path | None = None) -> P
         eval_seconds = sum(e.get("eval_seconds", 0.0) for e in metrics["epochs"]) / len(metrics["epochs"])
         lines.append(
             f"| {label} | {config['model']['method']} | {final['epochs']} | {final['test_accuracy']:.4f} | "
-            f"{balanced} | {span} | {weight} | {seconds:.1f} | {eval_seconds:.1f} |"
+            f"{balanced} | {span} | {weight} | {seconds:.1f} | {eval_seconds:.1f} | "
+            f"{PUBLISHED.get(config['experiment'], '')} |"
         )
     lines += [""] + [f"![{name[:-4]}]({name})" for name in figures] + [""]
     for label, _, metrics in runs:
