@@ -6,11 +6,14 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from invlearn.data.files import DataError
 from invlearn.training import config
 
-CONFIGS = sorted(Path(__file__).resolve().parents[2].joinpath("configs").glob("*.yaml"))
+SHIPPED = sorted(Path(__file__).resolve().parents[2].joinpath("configs").glob("*.yaml"))
+STUDIES = [p for p in SHIPPED if "study" in yaml.safe_load(p.read_text())]  # grids for `invlearn study`
+CONFIGS = [p for p in SHIPPED if p not in STUDIES]
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
@@ -74,3 +77,10 @@ def test_image_data_sets_build_from_their_files(tmp_path):
     assert not torch.allclose(plain.train_inputs, rotated.train_inputs)
     with pytest.raises(DataError, match="no such folder"):
         build_data(config.load(CONFIGS[0].parent / "rotmnist-none.yaml", [f"data.root={tmp_path / 'absent'}"]))
+
+
+@pytest.mark.parametrize("path", STUDIES, ids=[p.stem for p in STUDIES])
+def test_shipped_studies_are_valid(path):
+    from invlearn.training.study import load_study
+
+    assert load_study(path)["study"] == path.stem

@@ -80,5 +80,5 @@ def result_row(name: str, ms: float, baseline: str | None = None, baseline_ms: f
         "ms_median": round(ms, 4),
         "baseline": baseline,
         "baseline_ms_median": None if baseline_ms is None else round(baseline_ms, 4),
-        "ratio": None if baseline_ms is None else round(ms / baseline_ms, 4),
+        "ratio": None if baseline_ms is None else float(f"{ms / baseline_ms:.4g}"),  # 4 significant digits
     }
