@@ -44,6 +44,7 @@ def test_shipped_configs_are_valid(path):
         (["data.transform=rotate"], "data.transform: only for mnist, fmnist and cifar10, not 'sinusoids'"),
         (["data.name=cifar10", "model.layers=[[{name: rotate}]]"], "data.root: cifar10 needs the folder"),
         (["data.transform=spin"], "data.transform: must be one of"),
+        (["optim.nesterov=true"], "optim.nesterov: needs optim.algorithm sgd"),
     ],
 )
 def test_errors_name_the_key(overrides, message):

@@ -225,6 +225,9 @@ def validate(raw: Any) -> dict:
         raise ConfigError("data.root: cifar10 needs the folder or archive of CIFAR-10's python version")
     if data["transform"] != "none" and data["name"] not in ("mnist", "fmnist", "cifar10"):
         raise ConfigError(f"data.transform: only for mnist, fmnist and cifar10, not {data['name']!r}")
+    optim = config["optim"]
+    if optim["nesterov"] and (optim["algorithm"] != "sgd" or optim["momentum"] == 0):
+        raise ConfigError("optim.nesterov: needs optim.algorithm sgd with a momentum > 0")
     _check_model(config["model"], data["name"])
     return config
 
