@@ -97,7 +97,9 @@ def build_data(config: dict) -> Data:
     )
 
 
-def _augmentation(entry: dict, data: Data) -> augmentations.Augmentation:
+def create_augmentation(entry: dict, data: Data) -> augmentations.Augmentation:
+    """The augmentation a config entry ``{name: ..., **arguments}`` names, with the data's sampling frequency
+    where the augmentation needs one and the entry does not give it."""
     kwargs = {k: v for k, v in entry.items() if k != "name"}
     if augmentations.get(entry["name"]).needs_sfreq:
         kwargs.setdefault("sfreq", data.sfreq)
@@ -133,7 +135,7 @@ def build_model(config: dict, data: Data) -> nn.Module:
         return Augerino(trunk, distribution, width_cap=spec["width_cap"], **copies)
     layers = [
         AugmentationLayer(
-            [_augmentation(entry, data) for entry in layer],
+            [create_augmentation(entry, data) for entry in layer],
             temperature=spec["temperature"],
             eval_sampling=spec["eval_sampling"],
         )

@@ -29,9 +29,9 @@ from typing import Any
 
 import torch
 
-from invlearn import augmentations
 from invlearn.metrics import invariance_score
 from invlearn.training import config as configs
+from invlearn.training.build import create_augmentation
 from invlearn.training.config import ConfigError
 from invlearn.training.run import load_trained, train
 
@@ -114,10 +114,7 @@ def score(run_dir: Path, transform_entry: dict, n_copies: int | None = None) -> 
     config, data, task, _ = load_trained(run_dir)
     if n_copies is not None and task.invariant:
         task.model.n_copies_eval = n_copies
-    kwargs = {k: v for k, v in transform_entry.items() if k != "name"}
-    if augmentations.get(transform_entry["name"]).needs_sfreq:
-        kwargs.setdefault("sfreq", data.sfreq)
-    transform = augmentations.create(transform_entry["name"], **kwargs)
+    transform = create_augmentation(transform_entry, data)
     generator = torch.Generator().manual_seed(config["seed"] + 4)
     with torch.no_grad():
         scores = invariance_score(task.model, data.test_inputs, transform, generator=generator)
