@@ -136,6 +136,20 @@ def test_batch_norm_statistics_are_recomputed_before_evaluation():
     assert not norm.training and norm.momentum == 0.1
 
 
+def test_batch_norm_calibration_passes_one_copy_of_each_example():
+    from invlearn.training.build import build_data
+    from invlearn.training.task import InvarianceTask
+
+    resolved = config.load(AUGNET, ["data.n_train=96", "trainer.batch_size=32", "model.n_copies_eval=5"])
+    task = InvarianceTask(resolved, build_data(resolved))
+    task.model.eval()
+    seen = []
+    task.model.trunk.register_forward_hook(lambda module, args, out: seen.append(args[0].shape[0]))
+    task.recalibrate_batch_norm()
+    assert seen == [32, 32, 32]  # 96 calibration examples, one copy each, not 5
+    assert task.model.n_copies_eval == 5
+
+
 def test_two_cpu_processes_with_ddp(tmp_path):
     """`--set trainer.devices=2 --set trainer.strategy=ddp`: two gloo processes share each epoch and rank 0 writes
     the run directory. (Which candidate AugNet's sharp softmax picks on this tiny task depends on small early

@@ -121,7 +121,10 @@ class InvarianceTask(L.LightningModule):
 
         Running averages lag behind weights that change fast (weight decay of 1.0 rescales the convolutions
         at every step), and evaluation with stale statistics can fall to chance while training accuracy is
-        perfect, as seen with the published AugNet code. This only changes what evaluation uses."""
+        perfect, as seen with the published AugNet code. This only changes what evaluation uses.
+
+        One augmented copy per example is enough: every copy is drawn from the same distribution, and the
+        evaluation's copies (20 on CIFAR-10) would multiply the cost of the pass without new examples."""
         norms = [m for m in self.model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
         if not norms:
             return
@@ -134,8 +137,15 @@ class InvarianceTask(L.LightningModule):
         inputs = self._calibration_inputs.to(self.device)
         for m in norms:
             m.train()
-        for start in range(0, inputs.shape[0], batch):
-            self(inputs[start : start + batch], generator)
+        copies = self.model.n_copies_eval if self.invariant else 1
+        try:
+            if self.invariant:
+                self.model.n_copies_eval = 1
+            for start in range(0, inputs.shape[0], batch):
+                self(inputs[start : start + batch], generator)
+        finally:
+            if self.invariant:
+                self.model.n_copies_eval = copies
         for m, momentum in zip(norms, momenta, strict=True):
             m.momentum = momentum
             m.eval()
