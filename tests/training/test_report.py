@@ -61,3 +61,15 @@ def test_truth_follows_the_data_and_its_transformation():
     assert truth({"data": {"name": "fmnist", "transform": "scale"}})[:2] == ("scale", math.log(1.5))
     assert truth({"data": {"name": "fmnist", "transform": "none"}}) is None
     assert truth({"data": {"name": "sleep", "transform": "none"}}) is None
+
+
+def test_truth_span_adds_up_stacked_layers():
+    from invlearn.training.report import truth_span
+
+    def entry(high, weight):
+        return {"weight": weight, "magnitude": None, "low": -high, "high": high, "unit": "rad"}
+
+    report = {"0.rotate": entry(0.5, 0.9), "0.shear_x": entry(0.1, 0.1), "1.rotate": entry(0.25, 0.6)}
+    assert truth_span(report, "rotate") == {"low": -0.75, "high": 0.75, "unit": "rad", "weights": [0.9, 0.6]}
+    assert truth_span({"rotate": entry(2.0, None)}, "rotate")["weights"] == []  # Augerino: no weights
+    assert truth_span(report, "scale") is None

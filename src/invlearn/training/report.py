@@ -60,8 +60,20 @@ def _load(run_dir: Path) -> tuple[dict, dict]:
     return read_config(run_dir), metrics
 
 
-def _truth_key(report: dict, name: str) -> str | None:
-    return next((key for key in report if key == name or key.endswith(f".{name}")), None)
+def truth_span(report: dict, name: str) -> dict | None:
+    """The learned range of transform ``name`` from a run's ``learned_invariances``: ``{"low", "high", "unit",
+    "weights"}``, ``None`` where nothing learns it. Stacked AugNet layers compose, so their ranges add up (the
+    widest draw is every layer drawing ``name`` at its bound; right for rotations, shifts and log-zooms) and
+    ``weights`` lists each layer's weight of ``name``."""
+    entries = [entry for key, entry in report.items() if key == name or key.endswith(f".{name}")]
+    if not entries:
+        return None
+    return {
+        "low": sum(entry["low"] for entry in entries),
+        "high": sum(entry["high"] for entry in entries),
+        "unit": entries[0]["unit"],
+        "weights": [entry["weight"] for entry in entries if entry["weight"] is not None],
+    }
 
 
 def _plot(runs: list[tuple[str, dict, dict]], out_dir: Path) -> list[str]:
@@ -143,20 +155,19 @@ def write_report(run_dirs: list[str | Path], out: str | Path | None = None) -> P
     lines += [
         f"Data: {described}. {truth_line}",
         "",
-        "| run | method | epochs | test accuracy | balanced accuracy | learned range of the true transform | weight "
-        "| train s/epoch | eval s/epoch | published (ARCHITECTURE.md) |",
+        "| run | method | epochs | test accuracy | balanced accuracy | learned range of the true transform "
+        "| its weight per layer | train s/epoch | eval s/epoch | published (ARCHITECTURE.md) |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for label, config, metrics in runs:
         final = metrics["final"]
         report = final["learned_invariances"]
-        key = _truth_key(report, known[0]) if known else None
-        entry = report.get(key) if key else None
+        entry = truth_span(report, known[0]) if known else None
         span = f"[{entry['low']:.3f}, {entry['high']:.3f}] {entry['unit']}" if entry else "not learned"
         span = span if known else "no known truth"
         balanced = final.get("balanced_accuracy")
         balanced = "" if balanced is None else f"{balanced:.4f}"
-        weight = "" if not entry or entry["weight"] is None else f"{entry['weight']:.3f}"
+        weight = " / ".join(f"{w:.3f}" for w in entry["weights"]) if entry else ""
         seconds = sum(e["seconds"] for e in metrics["epochs"]) / len(metrics["epochs"])
         eval_seconds = sum(e.get("eval_seconds", 0.0) for e in metrics["epochs"]) / len(metrics["epochs"])
         lines.append(
