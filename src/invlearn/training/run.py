@@ -155,10 +155,10 @@ def train(config: dict, out_dir: str | Path, resume: bool = False) -> dict:
     return metrics
 
 
-def load_trained(run_dir: str | Path):
+def load_trained(run_dir: str | Path, n_copies: int | None = None):
     """``(config, data, task, checkpoint)`` of a finished run: its config, its data rebuilt, and an
     :class:`~invlearn.training.task.InvarianceTask` in eval mode holding the last checkpoint's weights (loaded with
-    ``weights_only=True``)."""
+    ``weights_only=True``), averaging ``n_copies`` test-time copies instead of the configured number if given."""
     from invlearn.training.task import InvarianceTask
 
     run = Path(run_dir)
@@ -174,15 +174,15 @@ def load_trained(run_dir: str | Path):
     data = build_data(config)
     task = InvarianceTask(config, data)
     task.load_state_dict(state)
+    if n_copies is not None and task.invariant:
+        task.model.n_copies_eval = n_copies
     return config, data, task.eval(), checkpoint
 
 
 def evaluate(run_dir: str | Path, n_copies: int | None = None) -> dict:
     """Test accuracy of a run's last checkpoint (loaded with ``weights_only=True``), with the configured or the
     given number of test-time copies."""
-    config, data, task, checkpoint = load_trained(run_dir)
-    if n_copies is not None and task.invariant:
-        task.model.n_copies_eval = n_copies
+    config, data, task, checkpoint = load_trained(run_dir, n_copies)
     _, test = _loaders(config, data)
     generator = torch.Generator().manual_seed(config["seed"] + 2)
     correct = 0

@@ -111,9 +111,7 @@ def run_configs(spec: dict) -> dict[tuple[str, str, int], dict]:
 def score(run_dir: Path, transform_entry: dict, n_copies: int | None = None) -> tuple[float, float]:
     """``(median invariance score, test accuracy)`` of a finished run on its test set, with ``n_copies``
     test-time copies where the model averages copies."""
-    config, data, task, _ = load_trained(run_dir)
-    if n_copies is not None and task.invariant:
-        task.model.n_copies_eval = n_copies
+    config, data, task, _ = load_trained(run_dir, n_copies)
     transform = create_augmentation(transform_entry, data)
     generator = torch.Generator().manual_seed(config["seed"] + 4)
     with torch.no_grad():

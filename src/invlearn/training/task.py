@@ -137,15 +137,12 @@ class InvarianceTask(L.LightningModule):
         inputs = self._calibration_inputs.to(self.device)
         for m in norms:
             m.train()
-        copies = self.model.n_copies_eval if self.invariant else 1
-        try:
+        for start in range(0, inputs.shape[0], batch):
+            x = inputs[start : start + batch]
             if self.invariant:
-                self.model.n_copies_eval = 1
-            for start in range(0, inputs.shape[0], batch):
-                self(inputs[start : start + batch], generator)
-        finally:
-            if self.invariant:
-                self.model.n_copies_eval = copies
+                self.model.trunk(self.model.augment(x, 1, generator))  # one copy, sampled as in eval mode
+            else:
+                self.model(x)
         for m, momentum in zip(norms, momenta, strict=True):
             m.momentum = momentum
             m.eval()
