@@ -1,29 +1,62 @@
-"""Argument checks shared by every public entry point.
+"""Argument checks shared by every public entry point, run once at the boundary.
 
 Each check raises ``TypeError`` (wrong kind of object or dtype) or ``ValueError`` (wrong shape, range or
 non-finite values) with a message that names the offending argument, so a bad call fails loudly before any
 work is done.
+
+A public entry point (an op, an augmentation's ``forward``/``apply``/``sample``, a model's ``forward``) checks its
+arguments and then runs its body inside :func:`trusted`: the library's own calls below it receive tensors that
+were checked or that the library made itself, so the tensor checks here return at once inside that region.
+Nothing is checked twice, and no check forces a device synchronisation below the boundary.
 """
 
 from __future__ import annotations
 
+import contextvars
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 from torch import Tensor
 
+_TRUSTED = contextvars.ContextVar("invlearn_trusted", default=False)
+
+
+@contextmanager
+def trusted() -> Iterator[None]:
+    """Run the library's own calls on already-checked arguments without checking them again."""
+    token = _TRUSTED.set(True)
+    try:
+        yield
+    finally:
+        _TRUSTED.reset(token)
+
+
+def checking() -> bool:
+    """True at a public boundary (outside :func:`trusted`), where arguments must be checked."""
+    return not _TRUSTED.get()
+
 
 def check_tensor(value: object, name: str) -> Tensor:
     """Require a ``torch.Tensor``."""
-    if not isinstance(value, Tensor):
+    if checking() and not isinstance(value, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+    return value  # type: ignore[return-value]
+
+
+def check_finite(value: Tensor, name: str) -> Tensor:
+    """Require finite values (no NaN, no infinity) in a floating-point tensor."""
+    if checking() and value.is_floating_point() and value.numel() and not bool(torch.isfinite(value).all()):
+        raise ValueError(f"{name} contains NaN or infinite values")
     return value
 
 
 def check_float_tensor(value: object, name: str, ndim: int | None = None, what: str = "") -> Tensor:
     """Require a floating-point tensor, optionally of a given number of dimensions."""
     x = check_tensor(value, name)
+    if not checking():
+        return x
     if ndim is not None and x.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimensions{what}, got shape {tuple(x.shape)}")
     if not x.is_floating_point():
@@ -32,13 +65,20 @@ def check_float_tensor(value: object, name: str, ndim: int | None = None, what: 
 
 
 def check_image(x: object, name: str = "x") -> Tensor:
-    """Require a float image batch of shape ``(B, C, H, W)``."""
-    return check_float_tensor(x, name, ndim=4, what=" (B, C, H, W)")
+    """Require a finite float image batch of shape ``(B, C, H, W)``."""
+    return check_finite(check_float_tensor(x, name, ndim=4, what=" (B, C, H, W)"), name)
 
 
 def check_signal(x: object, name: str = "x") -> Tensor:
-    """Require a float signal batch of shape ``(B, channels, times)``."""
-    return check_float_tensor(x, name, ndim=3, what=" (B, channels, times)")
+    """Require a finite float signal batch of shape ``(B, channels, times)``."""
+    return check_finite(check_float_tensor(x, name, ndim=3, what=" (B, channels, times)"), name)
+
+
+def check_full_precision(x: Tensor, name: str, op: str) -> Tensor:
+    """Require float32 or float64 where an op (the FFT on a CPU) has no half-precision kernel."""
+    if checking() and x.dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"{name} must be float32 or float64 for {op}, got {x.dtype}; convert it with .float()")
+    return x
 
 
 def check_batch_param(
@@ -46,19 +86,33 @@ def check_batch_param(
 ) -> Tensor:
     """Require a per-example parameter tensor of shape ``(batch_size, *trailing)`` with finite values."""
     p = check_tensor(value, name)
+    if not checking():
+        return p
     expected = (batch_size, *trailing)
     if tuple(p.shape) != expected:
         raise ValueError(
             f"{name} must have shape {expected} to match a batch of {batch_size} examples, got {tuple(p.shape)}"
         )
-    if finite and p.is_floating_point() and not bool(torch.isfinite(p).all()):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return p
+    return check_finite(p, name) if finite else p
+
+
+def check_bounds(value: Tensor, name: str, low: float | None = None, high: float | None = None) -> Tensor:
+    """Require every entry of a tensor in ``[low, high]`` (either bound may be ``None``: unbounded)."""
+    if not checking() or not value.numel():
+        return value
+    if (low is not None and bool((value < low).any())) or (high is not None and bool((value > high).any())):
+        lo = "-inf" if low is None else f"{low:g}"
+        hi = "inf" if high is None else f"{high:g}"
+        found = f"{float(value.detach().min()):.4g}..{float(value.detach().max()):.4g}"
+        raise ValueError(f"{name} must lie in [{lo}, {hi}], got values in {found}")
+    return value
 
 
 def check_index_param(value: object, name: str, batch_size: int, trailing: Sequence[int], upper: int) -> Tensor:
     """Require an integer index tensor of shape ``(batch_size, *trailing)`` with entries in ``[0, upper)``."""
     p = check_batch_param(value, name, batch_size, trailing, finite=False)
+    if not checking():
+        return p
     if p.is_floating_point() or p.dtype == torch.bool:
         raise TypeError(f"{name} must be an integer (index) tensor, got dtype {p.dtype}")
     if p.numel() and (int(p.min()) < 0 or int(p.max()) >= upper):
@@ -66,8 +120,24 @@ def check_index_param(value: object, name: str, batch_size: int, trailing: Seque
     return p
 
 
-def check_unit_interval(value: object, name: str) -> float:
-    """Require a finite real number in ``[0, 1]`` (a magnitude or a probability); returns it as ``float``."""
+def check_permutations(value: Tensor, name: str) -> Tensor:
+    """Require every row of an integer ``(B, n)`` tensor to be a permutation of ``range(n)``."""
+    if checking() and value.numel():
+        expected = torch.arange(value.shape[-1], device=value.device)
+        if not bool((value.sort(dim=-1).values == expected).all()):
+            raise ValueError(f"{name} must hold one permutation of range({value.shape[-1]}) per row")
+    return value
+
+
+def check_generator(generator: object) -> torch.Generator | None:
+    """Require ``None`` or a ``torch.Generator``."""
+    if checking() and generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+    return generator  # type: ignore[return-value]
+
+
+def check_real(value: object, name: str, finite: bool = True) -> float:
+    """Require a real number (bool refused), finite unless ``finite=False``; returns it as ``float``."""
     if isinstance(value, Tensor):
         if value.numel() != 1:
             raise ValueError(f"{name} must be a scalar, got shape {tuple(value.shape)}")
@@ -75,16 +145,22 @@ def check_unit_interval(value: object, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     v = float(value)
-    if not math.isfinite(v) or not 0.0 <= v <= 1.0:
+    if finite and not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return v
+
+
+def check_unit_interval(value: object, name: str) -> float:
+    """Require a finite real number in ``[0, 1]`` (a magnitude or a probability); returns it as ``float``."""
+    v = check_real(value, name, finite=False)
+    if not 0.0 <= v <= 1.0:
         raise ValueError(f"{name} must be in [0, 1], got {value}")
     return v
 
 
 def check_positive(value: object, name: str) -> float:
     """Require a finite real number > 0 (a physical scale, a frequency, a sharpness)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    v = float(value)
+    v = check_real(value, name, finite=False)
     if not math.isfinite(v) or v <= 0:
         raise ValueError(f"{name} must be a finite number > 0, got {value}")
     return v

@@ -15,8 +15,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from invlearn import ops
-from invlearn._validation import check_batch_param, check_choice, check_positive
-from invlearn.augmentations.base import Params, RandomTransform, uniform
+from invlearn._validation import check_choice, check_positive, checking
+from invlearn.augmentations.base import Params, RandomTransform
+from invlearn.augmentations.noise import uniform
 from invlearn.ops.geometry import GENERATOR_NAMES, INTERPOLATIONS, PADDINGS
 
 #: Scale of the two translation generators, as in the reference code.
@@ -93,20 +94,21 @@ class UniformLieAffine(RandomTransform):
         with torch.no_grad():
             self.width_raw.copy_(_inverse_softplus(target))
 
-    def sample(self, batch_size, generator=None, device=None, shape=None) -> Params:
+    def generate_parameters(self, batch_size, generator, device, shape) -> Params:
         return {"eps": uniform((batch_size, len(self.generator_names)), generator, device, -0.5, 0.5)}
 
     def matrix(self, params: Mapping[str, Tensor]) -> Tensor:
-        """``(B, 3, 3)`` sampling matrices ``expm(sum_k eps_k w_k G_k)`` of a draw."""
+        """``(B, 3, 3)`` sampling matrices ``expm(sum_k eps_k w_k G_k)`` of a draw (``params`` from
+        :meth:`sample`)."""
+        if checking():
+            if not isinstance(params, Mapping) or "eps" not in params:
+                raise ValueError("params must hold the keys returned by UniformLieAffine.sample")
+            self.check_params(params, len(params["eps"]), None)
         eps = params["eps"]
         widths = self.widths
         return ops.lie_affine_matrix(eps.to(widths.dtype) * widths, generators=self.generators.to(widths.dtype))
 
-    def apply(self, x: Tensor, params: Mapping[str, Tensor]) -> Tensor:
-        x = self.check_input(x)
-        if "eps" not in params:
-            raise ValueError("params is missing 'eps' (expected the keys returned by UniformLieAffine.sample)")
-        check_batch_param(params["eps"], "params['eps']", x.shape[0], (len(self.generator_names),))
+    def apply_transform(self, x: Tensor, params: Mapping[str, Tensor]) -> Tensor:
         return ops.affine(x, self.matrix(params).to(x.dtype), self.mode, self.padding_mode, self.align_corners)
 
     def ranges(self) -> dict[str, dict]:

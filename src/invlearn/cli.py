@@ -1,6 +1,8 @@
 """The ``invlearn`` command line.
 
-Errors in the arguments or a missing optional dependency print one line to stderr and exit with code 2.
+Errors in the arguments, configs or files, and a missing optional dependency, print one line to stderr and exit
+with code 2, having written nothing. A run that starts and diverges prints one line and exits with code 1, keeping
+its last good checkpoint. Progress goes to stderr; the final result is one JSON line on stdout.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from invlearn import augmentations
+from invlearn import __version__, augmentations
 
 #: Benchmark suites and the optional modules each one imports.
 BENCH_SUITES = {"ops": ("kornia", "torchdiffeq"), "learners": ()}
@@ -18,6 +20,10 @@ BENCH_SUITES = {"ops": ("kornia", "torchdiffeq"), "learners": ()}
 
 class UsageError(Exception):
     """A user error: reported as one line on stderr, exit code 2."""
+
+
+class Failure(Exception):
+    """A run that started and failed: reported as one line on stderr, exit code 1."""
 
 
 def _positive_int(text: str) -> int:
@@ -35,8 +41,20 @@ def _require(modules: tuple[str, ...], extra: str) -> None:
         raise UsageError(f"missing optional dependencies {missing}: pip install 'invlearn[{extra}]'")
 
 
+def _check_output_file(path: str | None, flag: str) -> None:
+    """Refuse an output file whose folder does not exist or is a file, or that is itself a folder."""
+    if path is None:
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"{flag} {path}: is a folder, not a file")
+    if not target.parent.is_dir():
+        raise UsageError(f"{flag} {path}: no such folder {target.parent}")
+
+
 def _bench(args: argparse.Namespace) -> int:
     _require(BENCH_SUITES[args.suite], "bench")
+    _check_output_file(args.output, "--output")
     args.repeats = args.repeats or (30 if args.suite == "ops" else 20)
     if args.suite == "ops":
         if args.only:
@@ -54,7 +72,10 @@ def _bench(args: argparse.Namespace) -> int:
         report = suite.run(repeats=args.repeats)
     text = json.dumps(report, indent=2)
     if args.output:
-        Path(args.output).write_text(text + "\n", encoding="utf-8")
+        try:
+            Path(args.output).write_text(text + "\n", encoding="utf-8")
+        except OSError as error:
+            raise UsageError(f"--output {args.output}: cannot write ({error.strerror})") from None
     print(text)
     return 0
 
@@ -77,15 +98,26 @@ def _load_config(args: argparse.Namespace) -> dict:
 
 def _train(args: argparse.Namespace) -> int:
     resolved = _load_config(args)
-    from invlearn.training import config, run
+    from invlearn.training import config, progress, run, rundir
 
     out = args.resume or args.out or str(Path("runs") / resolved["experiment"])
     try:
         metrics = run.train(resolved, out, resume=bool(args.resume))
     except config.ConfigError as error:
         raise UsageError(str(error)) from None
+    except run.RunFailed as error:
+        raise Failure(str(error)) from None
     final = metrics["final"]
-    print(json.dumps({"run": out, "test_accuracy": final["test_accuracy"], "epochs": final["epochs"]}))
+    learned = final["learned_invariances"]
+    report = Path(out) / rundir.REPORT
+    summary = {
+        "run": out,
+        "test_accuracy": final["test_accuracy"],
+        "epochs": final["epochs"],
+        "learned": [progress.describe(key, entry) for key, entry in learned.items()],
+        "report": str(report) if report.is_file() else None,
+    }
+    print(json.dumps(summary))
     return 0
 
 
@@ -115,19 +147,22 @@ def _report(args: argparse.Namespace) -> int:
 
 def _study(args: argparse.Namespace) -> int:
     _require(("lightning", "yaml"), "train")
-    from invlearn.training import config, study
+    from invlearn.training import config, run, study
 
     try:
         spec = study.load_study(args.study)
         result = study.run_study(spec, args.out or str(Path("runs") / spec["study"]))
     except config.ConfigError as error:
         raise UsageError(str(error)) from None
+    except run.RunFailed as error:
+        raise Failure(str(error)) from None
     print(json.dumps(result["medians"], indent=2))
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="invlearn", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"invlearn {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     bench = commands.add_parser("bench", help="time a benchmark suite and print JSON")
     bench.add_argument("suite", choices=sorted(BENCH_SUITES))
@@ -169,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"invlearn: error: {error}", file=sys.stderr)
         return 2
+    except Failure as error:
+        print(f"invlearn: failed: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from invlearn import ops
 from invlearn._validation import check_choice, check_positive
 from invlearn.augmentations import AffineAugmentation, Augmentation, Params, RandomTransform, create
-from invlearn.augmentations.base import uniform
+from invlearn.augmentations.noise import uniform
 
 EVAL_SAMPLING = ("per_example", "per_batch")
 
@@ -57,6 +57,11 @@ class AugmentationLayer(RandomTransform):
         eval_sampling: str = "per_example",
     ) -> None:
         super().__init__()
+        if isinstance(augmentations, (str, Augmentation)) or not isinstance(augmentations, Sequence):
+            raise TypeError(
+                f"augmentations must be a list of augmentations or names, got {type(augmentations).__name__} "
+                f"(write [{augmentations!r}] for a single candidate)"
+            )
         candidates = [create(a) if isinstance(a, str) else a for a in augmentations]
         if not candidates:
             raise ValueError("augmentations must hold at least one candidate")
@@ -82,12 +87,16 @@ class AugmentationLayer(RandomTransform):
     def batch_index_keys(self) -> tuple[str, ...]:
         return tuple(f"{q}.{key}" for q, c in enumerate(self.candidates) for key in c.batch_index_keys)
 
-    def sample(self, batch_size, generator=None, device=None, shape=None) -> Params:
+    @property
+    def permutation_keys(self) -> tuple[str, ...]:
+        return tuple(f"{q}.{key}" for q, c in enumerate(self.candidates) for key in c.permutation_keys)
+
+    def generate_parameters(self, batch_size, generator, device, shape) -> Params:
         per_batch = self.eval_sampling == "per_batch"
         choice = uniform((1,) if per_batch else (batch_size,), generator, device)
         params: Params = {"choice": choice.expand(batch_size) if per_batch else choice}
         for q, candidate in enumerate(self.candidates):
-            params.update(_prefixed(q, candidate.sample(batch_size, generator, device, shape)))
+            params.update(_prefixed(q, candidate.generate_parameters(batch_size, generator, device, shape)))
         return params
 
     def choices(self, params: Mapping[str, Tensor]) -> Tensor:
@@ -97,10 +106,7 @@ class AugmentationLayer(RandomTransform):
         u = params["choice"].to(cumulative.device, cumulative.dtype).contiguous()
         return torch.searchsorted(cumulative, u, right=True).clamp(max=len(self.candidates) - 1)
 
-    def apply(self, x: Tensor, params: Mapping[str, Tensor]) -> Tensor:
-        x = self.check_input(x)
-        if "choice" not in params:
-            raise ValueError("params is missing 'choice' (expected the keys returned by AugmentationLayer.sample)")
+    def apply_transform(self, x: Tensor, params: Mapping[str, Tensor]) -> Tensor:
         per_candidate = [_unprefixed(q, params) for q in range(len(self.candidates))]
         if self.training:
             return self._mixture(x, per_candidate)
@@ -115,10 +121,7 @@ class AugmentationLayer(RandomTransform):
         return groups
 
     def _matrices(self, x: Tensor, indices: list[int], per_candidate: list[Params]) -> Tensor:
-        """``(B, K, 3, 3)`` sampling matrices of the affine candidates ``indices`` (their noise checked against
-        the batch of ``x``)."""
-        for q in indices:
-            self.candidates[q]._batch_noise(x, per_candidate[q], "u")
+        """``(B, K, 3, 3)`` sampling matrices of the affine candidates ``indices``."""
         h, w = x.shape[-2:]
         return torch.stack([self.candidates[q].matrix(per_candidate[q], h, w) for q in indices], dim=1).to(x.dtype)
 
@@ -133,7 +136,7 @@ class AugmentationLayer(RandomTransform):
             grouped.update(indices)
         for q, candidate in enumerate(self.candidates):
             if q not in grouped:
-                terms.append(weights[q] * candidate.apply(x, per_candidate[q]))
+                terms.append(weights[q] * candidate.apply_transform(x, per_candidate[q]))
         return sum(terms[1:], terms[0])
 
     def _sampled(self, x: Tensor, choice: Tensor, per_candidate: list[Params]) -> Tensor:
@@ -151,7 +154,7 @@ class AugmentationLayer(RandomTransform):
         for q, candidate in enumerate(self.candidates):
             selected = choice == q
             if q not in grouped and bool(selected.any()):
-                out = torch.where(selected.view(view), candidate.apply(x, per_candidate[q]), out)
+                out = torch.where(selected.view(view), candidate.apply_transform(x, per_candidate[q]), out)
         return out
 
     def extra_repr(self) -> str:
@@ -167,6 +170,8 @@ class AugmentationModule(RandomTransform):
 
     def __init__(self, layers: Sequence[AugmentationLayer]) -> None:
         super().__init__()
+        if isinstance(layers, AugmentationLayer) or not isinstance(layers, Sequence):
+            raise TypeError(f"layers must be a list of AugmentationLayer, got {type(layers).__name__}")
         layers = list(layers)
         if not layers:
             raise ValueError("layers must hold at least one AugmentationLayer")
@@ -180,14 +185,17 @@ class AugmentationModule(RandomTransform):
     def batch_index_keys(self) -> tuple[str, ...]:
         return tuple(f"{i}.{key}" for i, layer in enumerate(self.layers) for key in layer.batch_index_keys)
 
-    def sample(self, batch_size, generator=None, device=None, shape=None) -> Params:
+    @property
+    def permutation_keys(self) -> tuple[str, ...]:
+        return tuple(f"{i}.{key}" for i, layer in enumerate(self.layers) for key in layer.permutation_keys)
+
+    def generate_parameters(self, batch_size, generator, device, shape) -> Params:
         params: Params = {}
         for i, layer in enumerate(self.layers):
-            params.update(_prefixed(i, layer.sample(batch_size, generator, device, shape)))
+            params.update(_prefixed(i, layer.generate_parameters(batch_size, generator, device, shape)))
         return params
 
-    def apply(self, x: Tensor, params: Mapping[str, Tensor]) -> Tensor:
-        x = self.check_input(x)
+    def apply_transform(self, x: Tensor, params: Mapping[str, Tensor]) -> Tensor:
         for i, layer in enumerate(self.layers):
-            x = layer.apply(x, _unprefixed(i, params))
+            x = layer.apply_transform(x, _unprefixed(i, params))
         return x

@@ -17,18 +17,16 @@ def regularized_loss(
     model: InvariantModel,
     lam: float,
     task_loss: Callable[[Tensor, Tensor], Tensor] | None = None,
-    **penalty_kwargs,
 ) -> Tensor:
     """``task_loss(output, target) - lam * model.penalty()``.
 
     Args:
         output: the model's aggregated output ``(B, K)`` (mean log-softmax over copies for classification).
         target: ``(B,)`` class indices for the default task loss.
-        model: an :class:`~invlearn.models.AugNet` or :class:`~invlearn.models.Augerino` (anything with
-            ``penalty()``).
+        model: an :class:`~invlearn.models.InvariantModel` (anything with ``penalty()``; AugNet's penalty kind
+            is its constructor argument).
         lam: ``lambda >= 0``, the weight of the width-rewarding regulariser (0 lets augmentation collapse).
         task_loss: default cross-entropy; on the aggregated log-probabilities it renormalises them.
-        penalty_kwargs: passed to ``model.penalty`` (e.g. AugNet's ``kind="magnitude"`` ablation).
 
     Returns:
         The scalar loss to minimise.
@@ -38,4 +36,4 @@ def regularized_loss(
     if not callable(getattr(model, "penalty", None)):
         raise TypeError(f"model must have a penalty() method, got {type(model).__name__}")
     loss = F.cross_entropy(output, target) if task_loss is None else task_loss(output, target)
-    return loss - lam * model.penalty(**penalty_kwargs) if lam else loss
+    return loss - lam * model.penalty() if lam else loss

@@ -83,9 +83,10 @@ def test_augnet_penalties():
         parts.append(strengths * layer.weights)
         magnitudes.append(strengths)
     assert torch.allclose(model.penalty(), torch.cat(parts).norm())
-    assert torch.allclose(model.penalty(kind="magnitude"), torch.cat(magnitudes).norm())
-    with pytest.raises(ValueError, match="kind must be one of"):
-        model.penalty(kind="l1")
+    ablation = AugNet(model.trunk, model.augmentation, penalty="magnitude")
+    assert torch.allclose(ablation.penalty(), torch.cat(magnitudes).norm())
+    with pytest.raises(ValueError, match="penalty must be one of"):
+        AugNet(model.trunk, model.augmentation, penalty="l1")
 
 
 def test_augerino_penalty_and_safe_cap():

@@ -60,7 +60,7 @@ def test_unreadable_and_invalid_files(tmp_path):
     with pytest.raises(config.ConfigError, match="not valid YAML"):
         config.load(bad)
     bad.write_text("- a list\n")
-    with pytest.raises(config.ConfigError, match="config: must be a mapping"):
+    with pytest.raises(config.ConfigError, match="must be a mapping"):
         config.load(bad)
 
 

@@ -27,8 +27,9 @@ def test_train_writes_a_report_with_plots(runs):
     report = (runs / "augnet" / "report.md").read_text()
     assert "True invariance: frequency_shift within +-0.5 Hz" in report
     assert "| augnet | augnet | 3 |" in report and "0.frequency_shift" in report
-    assert "frequency shift 0.236 (truth 0.25)" in report  # the published number beside ours
-    for name in ("ranges.png", "weights.png", "accuracy.png"):
+    assert "frequency-shift magnitude 0.236 (truth 0.25)" in report  # the published number beside ours
+    assert "Rommel, Moreau, Gramfort" in report  # ... with its source
+    for name in ("report-ranges.png", "report-weights.png", "report-accuracy.png"):
         assert (runs / "augnet" / name).stat().st_size > 1000
 
 

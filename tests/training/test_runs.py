@@ -121,33 +121,39 @@ def test_cli_train_subprocess(tmp_path):
     assert json.loads(done.stdout.strip().splitlines()[-1])["epochs"] == 1
 
 
+def _learner(resolved):
+    from invlearn.training.build import build_data, build_learner
+
+    data = build_data(resolved)
+    return data, build_learner(resolved, data)
+
+
 def test_batch_norm_statistics_are_recomputed_before_evaluation():
-    from invlearn.training.build import build_data
-    from invlearn.training.task import InvarianceTask
+    from invlearn.training.evaluation import recalibrate_batch_norm
 
     resolved = config.load(AUGNET.parent / "sinusoids-none.yaml", ["data.n_train=96", "trainer.batch_size=32"])
-    task = InvarianceTask(resolved, build_data(resolved))
-    norm = task.model.features[1]
+    data, learner = _learner(resolved)
+    trunk = learner.model.trunk
+    norm = trunk.features[1]
     norm.running_mean.fill_(100.0)
-    task.recalibrate_batch_norm()
+    recalibrate_batch_norm(learner.model, data.train_inputs, 32, torch.Generator().manual_seed(0))
     with torch.no_grad():
-        activations = task.model.features[0](task._calibration_inputs)
+        activations = trunk.features[0](data.train_inputs)
     assert torch.allclose(norm.running_mean, activations.mean(dim=(0, 2)), atol=1e-4)
     assert not norm.training and norm.momentum == 0.1
 
 
 def test_batch_norm_calibration_passes_one_copy_of_each_example():
-    from invlearn.training.build import build_data
-    from invlearn.training.task import InvarianceTask
+    from invlearn.training.evaluation import recalibrate_batch_norm
 
     resolved = config.load(AUGNET, ["data.n_train=96", "trainer.batch_size=32", "model.n_copies_eval=5"])
-    task = InvarianceTask(resolved, build_data(resolved))
-    task.model.eval()
+    data, learner = _learner(resolved)
+    model = learner.model.eval()
     seen = []
-    task.model.trunk.register_forward_hook(lambda module, args, out: seen.append(args[0].shape[0]))
-    task.recalibrate_batch_norm()
+    model.trunk.register_forward_hook(lambda module, args, out: seen.append(args[0].shape[0]))
+    recalibrate_batch_norm(model, data.train_inputs, 32, torch.Generator().manual_seed(0))
     assert seen == [32, 32, 32]  # 96 calibration examples, one copy each, not 5
-    assert task.model.n_copies_eval == 5
+    assert model.n_copies_eval == 5
 
 
 def test_two_cpu_processes_with_ddp(tmp_path):
@@ -170,7 +176,7 @@ def test_two_cpu_processes_with_ddp(tmp_path):
 
 def test_each_process_draws_its_own_augmentations():
     """Rank 0 keeps the one-process stream (``seed + 1``); other ranks get distinct, reproducible streams."""
-    from invlearn.training.task import augmentation_seed
+    from invlearn.training.seeds import augmentation_seed
 
     assert augmentation_seed(7, 0) == 8
     seeds = {augmentation_seed(seed, rank) for seed in range(4) for rank in range(4)}
@@ -178,15 +184,14 @@ def test_each_process_draws_its_own_augmentations():
 
 
 def test_evaluation_counts_per_class_for_the_balanced_accuracy():
-    from invlearn.training.build import build_data
-    from invlearn.training.task import InvarianceTask, accuracies
+    from invlearn.training.evaluation import accuracies, class_counts, evaluate
 
-    resolved = tiny_config()
-    task = InvarianceTask(resolved, build_data(resolved))
-    task.forward = lambda x, generator=None: torch.tensor([[1.0, 0, 0, 0]]).expand(x.shape[0], 4)  # always 0
-    task.validation_step((torch.zeros(4, 1, 1000), torch.tensor([0, 0, 0, 1])), 0)
-    assert task._counts.tolist() == [[3, 3], [0, 1], [0, 0], [0, 0]]
-    assert accuracies(task._counts) == (0.75, 0.5)  # classes 2 and 3 absent: not counted
+    always_zero = lambda x, generator=None: torch.tensor([[1.0, 0, 0, 0]]).expand(x.shape[0], 4)  # noqa: E731
+    counts = class_counts(always_zero, torch.zeros(4, 1, 1000), torch.tensor([0, 0, 0, 1]), 4, None)
+    assert counts.tolist() == [[3, 3], [0, 1], [0, 0], [0, 0]]
+    assert accuracies(counts) == (0.75, 0.5)  # classes 2 and 3 absent: not counted
+    labels = torch.tensor([0, 0, 0, 1, 2, 2])
+    assert evaluate(always_zero, torch.zeros(6, 1, 8), labels, 4, 4, None) == (0.5, 1 / 3)  # batches of 4 and 2
 
 
 def test_sgd_with_a_cosine_schedule_anneals_to_zero(tmp_path):

@@ -6,9 +6,10 @@
 ['amplitude_scale', 'channel_dropout', 'channel_shuffle']
 """
 
-from invlearn.augmentations import image, signal  # noqa: F401  (registers the classes)
+from invlearn.augmentations import image, noise, signal  # noqa: F401  (registers the classes)
 from invlearn.augmentations.base import (
     Augmentation,
+    Identity,
     MagnitudeAugmentation,
     Params,
     ProbabilityAugmentation,
@@ -20,6 +21,7 @@ from invlearn.augmentations.registry import available, create, get, register
 __all__ = [
     "AffineAugmentation",
     "Augmentation",
+    "Identity",
     "MagnitudeAugmentation",
     "Params",
     "ProbabilityAugmentation",
@@ -27,5 +29,6 @@ __all__ = [
     "available",
     "create",
     "get",
+    "noise",
     "register",
 ]

@@ -12,10 +12,15 @@ parameters of one functional op from :mod:`invlearn.ops`:
 Sampling is split from application as in kornia: ``params = aug.sample(B, generator)`` then
 ``aug.apply(x, params)``; ``aug(x, generator)`` does both. Randomness only comes from the given
 ``torch.Generator`` (or torch's global one when none is given).
+
+Subclasses implement two hooks, :meth:`RandomTransform.generate_parameters` and
+:meth:`RandomTransform.apply_transform`; the public :meth:`~RandomTransform.sample`, :meth:`~RandomTransform.apply`
+and ``forward`` check their arguments once and call them (see :mod:`invlearn._validation`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar
 
@@ -25,44 +30,21 @@ from torch import Tensor, nn
 from invlearn._validation import (
     check_batch_param,
     check_choice,
+    check_generator,
     check_image,
+    check_index_param,
+    check_permutations,
     check_positive,
     check_signal,
     check_unit_interval,
+    checking,
+    trusted,
 )
+from invlearn.augmentations.noise import uniform
 from invlearn.ops.relax import bernoulli_mask
 
 Params = dict[str, Tensor]
 MODALITIES = ("image", "signal")
-
-
-def _device_for(generator: torch.Generator | None, device: torch.device | str | None) -> torch.device:
-    if device is not None:
-        return torch.device(device)
-    return generator.device if generator is not None else torch.device("cpu")
-
-
-def uniform(
-    shape: Sequence[int], generator: torch.Generator | None, device: torch.device | str | None, low=0.0, high=1.0
-) -> Tensor:
-    """``U(low, high)`` float32 noise drawn on the generator's device, returned on ``device``."""
-    source = generator.device if generator is not None else _device_for(None, device)
-    u = torch.rand(tuple(shape), generator=generator, device=source)
-    return (low + (high - low) * u).to(_device_for(generator, device))
-
-
-def normal(shape: Sequence[int], generator: torch.Generator | None, device: torch.device | str | None) -> Tensor:
-    """Standard-normal float32 noise drawn on the generator's device, returned on ``device``."""
-    source = generator.device if generator is not None else _device_for(None, device)
-    return torch.randn(tuple(shape), generator=generator, device=source).to(_device_for(generator, device))
-
-
-def permutations(
-    batch_size: int, n: int, generator: torch.Generator | None, device: torch.device | str | None
-) -> Tensor:
-    """``(batch_size, n)`` independent random permutations of ``range(n)`` (int64)."""
-    keys = uniform((batch_size, n), generator, device)
-    return keys.argsort(dim=1)
 
 
 def _clamp_straight_through(raw: Tensor) -> Tensor:
@@ -71,25 +53,48 @@ def _clamp_straight_through(raw: Tensor) -> Tensor:
     return raw + (raw.clamp(0.0, 1.0) - raw).detach()
 
 
+def _check_batch_size(batch_size: object) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 0:
+        raise ValueError(f"batch_size must be an integer >= 0, got {batch_size!r}")
+    return batch_size
+
+
 class RandomTransform(nn.Module):
     """A randomised, batched transform with the sample/apply protocol (augmentations, layers, modules).
 
-    Subclasses set ``modality`` (``"image"`` or ``"signal"``) and implement :meth:`sample` and :meth:`apply`.
+    Subclasses set ``modality`` (``"image"`` or ``"signal"``) and implement :meth:`generate_parameters` and
+    :meth:`apply_transform`.
     """
 
     modality: str
     #: Parameter keys holding indices into the batch (e.g. sample pairing's partner); see :meth:`concat_params`.
     batch_index_keys: ClassVar[tuple[str, ...]] = ()
+    #: Parameter keys holding one permutation per example (e.g. channel shuffle's), checked on replay.
+    permutation_keys: ClassVar[tuple[str, ...]] = ()
 
-    def check_input(self, x: Tensor) -> Tensor:
-        """Validate ``x`` for this transform's modality: images ``(B, C, H, W)``, signals ``(B, C, T)``."""
-        if isinstance(x, Tensor) and x.ndim != (4 if self.modality == "image" else 3):
+    def check_input(self, x: object) -> Tensor:
+        """Validate ``x`` for this transform's modality: finite images ``(B, C, H, W)`` or signals ``(B, C, T)``."""
+        if checking() and isinstance(x, Tensor) and x.ndim != (4 if self.modality == "image" else 3):
             layout = "(B, C, H, W)" if self.modality == "image" else "(B, channels, times)"
             raise ValueError(
                 f"x must have {4 if self.modality == 'image' else 3} dimensions {layout} for the {self.modality} "
                 f"transform {type(self).__name__}, got shape {tuple(x.shape)}"
             )
         return check_image(x) if self.modality == "image" else check_signal(x)
+
+    def generate_parameters(
+        self,
+        batch_size: int,
+        generator: torch.Generator | None,
+        device: torch.device | str | None,
+        shape: Sequence[int] | None,
+    ) -> Params:
+        """Hook: the noise of ``batch_size`` examples (arguments as in :meth:`sample`, already checked)."""
+        raise NotImplementedError
+
+    def apply_transform(self, x: Tensor, params: Mapping[str, Tensor]) -> Tensor:
+        """Hook: transform ``x`` with ``params`` (both already checked)."""
+        raise NotImplementedError
 
     def sample(
         self,
@@ -101,7 +106,7 @@ class RandomTransform(nn.Module):
         """Draw the random parameters of ``batch_size`` examples.
 
         Args:
-            batch_size: number of examples.
+            batch_size: number of examples (>= 0).
             generator: source of randomness (default: torch's global generator).
             device: where the parameters live (default: the generator's device, else CPU).
             shape: the shape of one example, ``x.shape[1:]``; needed by augmentations whose noise depends on it
@@ -111,11 +116,44 @@ class RandomTransform(nn.Module):
             A flat dict of tensors, each with ``batch_size`` as its first dimension. They hold noise, not physical
             values: the current strengths are applied in :meth:`apply`, which is what carries their gradients.
         """
-        raise NotImplementedError
+        if checking():
+            _check_batch_size(batch_size)
+            check_generator(generator)
+        with trusted():
+            return self.generate_parameters(batch_size, generator, device, shape)
+
+    def check_params(self, params: object, batch_size: int, shape: Sequence[int] | None) -> Mapping[str, Tensor]:
+        """Validate replayed ``params`` against what :meth:`sample` returns for this batch: the same keys,
+        shapes and kinds of tensor, finite noise, indices inside the batch and permutations where expected."""
+        if not checking():
+            return params  # type: ignore[return-value]
+        if not isinstance(params, Mapping):
+            raise TypeError(f"params must be a mapping of tensors (from {type(self).__name__}.sample)")
+        expected = self.generate_parameters(batch_size, None, "meta", shape)
+        missing, unknown = sorted(set(expected) - set(params)), sorted(set(params) - set(expected))
+        if missing or unknown:
+            raise ValueError(
+                f"params must hold the keys returned by {type(self).__name__}.sample; missing {missing}, "
+                f"unknown {unknown}"
+            )
+        for key, reference in expected.items():
+            value = check_batch_param(params[key], f"params[{key!r}]", batch_size, tuple(reference.shape[1:]))
+            if value.is_floating_point() != reference.is_floating_point():
+                kind = "floating-point" if reference.is_floating_point() else "integer"
+                raise TypeError(f"params[{key!r}] must be a {kind} tensor, got dtype {value.dtype}")
+            if key in self.batch_index_keys:
+                check_index_param(value, f"params[{key!r}]", batch_size, tuple(reference.shape[1:]), batch_size)
+            if key in self.permutation_keys:
+                check_permutations(value, f"params[{key!r}]")
+        return params  # type: ignore[return-value]
 
     def apply(self, x: Tensor, params: Mapping[str, Tensor]) -> Tensor:
         """Apply the transform to ``x`` with parameters from :meth:`sample` (exact replay)."""
-        raise NotImplementedError
+        if checking():
+            x = self.check_input(x)
+            self.check_params(params, x.shape[0], tuple(x.shape[1:]))
+        with trusted():
+            return self.apply_transform(x, params)
 
     def sample_copies(
         self,
@@ -151,18 +189,44 @@ class RandomTransform(nn.Module):
         Returns the transformed batch, same shape, dtype and device as ``x``; with ``return_params=True`` also
         the parameters used, so the draw can be replayed with :meth:`apply`.
         """
-        x = self.check_input(x)
-        if params is None:
-            params = self.sample(x.shape[0], generator=generator, device=x.device, shape=tuple(x.shape[1:]))
-        out = self.apply(x, params)
+        if checking():
+            x = self.check_input(x)
+            check_generator(generator)
+            if params is not None:
+                self.check_params(params, x.shape[0], tuple(x.shape[1:]))
+        with trusted():
+            if params is None:
+                params = self.generate_parameters(x.shape[0], generator, x.device, tuple(x.shape[1:]))
+            out = self.apply_transform(x, params)
         return (out, dict(params)) if return_params else out
+
+
+class Identity(RandomTransform):
+    """No augmentation: returns its input; nothing is sampled or learned (the ``none`` method's family).
+
+    Args:
+        modality: ``"image"`` or ``"signal"``, the inputs it accepts.
+    """
+
+    def __init__(self, modality: str = "image") -> None:
+        super().__init__()
+        self.modality = check_choice(modality, "modality", MODALITIES)
+
+    def generate_parameters(self, batch_size, generator, device, shape) -> Params:
+        return {}
+
+    def apply_transform(self, x: Tensor, params: Mapping[str, Tensor]) -> Tensor:
+        return x
+
+    def extra_repr(self) -> str:
+        return f"modality={self.modality!r}"
 
 
 class Augmentation(RandomTransform):
     """A differentiable, randomised transform with one learnable strength.
 
     Subclasses set the class attributes ``name`` (registry key), ``modality`` (``"image"`` or ``"signal"``)
-    and ``unit``, and implement :meth:`sample` and :meth:`apply`.
+    and ``unit``, and implement the two hooks of :class:`RandomTransform`.
     """
 
     name: ClassVar[str]
@@ -196,12 +260,6 @@ class Augmentation(RandomTransform):
         """The physical interval ``(low, high)`` currently sampled, in :attr:`unit`."""
         raise NotImplementedError
 
-    def _batch_noise(self, x: Tensor, params: Mapping[str, Tensor], key: str, trailing=()) -> Tensor:
-        """Fetch ``params[key]`` and check that it matches the batch of ``x``."""
-        if key not in params:
-            raise ValueError(f"params is missing {key!r} (expected the keys returned by {self.name}.sample)")
-        return check_batch_param(params[key], f"params[{key!r}]", x.shape[0], trailing)
-
 
 class MagnitudeAugmentation(Augmentation):
     """An augmentation whose per-example value is drawn uniformly in ``[-mu * scale, mu * scale]``
@@ -209,16 +267,27 @@ class MagnitudeAugmentation(Augmentation):
 
     Args:
         magnitude: initial magnitude ``mu`` in ``[0, 1]``.
-        scale: physical scale in :attr:`unit` (default: the class's ``default_scale``).
+        scale: physical scale in :attr:`unit` (default: the class's ``default_scale``), at most the class's
+            ``max_scale`` (the op's domain: a factor ``1 - value`` must stay >= 0, a probability <= 1...).
+        sfreq: sampling frequency in Hz, for the classes with ``needs_sfreq``.
+
+    Subclasses implement :meth:`apply_values`.
     """
 
     default_scale: ClassVar[float]
+    max_scale: ClassVar[float] = math.inf
     symmetric: ClassVar[bool] = True
 
-    def __init__(self, magnitude: float = 0.5, scale: float | None = None) -> None:
+    def __init__(self, magnitude: float = 0.5, scale: float | None = None, sfreq: float | None = None) -> None:
         super().__init__()
         self._magnitude = nn.Parameter(torch.tensor(check_unit_interval(magnitude, "magnitude")))
         self.scale = check_positive(self.default_scale if scale is None else scale, "scale")
+        if self.scale > self.max_scale:
+            raise ValueError(f"scale must be at most {self.max_scale:g} for {self.name} (the op's domain), got {scale}")
+        if self.needs_sfreq:
+            if sfreq is None:
+                raise TypeError(f"{self.name} needs the sampling frequency sfreq (Hz)")
+            self.sfreq = check_positive(sfreq, "sfreq")
 
     @property
     def magnitude(self) -> Tensor:
@@ -238,7 +307,7 @@ class MagnitudeAugmentation(Augmentation):
         high = float(self.magnitude.detach()) * self.scale
         return (-high if self.symmetric else 0.0, high)
 
-    def sample(self, batch_size, generator=None, device=None, shape=None) -> Params:
+    def generate_parameters(self, batch_size, generator, device, shape) -> Params:
         low = -1.0 if self.symmetric else 0.0
         return {"u": uniform((batch_size,), generator, device, low, 1.0)}
 
@@ -247,13 +316,11 @@ class MagnitudeAugmentation(Augmentation):
         mu = self.magnitude
         return params["u"].to(mu.dtype) * mu * self.scale
 
-    def apply(self, x: Tensor, params: Mapping[str, Tensor]) -> Tensor:
-        x = self.check_input(x)
-        self._batch_noise(x, params, "u")
-        return self._augment(x, self.value(params), params)
+    def apply_transform(self, x: Tensor, params: Mapping[str, Tensor]) -> Tensor:
+        return self.apply_values(x, self.value(params), params)
 
-    def _augment(self, x: Tensor, value: Tensor, params: Mapping[str, Tensor]) -> Tensor:
-        """Apply the op with per-example physical ``value`` ``(B,)``."""
+    def apply_values(self, x: Tensor, value: Tensor, params: Mapping[str, Tensor]) -> Tensor:
+        """Hook: apply the op with per-example physical ``value`` ``(B,)`` (``params`` for any further noise)."""
         raise NotImplementedError
 
     def extra_repr(self) -> str:
@@ -295,7 +362,7 @@ class ProbabilityAugmentation(Augmentation):
         """``(0, p)``: the apply-probability, for reports."""
         return (0.0, float(self.probability.detach()))
 
-    def sample(self, batch_size, generator=None, device=None, shape=None) -> Params:
+    def generate_parameters(self, batch_size, generator, device, shape) -> Params:
         return {"u": uniform((batch_size,), generator, device)}
 
     def mask(self, params: Mapping[str, Tensor]) -> Tensor:
@@ -303,13 +370,8 @@ class ProbabilityAugmentation(Augmentation):
         p = self.probability
         return bernoulli_mask(p, params["u"].to(p.dtype), self.sharpness if self.training else None)
 
-    def apply(self, x: Tensor, params: Mapping[str, Tensor]) -> Tensor:
-        x = self.check_input(x)
-        self._batch_noise(x, params, "u")
-        return self._augment(x, self.mask(params))
-
-    def _augment(self, x: Tensor, mask: Tensor) -> Tensor:
-        return type(self).op(x, mask)
+    def apply_transform(self, x: Tensor, params: Mapping[str, Tensor]) -> Tensor:
+        return type(self).op(x, self.mask(params))
 
     def extra_repr(self) -> str:
         return f"probability={float(self.probability.detach()):.4g}"

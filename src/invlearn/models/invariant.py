@@ -1,6 +1,10 @@
 """Invariant models ``h(x) = aggregate_c f(A(x; eps_c))``: AugNet and Augerino as plain ``nn.Module`` s.
 
-Both run all ``C`` copies as one batched call of the augmentation and of the trunk: the input is repeated
+One contract for every learner: a trunk behind a random transform, with a ``penalty()`` (the reward for wide
+augmentation; 0 for a transform that learns nothing) and ``learned_invariances()``. "No augmentation" is an
+:class:`InvariantModel` around :class:`~invlearn.augmentations.Identity`.
+
+All run all ``C`` copies as one batched call of the augmentation and of the trunk: the input is repeated
 copy-major to ``(C * B, ...)``, the copies' parameters are drawn copy by copy from the given generator (so a
 ``C``-copy forward equals the average of ``C`` one-copy forwards drawn from the same generator), and the trunk
 outputs are averaged over copies.
@@ -11,13 +15,15 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from invlearn._validation import check_choice
+from invlearn._validation import check_choice, check_generator, checking, trusted
 from invlearn.augerino import UniformLieAffine
 from invlearn.augmentations.base import Augmentation, RandomTransform
 from invlearn.layers import AugmentationLayer, AugmentationModule
 
 AGGREGATES = ("log_softmax", "mean")
 PENALTIES = ("magnitude_weight", "magnitude")
+#: Test-time copies unless a model or config says otherwise (the references use 4 to 20).
+N_COPIES_EVAL = 4
 
 
 def _check_copies(value: object, name: str) -> int:
@@ -31,7 +37,8 @@ class InvariantModel(nn.Module):
 
     Args:
         trunk: any ``nn.Module`` mapping a batch to ``(B, ...)`` outputs (logits for classification).
-        augmentation: the learnable random transform applied before the trunk.
+        augmentation: the random transform applied before the trunk (learnable, fixed, or
+            :class:`~invlearn.augmentations.Identity` for no augmentation).
         n_copies_train: copies per example in training mode.
         n_copies_eval: copies per example in eval mode.
         aggregate: ``"log_softmax"`` (classification: mean over copies of ``log_softmax`` of the outputs, i.e.
@@ -44,7 +51,7 @@ class InvariantModel(nn.Module):
         trunk: nn.Module,
         augmentation: RandomTransform,
         n_copies_train: int = 1,
-        n_copies_eval: int = 20,
+        n_copies_eval: int = N_COPIES_EVAL,
         aggregate: str = "log_softmax",
     ) -> None:
         super().__init__()
@@ -65,24 +72,33 @@ class InvariantModel(nn.Module):
 
     def augment(self, x: Tensor, copies: int, generator: torch.Generator | None = None) -> Tensor:
         """``(copies * B, ...)`` augmented copies of ``x``, copy-major, from one batched augmentation call."""
-        x = self.augmentation.check_input(x)
-        batch = x.shape[0]
-        params = self.augmentation.sample_copies(copies, batch, generator, x.device, tuple(x.shape[1:]))
-        repeated = x if copies == 1 else x.repeat(copies, *([1] * (x.ndim - 1)))
-        return self.augmentation.apply(repeated, params)
+        if checking():
+            x = self.augmentation.check_input(x)
+            _check_copies(copies, "copies")
+            check_generator(generator)
+        with trusted():
+            batch = x.shape[0]
+            params = self.augmentation.sample_copies(copies, batch, generator, x.device, tuple(x.shape[1:]))
+            repeated = x if copies == 1 else x.repeat(copies, *([1] * (x.ndim - 1)))
+            return self.augmentation.apply_transform(repeated, params)
 
     def forward(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """Aggregated output ``(B, ...)`` over :attr:`n_copies` augmented copies of ``x``."""
+        if checking():
+            x = self.augmentation.check_input(x)
+            check_generator(generator)
         copies = self.n_copies
-        out = self.trunk(self.augment(x, copies, generator))
+        with trusted():
+            out = self.trunk(self.augment(x, copies, generator))
         out = out.view(copies, x.shape[0], *out.shape[1:])
         if self.aggregate == "log_softmax":
             out = torch.log_softmax(out, dim=-1)
         return out.mean(dim=0)
 
     def penalty(self) -> Tensor:
-        """The regulariser that rewards wide augmentation (subtracted from the loss, times lambda)."""
-        raise NotImplementedError
+        """The regulariser that rewards wide augmentation (subtracted from the loss, times lambda): 0 here, for
+        a transform that learns nothing (the identity, a fixed augmentation)."""
+        return torch.zeros(())  # a 0-dim tensor combines with a loss on any device
 
     @torch.no_grad()
     def project_(self) -> None:
@@ -96,8 +112,14 @@ class InvariantModel(nn.Module):
                 module.strength_parameter.clamp_(0.0, 1.0)
 
     def learned_invariances(self) -> dict[str, dict]:
-        """JSON-serialisable ``{key: {"weight", "magnitude", "low", "high", "unit"}}`` of what is sampled now."""
-        raise NotImplementedError
+        """JSON-serialisable ``{key: {"weight", "magnitude", "low", "high", "unit"}}`` of what is sampled now
+        (empty for a transform that learns nothing)."""
+        return {}
+
+    def headline(self) -> tuple[str, dict] | None:
+        """``(key, entry)`` of :meth:`learned_invariances` that matters most now (for progress displays), or
+        ``None`` where nothing is learned."""
+        return None
 
 
 class AugNet(InvariantModel):
@@ -107,6 +129,8 @@ class AugNet(InvariantModel):
         trunk: any ``nn.Module``.
         augmentation: an :class:`AugmentationModule`, one :class:`AugmentationLayer`, or a list of layers.
         n_copies_train, n_copies_eval, aggregate: see :class:`InvariantModel` (reference: 1 and 4 to 20).
+        penalty: ``"magnitude_weight"`` (the published ``|| mu (.) omega ||_2``) or ``"magnitude"`` (the
+            ``|| mu ||_2`` ablation); see :meth:`penalty`.
     """
 
     def __init__(
@@ -114,8 +138,9 @@ class AugNet(InvariantModel):
         trunk: nn.Module,
         augmentation: AugmentationModule | AugmentationLayer | list[AugmentationLayer],
         n_copies_train: int = 1,
-        n_copies_eval: int = 20,
+        n_copies_eval: int = N_COPIES_EVAL,
         aggregate: str = "log_softmax",
+        penalty: str = "magnitude_weight",
     ) -> None:
         if isinstance(augmentation, AugmentationLayer):
             augmentation = AugmentationModule([augmentation])
@@ -127,15 +152,15 @@ class AugNet(InvariantModel):
                 f"got {type(augmentation).__name__}"
             )
         super().__init__(trunk, augmentation, n_copies_train, n_copies_eval, aggregate)
+        self.penalty_kind = check_choice(penalty, "penalty", PENALTIES)
 
-    def penalty(self, kind: str = "magnitude_weight") -> Tensor:
-        """``|| mu (.) omega ||_2`` over all layers' candidates (``kind="magnitude_weight"``), or the ablation
-        ``|| mu ||_2`` (``kind="magnitude"``); candidates without a magnitude contribute their probability."""
-        check_choice(kind, "kind", PENALTIES)
+    def penalty(self) -> Tensor:
+        """``|| mu (.) omega ||_2`` over all layers' candidates (``penalty="magnitude_weight"``), or the ablation
+        ``|| mu ||_2`` (``penalty="magnitude"``); candidates without a magnitude contribute their probability."""
         terms = []
         for layer in self.augmentation.layers:
             strengths = torch.stack([candidate.strength for candidate in layer.candidates])
-            terms.append(strengths * layer.weights if kind == "magnitude_weight" else strengths)
+            terms.append(strengths * layer.weights if self.penalty_kind == "magnitude_weight" else strengths)
         return torch.cat(terms).norm()
 
     def learned_invariances(self) -> dict[str, dict]:
@@ -152,6 +177,10 @@ class AugNet(InvariantModel):
                     "unit": candidate.unit,
                 }
         return out
+
+    def headline(self) -> tuple[str, dict]:
+        """The most-weighted candidate (of the first layer where several layers tie)."""
+        return max(self.learned_invariances().items(), key=lambda item: item[1]["weight"])
 
 
 class Augerino(InvariantModel):
@@ -171,7 +200,7 @@ class Augerino(InvariantModel):
         trunk: nn.Module,
         augmentation: UniformLieAffine | None = None,
         n_copies_train: int = 1,
-        n_copies_eval: int = 20,
+        n_copies_eval: int = N_COPIES_EVAL,
         aggregate: str = "log_softmax",
         width_cap: float | None = None,
     ) -> None:
@@ -195,3 +224,9 @@ class Augerino(InvariantModel):
             name: {"weight": None, "magnitude": None, "low": r["low"], "high": r["high"], "unit": r["unit"]}
             for name, r in self.augmentation.ranges().items()
         }
+
+    def headline(self) -> tuple[str, dict]:
+        """The rotation where it is learned, else the first generator."""
+        report = self.learned_invariances()
+        key = "rotate" if "rotate" in report else next(iter(report))
+        return key, report[key]

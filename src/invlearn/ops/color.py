@@ -14,16 +14,17 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from invlearn._validation import check_batch_param, check_image, check_index_param
+from invlearn._validation import check_batch_param, check_bounds, check_image, check_index_param
 from invlearn.ops.relax import straight_through
 
 _LUMA = (0.299, 0.587, 0.114)
 
 
-def _per_example(x: Tensor, value: Tensor, name: str) -> Tensor:
-    """Validate a ``(B,)`` parameter against images ``x`` and shape it ``(B, 1, 1, 1)`` in ``x``'s dtype."""
-    check_batch_param(value, name, x.shape[0])
-    return value.to(x.dtype).view(-1, 1, 1, 1)
+def _per_example(x: Tensor, value: Tensor, name: str, low: float | None = None, high: float | None = None) -> Tensor:
+    """Validate a ``(B,)`` parameter against images ``x`` (values in ``[low, high]``) and shape it
+    ``(B, 1, 1, 1)`` in ``x``'s dtype."""
+    check_bounds(check_batch_param(value, name, x.shape[0]), name, low, high)
+    return value.to(x.dtype).view(x.shape[0], 1, 1, 1)
 
 
 def _require_rgb(x: Tensor, op: str) -> None:
@@ -33,7 +34,10 @@ def _require_rgb(x: Tensor, op: str) -> None:
 
 def luminance(x: Tensor) -> Tensor:
     """Grey level ``(B, 1, H, W)``: ITU-R 601 luma of RGB images, the image itself for one channel."""
-    x = check_image(x)
+    return _luminance(check_image(x))
+
+
+def _luminance(x: Tensor) -> Tensor:
     if x.shape[1] == 1:
         return x
     _require_rgb(x, "luminance")
@@ -47,24 +51,24 @@ def _blend(x: Tensor, other: Tensor, factor: Tensor) -> Tensor:
 
 
 def brightness(x: Tensor, factor: Tensor) -> Tensor:
-    """Multiply intensities by ``factor`` ``(B,)`` (1 = identity, 0 = black)."""
+    """Multiply intensities by ``factor`` ``(B,)`` >= 0 (1 = identity, 0 = black)."""
     x = check_image(x)
-    return (x * _per_example(x, factor, "factor")).clamp(0.0, 1.0)
+    return (x * _per_example(x, factor, "factor", low=0.0)).clamp(0.0, 1.0)
 
 
 def contrast(x: Tensor, factor: Tensor) -> Tensor:
-    """Blend with each image's mean grey level: ``factor`` ``(B,)`` 1 = identity, 0 = flat grey."""
+    """Blend with each image's mean grey level: ``factor`` ``(B,)`` >= 0, 1 = identity, 0 = flat grey."""
     x = check_image(x)
-    f = _per_example(x, factor, "factor")
+    f = _per_example(x, factor, "factor", low=0.0)
     channel_means = x.mean(dim=(2, 3), keepdim=True)  # mean grey = grey of the channel means (linear)
-    return _blend(x, luminance(channel_means).mean(dim=1, keepdim=True), f)
+    return _blend(x, _luminance(channel_means).mean(dim=1, keepdim=True), f)
 
 
 def saturation(x: Tensor, factor: Tensor) -> Tensor:
-    """Blend RGB images with their grey version: ``factor`` ``(B,)`` 1 = identity, 0 = greyscale."""
+    """Blend RGB images with their grey version: ``factor`` ``(B,)`` >= 0, 1 = identity, 0 = greyscale."""
     x = check_image(x)
     _require_rgb(x, "saturation")
-    return _blend(x, luminance(x), _per_example(x, factor, "factor"))
+    return _blend(x, _luminance(x), _per_example(x, factor, "factor", low=0.0))
 
 
 def _yiq_matrices(dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor]:
@@ -88,16 +92,18 @@ def hue(x: Tensor, shift: Tensor) -> Tensor:
     angle = 2.0 * math.pi * shift.to(x.dtype)
     cos, sin = torch.cos(angle), torch.sin(angle)
     one, zero = torch.ones_like(cos), torch.zeros_like(cos)
-    rotation = torch.stack([one, zero, zero, zero, cos, -sin, zero, sin, cos], dim=-1).view(-1, 3, 3)
+    rotation = torch.stack([one, zero, zero, zero, cos, -sin, zero, sin, cos], dim=-1).view(x.shape[0], 3, 3)
     transform = from_yiq @ rotation @ to_yiq
     return torch.einsum("bij,bjhw->bihw", transform, x).clamp(0.0, 1.0)
 
 
 def sharpness(x: Tensor, factor: Tensor) -> Tensor:
     """Blend with a smoothed copy (3x3 kernel ``[[1,1,1],[1,5,1],[1,1,1]] / 13``, border pixels kept):
-    ``factor`` ``(B,)`` 1 = identity, 0 = smoothed, 2 = sharpened."""
+    ``factor`` ``(B,)`` >= 0, 1 = identity, 0 = smoothed, 2 = sharpened. Images need at least 3 x 3 pixels."""
     x = check_image(x)
-    f = _per_example(x, factor, "factor")
+    if min(x.shape[-2:]) < 3:
+        raise ValueError(f"x must be at least 3 x 3 pixels for the 3 x 3 sharpness kernel, got {tuple(x.shape[-2:])}")
+    f = _per_example(x, factor, "factor", low=0.0)
     channels = x.shape[1]
     kernel = x.new_tensor([[1.0, 1.0, 1.0], [1.0, 5.0, 1.0], [1.0, 1.0, 1.0]]) / 13.0
     smooth_inner = F.conv2d(x, kernel.expand(channels, 1, 3, 3), groups=channels)
@@ -111,27 +117,27 @@ def sample_pairing(x: Tensor, weight: Tensor, permutation: Tensor) -> Tensor:
 
     Args:
         x: images ``(B, C, H, W)``.
-        weight: ``(B,)`` mixing weights (0 = identity).
+        weight: ``(B,)`` mixing weights in ``[0, 1]`` (0 = identity).
         permutation: ``(B,)`` integer indices into the batch.
     """
     x = check_image(x)
-    w = _per_example(x, weight, "weight")
+    w = _per_example(x, weight, "weight", 0.0, 1.0)
     perm = check_index_param(permutation, "permutation", x.shape[0], (), x.shape[0])
     return torch.lerp(x, x[perm], w)
 
 
 def invert(x: Tensor, mask: Tensor) -> Tensor:
-    """Replace ``x`` by ``1 - x`` where ``mask`` ``(B,)`` is 1; fractional masks blend (relaxed)."""
+    """Replace ``x`` by ``1 - x`` where ``mask`` ``(B,)`` in ``[0, 1]`` is 1; fractional masks blend (relaxed)."""
     x = check_image(x)
-    return torch.lerp(x, 1.0 - x, _per_example(x, mask, "mask"))
+    return torch.lerp(x, 1.0 - x, _per_example(x, mask, "mask", 0.0, 1.0))
 
 
 def grayscale(x: Tensor, mask: Tensor) -> Tensor:
-    """Replace RGB images by their grey level (kept 3-channel) where ``mask`` ``(B,)`` is 1; fractional masks
-    blend (relaxed)."""
+    """Replace RGB images by their grey level (kept 3-channel) where ``mask`` ``(B,)`` in ``[0, 1]`` is 1;
+    fractional masks blend (relaxed)."""
     x = check_image(x)
-    m = _per_example(x, mask, "mask")
-    return torch.lerp(x, luminance(x).expand_as(x), m)
+    m = _per_example(x, mask, "mask", 0.0, 1.0)
+    return torch.lerp(x, _luminance(x).expand_as(x), m)
 
 
 def solarize(x: Tensor, threshold: Tensor, hard: bool = True, sharpness: float = 50.0) -> Tensor:
@@ -149,14 +155,14 @@ def solarize(x: Tensor, threshold: Tensor, hard: bool = True, sharpness: float =
 
 
 def posterize(x: Tensor, bits: Tensor, hard: bool = True) -> Tensor:
-    """Keep ``bits`` ``(B,)`` bits of precision: ``floor(x * 2**bits) / 2**bits``; ``bits >= 8`` leaves the
+    """Keep ``bits`` ``(B,)`` >= 0 bits of precision: ``floor(x * 2**bits) / 2**bits``; ``bits >= 8`` leaves the
     image unchanged (an 8-bit image already has 8 bits). Fractional bit counts are allowed.
 
     The surrogate is the expected effect of flooring, a downward shift of half a quantisation step:
     ``x - 2**-(bits + 1)``; its gradient is 1 w.r.t. ``x`` and ``ln 2 * 2**-(bits + 1)`` w.r.t. ``bits``.
     """
     x = check_image(x)
-    b = _per_example(x, bits, "bits")
+    b = _per_example(x, bits, "bits", low=0.0)
     soft = x - torch.exp2(-(b + 1.0))
     if not hard:
         return soft

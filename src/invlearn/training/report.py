@@ -7,13 +7,13 @@ their trajectories can be compared.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 from invlearn.data.transformed import TRUE_RANGES
+from invlearn.published import PUBLISHED
 from invlearn.training.config import ConfigError
-from invlearn.training.run import read_config
+from invlearn.training.rundir import read_config, read_metrics, write_atomic
 
 #: The transform whose range is known to be right for each generated data set: (report key suffix, upper
 #: bound, unit); real images get theirs from ``data.transform`` (:data:`invlearn.data.transformed.TRUE_RANGES`).
@@ -22,18 +22,6 @@ TRANSFORM_TRUTH = {
     "rotate": ("rotate", TRUE_RANGES["rotate"], "rad"),
     "translate": ("translate_x", TRUE_RANGES["translate"], "fraction of the size (x and y alike)"),
     "scale": ("scale", TRUE_RANGES["scale"], "log of the zoom factor"),
-}
-
-
-#: What the papers and their code report for each shipped experiment (ARCHITECTURE.md), for the report table.
-PUBLISHED = {
-    "sprites-augnet": "rotation +-45 to 48 deg (0.79-0.84 rad) from epoch 4, weight 0.97 (published code, this CPU)",
-    "sprites-augerino": "rotation +-47 to 61 deg over epochs 2-16; accuracy 0.997 with 4 copies (published code)",
-    "sinusoids-augnet": "frequency shift 0.236 (truth 0.25); accuracy 1.00 from epoch 29 (published code)",
-    "cifar10-augnet": "accuracy 93.2-93.3 %",
-    "cifar10-augerino": "accuracy 91.6-91.7 %",
-    "cifar10-fixed": "accuracy 93.6 % (flip + crop)",
-    "cifar10-none": "accuracy 86.6 %",
 }
 
 
@@ -46,18 +34,8 @@ def truth(config: dict) -> tuple[str, float, str] | None:
     return TRANSFORM_TRUTH.get(data.get("transform", "none"))
 
 
-def _load(run_dir: Path) -> tuple[dict, dict]:
-    path = run_dir / "metrics.json"
-    try:
-        metrics = json.loads(path.read_text(encoding="utf-8"))
-        epochs = metrics["epochs"]
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read ({error.strerror}); has the run finished?") from None
-    except (ValueError, KeyError, TypeError) as error:
-        raise ConfigError(f"{path}: not an invlearn metrics file ({error})") from None
-    if not epochs:
-        raise ConfigError(f"{path}: no epochs recorded")
-    return read_config(run_dir), metrics
+#: First line of every report this module writes: an existing ``--out`` file is only overwritten if it starts so.
+TITLE = "# Report: "
 
 
 def truth_span(report: dict, name: str) -> dict | None:
@@ -76,7 +54,9 @@ def truth_span(report: dict, name: str) -> dict | None:
     }
 
 
-def _plot(runs: list[tuple[str, dict, dict]], out_dir: Path) -> list[str]:
+def _plot(runs: list[tuple[str, dict, dict]], out_dir: Path, stem: str) -> list[str]:
+    """Write the plots beside the report, named after it (``<stem>-ranges.png``...), so a comparison report
+    placed in a run's folder leaves that run's own plots alone; returns their file names."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -95,13 +75,16 @@ def _plot(runs: list[tuple[str, dict, dict]], out_dir: Path) -> list[str]:
         if known:
             ax.axhline(known[1], color="black", linestyle="--", label=f"truth: {known[0]} {known[1]:.3g} {known[2]}")
         ax.set(title=f"{label}: learned range (upper bound)", xlabel="epoch", ylabel="upper bound (unit of each)")
-        ax.legend(fontsize=7)
+        if ax.get_legend_handles_labels()[0]:  # a run without augmentation draws no line
+            ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(out_dir / "ranges.png", dpi=110)
-    plt.close(fig)
-    files.append("ranges.png")
+    files.append(_save(fig, out_dir, f"{stem}-ranges.png"))
 
-    weighted = [(label, metrics) for label, config, metrics in runs if config["model"]["method"] == "augnet"]
+    weighted = [
+        (label, metrics)
+        for label, _, metrics in runs
+        if any(entry["weight"] is not None for entry in metrics["epochs"][-1]["learned_invariances"].values())
+    ]
     if weighted:
         fig, axes = plt.subplots(1, len(weighted), figsize=(5.5 * len(weighted), 3.5), squeeze=False)
         for ax, (label, metrics) in zip(axes[0], weighted, strict=True):
@@ -111,9 +94,7 @@ def _plot(runs: list[tuple[str, dict, dict]], out_dir: Path) -> list[str]:
             ax.set(title=f"{label}: candidate weights", xlabel="epoch", ylabel="weight", ylim=(-0.02, 1.02))
             ax.legend(fontsize=7)
         fig.tight_layout()
-        fig.savefig(out_dir / "weights.png", dpi=110)
-        plt.close(fig)
-        files.append("weights.png")
+        files.append(_save(fig, out_dir, f"{stem}-weights.png"))
 
     fig, ax = plt.subplots(figsize=(5.5, 3.5))
     for label, _, metrics in runs:
@@ -122,10 +103,34 @@ def _plot(runs: list[tuple[str, dict, dict]], out_dir: Path) -> list[str]:
     ax.set(title="test accuracy", xlabel="epoch", ylabel="accuracy")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(out_dir / "accuracy.png", dpi=110)
-    plt.close(fig)
-    files.append("accuracy.png")
+    files.append(_save(fig, out_dir, f"{stem}-accuracy.png"))
     return files
+
+
+def _save(fig, out_dir: Path, name: str) -> str:
+    import matplotlib.pyplot as plt
+
+    write_atomic(out_dir / name, lambda temporary: fig.savefig(temporary, dpi=110, format="png"))
+    plt.close(fig)
+    return name
+
+
+def _check_out(out: Path) -> None:
+    """Refuse a report path whose folder is a file, or that names a file this module did not write."""
+    existing = out.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"--out {out}: {existing} is a file, not a folder")
+    if out.is_dir():
+        raise ConfigError(f"--out {out}: is a folder; give a file name such as {out / 'report.md'}")
+    if out.exists():
+        try:
+            first = out.read_text(encoding="utf-8").split("\n", 1)[0]
+        except (OSError, UnicodeDecodeError):
+            first = ""
+        if not first.startswith(TITLE):
+            raise ConfigError(f"--out {out}: exists and is not an invlearn report; remove it or pick another name")
 
 
 def write_report(run_dirs: list[str | Path], out: str | Path | None = None) -> Path:
@@ -136,7 +141,7 @@ def write_report(run_dirs: list[str | Path], out: str | Path | None = None) -> P
     dirs = [Path(d) for d in run_dirs]
     if not dirs:
         raise ConfigError("give at least one run directory")
-    runs = [(d.name, *_load(d)) for d in dirs]
+    runs = [(d.name, read_config(d), read_metrics(d)) for d in dirs]
     data_names = {(config["data"]["name"], config["data"].get("transform", "none")) for _, config, _ in runs}
     if len(data_names) != 1:
         raise ConfigError(f"runs of different data sets cannot share a report: {sorted(data_names)}")
@@ -145,23 +150,28 @@ def write_report(run_dirs: list[str | Path], out: str | Path | None = None) -> P
             raise ConfigError("several runs need --out FILE for their shared report")
         out = dirs[0] / "report.md"
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    figures = _plot(runs, out.parent)
+    _check_out(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(f"--out {out}: cannot write ({error.strerror})") from None
+    figures = _plot(runs, out.parent, out.stem)
     data_name, transform = data_names.pop()
     known = truth(runs[0][1])
     described = f"{data_name}, {transform} at random" if transform != "none" else data_name
     truth_line = f"True invariance: {known[0]} within +-{known[1]:.4g} {known[2]}." if known else "No known truth."
-    lines = [f"# Report: {', '.join(label for label, _, _ in runs)}", ""]
+    lines = [f"{TITLE}{', '.join(label for label, _, _ in runs)}", ""]
     lines += [
         f"Data: {described}. {truth_line}",
         "",
         "| run | method | epochs | test accuracy | balanced accuracy | learned range of the true transform "
-        "| its weight per layer | train s/epoch | eval s/epoch | published (ARCHITECTURE.md) |",
+        "| its weight per layer | train s/epoch | eval s/epoch | published |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for label, config, metrics in runs:
         final = metrics["final"]
         report = final["learned_invariances"]
+        published = PUBLISHED.get(config["experiment"])
         entry = truth_span(report, known[0]) if known else None
         span = f"[{entry['low']:.3f}, {entry['high']:.3f}] {entry['unit']}" if entry else "not learned"
         span = span if known else "no known truth"
@@ -173,7 +183,7 @@ def write_report(run_dirs: list[str | Path], out: str | Path | None = None) -> P
         lines.append(
             f"| {label} | {config['model']['method']} | {final['epochs']} | {final['test_accuracy']:.4f} | "
             f"{balanced} | {span} | {weight} | {seconds:.1f} | {eval_seconds:.1f} | "
-            f"{PUBLISHED.get(config['experiment'], '')} |"
+            f"{published.cite() if published else ''} |"
         )
     lines += [""] + [f"![{name[:-4]}]({name})" for name in figures] + [""]
     for label, _, metrics in runs:
@@ -186,5 +196,6 @@ def write_report(run_dirs: list[str | Path], out: str | Path | None = None) -> P
                 f"| {key} | {weight} | {magnitude} | {entry['low']:.4f} | {entry['high']:.4f} | {entry['unit']} |"
             )
         lines.append("")
-    out.write_text("\n".join(lines), encoding="utf-8")
+    text = "\n".join(lines)
+    write_atomic(out, lambda temporary: temporary.write_text(text, encoding="utf-8"))
     return out

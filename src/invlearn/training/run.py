@@ -1,36 +1,47 @@
-"""Training and evaluation runs: a run directory per experiment.
+"""Training and evaluation runs: a run directory per experiment (files: :mod:`invlearn.training.rundir`).
 
-A run directory holds the resolved ``config.yaml``, ``checkpoints/last.ckpt`` (written every
-``trainer.checkpoint_every_n_steps`` steps and after every epoch), CSV and TensorBoard logs under ``logs/``,
-``report.md`` with its plots (when matplotlib is installed) and ``metrics.json``::
+``metrics.json``::
 
     {"final": {"test_accuracy", "balanced_accuracy", "learned_invariances", "epochs"},
      "epochs": [{"epoch", "train_loss", "test_accuracy", "balanced_accuracy", "learned_invariances", "seconds",
                  "eval_seconds"}, ...],
-     "wall_time_s": float}
+     "wall_time_s": float,
+     "diverged": {"step", "epoch", "message"}}      # only for a run stopped by a non-finite loss or weight
 
 ``balanced_accuracy`` is the mean per-class recall (the sleep-staging metric). ``seconds`` is the epoch's
 training time; ``eval_seconds`` its evaluation (batch-norm recalibration and the test set with every test-time
-copy).
+copy). Everything a run needs (data, model, trainer) is built and checked before its directory is created, so a
+refused run leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
+import shutil
 import time
-import warnings
 from pathlib import Path
 
 import torch
 
 from invlearn.data.files import DataError
+from invlearn.training import evaluation, seeds
 from invlearn.training.batches import TensorBatches
-from invlearn.training.build import build_data
-from invlearn.training.config import ConfigError, load
+from invlearn.training.build import build_data, build_learner
+from invlearn.training.config import ConfigError
+from invlearn.training.rundir import (
+    CHECKPOINT,
+    CONFIG,
+    METRICS,
+    read_checkpoint,
+    read_config,
+    write_atomic,
+    write_json,
+)
 
-CHECKPOINT = Path("checkpoints") / "last.ckpt"
+
+class RunFailed(RuntimeError):
+    """A run that started and could not finish (it diverged): the message says why and what was kept."""
 
 
 def _is_launched_worker() -> bool:
@@ -40,17 +51,24 @@ def _is_launched_worker() -> bool:
 
 def _last_checkpoint_callback(path: Path, every_n_steps: int):
     """A callback that keeps one checkpoint, ``path``: every ``every_n_steps`` steps and after each epoch's
-    evaluation (so a killed run loses at most ``every_n_steps`` steps)."""
+    evaluation (so a killed run loses at most ``every_n_steps`` steps). Each save goes to a temporary file that
+    is then renamed onto ``path``, so a kill during a save leaves the previous checkpoint whole."""
     from lightning.pytorch.callbacks import Callback
+
+    def save(trainer) -> None:
+        if not trainer.is_global_zero:  # the save is collective: every process calls it, only the first writes
+            trainer.save_checkpoint(path, weights_only=False)
+            return
+        write_atomic(path, lambda temporary: trainer.save_checkpoint(temporary, weights_only=False))
 
     class LastCheckpoint(Callback):
         def on_train_batch_end(self, trainer, *args) -> None:
             if trainer.global_step % every_n_steps == 0:
-                trainer.save_checkpoint(path, weights_only=False)  # the full state, to resume
+                save(trainer)
 
         def on_validation_end(self, trainer, pl_module) -> None:
             if not trainer.sanity_checking:
-                trainer.save_checkpoint(path, weights_only=False)  # the full state, to resume
+                save(trainer)
 
     return LastCheckpoint()
 
@@ -66,8 +84,12 @@ def _trainer(config: dict, out: Path):
     import lightning as L
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
+    from invlearn.training.progress import Progress
+
     spec = config["trainer"]
     callbacks = [_last_checkpoint_callback(out / CHECKPOINT, spec["checkpoint_every_n_steps"])]
+    if spec["progress_bar"]:
+        callbacks.append(Progress(str(out)))
     loggers = [
         CSVLogger(out, name="logs", version=_csv_version(out)),
         TensorBoardLogger(out, name="logs", version="tensorboard"),
@@ -79,7 +101,7 @@ def _trainer(config: dict, out: Path):
         devices=spec["devices"],
         strategy=spec["strategy"],
         deterministic=spec["deterministic"],
-        enable_progress_bar=spec["progress_bar"],
+        enable_progress_bar=False,  # Progress reports on stderr instead
         enable_model_summary=False,
         enable_checkpointing=False,  # our own callback keeps checkpoints/last.ckpt
         num_sanity_val_steps=0,
@@ -97,57 +119,113 @@ def _loaders(config: dict, data) -> tuple[TensorBatches, TensorBatches]:
     return train, test
 
 
-def read_config(run_dir: str | Path) -> dict:
-    """The validated ``config.yaml`` of a run directory."""
-    path = Path(run_dir) / "config.yaml"
-    if not path.is_file():
-        raise ConfigError(f"{path}: cannot read (no such file); is {run_dir} a run directory?")
-    return load(path)
+def _check_out(out: Path, resume: bool) -> None:
+    """Refuse an output folder that cannot become this run's directory, before anything is built."""
+    if resume:
+        read_checkpoint(out)  # a missing, truncated or crafted checkpoint is refused here, in one line
+        return
+    if not _is_launched_worker() and ((out / CHECKPOINT).exists() or (out / METRICS).exists()):
+        raise ConfigError(f"--out {out}: already holds a run; resume it with --resume {out} or pick another --out")
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"--out {out}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"--out {out}: {existing} is not writable")
 
 
-def train(config: dict, out_dir: str | Path, resume: bool = False) -> dict:
-    """Train the configured model into ``out_dir`` (or continue the run there with ``resume``); returns the
-    metrics written to ``metrics.json``."""
+def _check_accelerator(config: dict) -> None:
+    if config["trainer"]["accelerator"] == "gpu" and not torch.cuda.is_available():
+        raise ConfigError("trainer.accelerator: gpu, but no GPU is available here (use cpu or auto)")
+
+
+def _prepare(config: dict, out: Path, resume: bool):
+    """Everything a run needs, built and checked while nothing is written: ``(data, task)``."""
     import lightning as L
-    import yaml
 
     from invlearn.training.task import InvarianceTask
 
-    out = Path(out_dir)
-    checkpoint = out / CHECKPOINT
-    if resume and not checkpoint.is_file():
-        raise ConfigError(f"--resume {out}: no checkpoint at {checkpoint}")
-    if not resume and not _is_launched_worker() and (checkpoint.exists() or (out / "metrics.json").exists()):
-        raise ConfigError(f"--out {out}: already holds a run; resume it with --resume {out} or pick another --out")
-    start = time.perf_counter()
+    _check_accelerator(config)
+    _check_out(out, resume)
     L.seed_everything(config["seed"], workers=True, verbose=False)
-    try:  # before anything is written: a missing or corrupt data file leaves no run directory behind
+    try:
         data = build_data(config)
+        learner = build_learner(config, data)
     except DataError as error:
         raise ConfigError(str(error)) from None
-    out.mkdir(parents=True, exist_ok=True)
-    if not resume and not _is_launched_worker():
-        (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    task = InvarianceTask(config, data)
-    train_batches, test_batches = _loaders(config, data)
-    train_batches.position = task.batch_position
-    trainer = _trainer(config, out)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-        warnings.filterwarnings("ignore", message=".*is not a `torch.utils.data.DataLoader`.*")
-        trainer.fit(task, train_batches, test_batches, ckpt_path=checkpoint if resume else None, weights_only=True)
+    except (TypeError, ValueError) as error:  # e.g. a trunk argument of the wrong type
+        raise ConfigError(f"model: {error}") from None
+    return data, InvarianceTask(config, learner, data.train_inputs, data.n_classes)
+
+
+def _create(out: Path, config: dict, resume: bool) -> bool:
+    """Create the run directory and write ``config.yaml``; returns whether the folder is new (removed again
+    if the run is refused before it starts)."""
+    import yaml
+
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        if not resume and not _is_launched_worker():
+            (out / CONFIG).write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    except OSError as error:
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise ConfigError(f"--out {out}: cannot write ({error.strerror})") from None
+    return created
+
+
+def _metrics(task, start: float, diverged: dict | None = None) -> dict:
+    last = task.history[-1] if task.history else {}
     metrics = {
         "final": {
-            "test_accuracy": task.history[-1]["test_accuracy"],
-            "balanced_accuracy": task.history[-1]["balanced_accuracy"],
-            "learned_invariances": task.learned_invariances(),
+            "test_accuracy": last.get("test_accuracy"),
+            "balanced_accuracy": last.get("balanced_accuracy"),
+            "learned_invariances": task.model.learned_invariances(),
             "epochs": len(task.history),
         },
         "epochs": task.history,
         "wall_time_s": time.perf_counter() - start,
     }
+    if diverged is not None:
+        metrics["diverged"] = diverged
+    return metrics
+
+
+def train(config: dict, out_dir: str | Path, resume: bool = False) -> dict:
+    """Train the configured model into ``out_dir`` (or continue the run there with ``resume``); returns the
+    metrics written to ``metrics.json``. Raises :class:`ConfigError` for a run refused before it starts (nothing
+    is left behind) and :class:`RunFailed` for a run that diverged (its last good checkpoint is kept)."""
+    from invlearn.training.progress import quiet_lightning
+    from invlearn.training.task import Diverged
+
+    out = Path(out_dir)
+    start = time.perf_counter()
+    data, task = _prepare(config, out, resume)
+    train_batches, test_batches = _loaders(config, data)
+    train_batches.position = task.batch_position
+    created = _create(out, config, resume)
+    with quiet_lightning():
+        try:
+            trainer = _trainer(config, out)
+        except Exception as error:  # Lightning refuses the devices or strategy
+            if created:
+                shutil.rmtree(out, ignore_errors=True)
+            raise ConfigError(f"trainer: {error}") from None
+        try:
+            checkpoint = out / CHECKPOINT if resume else None
+            trainer.fit(task, train_batches, test_batches, ckpt_path=checkpoint, weights_only=True)
+        except Diverged as error:
+            diverged = {"step": trainer.global_step + 1, "epoch": trainer.current_epoch + 1, "message": str(error)}
+            if trainer.is_global_zero:
+                write_json(out / METRICS, _metrics(task, start, diverged))
+            kept = out / CHECKPOINT
+            where = f"the last good checkpoint is {kept}" if kept.is_file() else "no checkpoint was written yet"
+            raise RunFailed(f"{error}; {where}") from None
+    metrics = _metrics(task, start)
     if trainer.is_global_zero:
-        (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+        write_json(out / METRICS, metrics)
         if importlib.util.find_spec("matplotlib") is not None:
             from invlearn.training.report import write_report
 
@@ -156,42 +234,41 @@ def train(config: dict, out_dir: str | Path, resume: bool = False) -> dict:
 
 
 def load_trained(run_dir: str | Path, n_copies: int | None = None):
-    """``(config, data, task, checkpoint)`` of a finished run: its config, its data rebuilt, and an
-    :class:`~invlearn.training.task.InvarianceTask` in eval mode holding the last checkpoint's weights (loaded with
-    ``weights_only=True``), averaging ``n_copies`` test-time copies instead of the configured number if given."""
-    from invlearn.training.task import InvarianceTask
-
+    """``(config, data, model, checkpoint)`` of a finished run: its config, its data rebuilt, and its model in
+    eval mode holding the last checkpoint's weights (loaded with ``weights_only=True``), averaging ``n_copies``
+    test-time copies instead of the configured number if given."""
     run = Path(run_dir)
     config = read_config(run)
-    path = run / CHECKPOINT
+    checkpoint = read_checkpoint(run)
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        state = checkpoint["state_dict"]
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no checkpoint; was the run trained?") from None
-    except Exception as error:  # a corrupt or foreign file: say which, keep the run untouched
-        raise ConfigError(f"{path}: not a readable invlearn checkpoint ({type(error).__name__}: {error})") from None
-    data = build_data(config)
-    task = InvarianceTask(config, data)
-    task.load_state_dict(state)
-    if n_copies is not None and task.invariant:
-        task.model.n_copies_eval = n_copies
-    return config, data, task.eval(), checkpoint
+        data = build_data(config)
+    except DataError as error:
+        raise ConfigError(str(error)) from None
+    model = build_learner(config, data).model
+    state = {key.removeprefix("model."): value for key, value in checkpoint["state_dict"].items()}
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as error:
+        reason = str(error).splitlines()[0]
+        raise ConfigError(f"{run / CHECKPOINT}: does not match the run's model ({reason})") from None
+    if n_copies is not None:
+        model.n_copies_eval = n_copies
+    return config, data, model.eval(), checkpoint
 
 
 def evaluate(run_dir: str | Path, n_copies: int | None = None) -> dict:
     """Test accuracy of a run's last checkpoint (loaded with ``weights_only=True``), with the configured or the
     given number of test-time copies."""
-    config, data, task, checkpoint = load_trained(run_dir, n_copies)
-    _, test = _loaders(config, data)
-    generator = torch.Generator().manual_seed(config["seed"] + 2)
-    correct = 0
-    with torch.no_grad():
-        for x, y in test:
-            correct += int((task(x, generator).argmax(1) == y).sum())
+    config, data, model, checkpoint = load_trained(run_dir, n_copies)
+    generator = torch.Generator().manual_seed(config["seed"] + seeds.EVALUATION)
+    batch = config["trainer"]["eval_batch_size"]
+    accuracy, balanced = evaluation.evaluate(
+        model, data.test_inputs, data.test_labels, data.n_classes, batch, generator
+    )
     return {
-        "test_accuracy": correct / len(test.labels),
-        "n_copies_eval": task.model.n_copies_eval if task.invariant else 1,
-        "learned_invariances": task.learned_invariances(),
+        "test_accuracy": accuracy,
+        "balanced_accuracy": balanced,
+        "n_copies_eval": model.n_copies_eval,
+        "learned_invariances": model.learned_invariances(),
         "epoch": checkpoint.get("epoch"),
     }

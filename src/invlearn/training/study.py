@@ -21,7 +21,6 @@ A study file (YAML) names a base run config and the grid::
 from __future__ import annotations
 
 import copy
-import json
 import math
 import statistics
 from pathlib import Path
@@ -31,24 +30,19 @@ import torch
 
 from invlearn.metrics import invariance_score
 from invlearn.training import config as configs
+from invlearn.training import evaluation, seeds
 from invlearn.training.build import create_augmentation
 from invlearn.training.config import ConfigError
 from invlearn.training.run import load_trained, train
+from invlearn.training.rundir import METRICS, write_atomic, write_json
 
 STUDY_KEYS = {"study", "base", "trunk", "sizes", "seeds", "eval_copies", "oracle", "invariance", "published", "set"}
 
 
 def load_study(path: str | Path) -> dict:
     """Read and check a study file; the base config is resolved (with the study's ``set`` overrides)."""
-    import yaml
-
     path = Path(path)
-    try:
-        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML ({error})") from None
+    spec = configs.read_yaml_file(path)
     if not isinstance(spec, dict):
         raise ConfigError(f"{path}: a study must be a mapping")
     unknown = sorted(set(spec) - STUDY_KEYS)
@@ -57,13 +51,16 @@ def load_study(path: str | Path) -> dict:
     for key in ("study", "base", "trunk", "sizes", "seeds", "eval_copies", "oracle", "invariance"):
         if key not in spec:
             raise ConfigError(f"{key}: missing")
+    problem = configs.check_name(spec["study"])
+    if problem:
+        raise ConfigError(f"study: {problem}")
     sizes = spec["sizes"]
     if not isinstance(sizes, list) or not sizes or not all(_is_size(s) for s in sizes):
         raise ConfigError(f"sizes: must be a non-empty list of [width, depth] positive integers, got {sizes!r}")
     for key in ("seeds", "eval_copies"):
         values = spec[key]
-        if not isinstance(values, list) or not values or not all(isinstance(v, int) and v >= 0 for v in values):
-            raise ConfigError(f"{key}: must be a non-empty list of non-negative integers, got {values!r}")
+        if not isinstance(values, list) or not values or not all(_is_count(v) for v in values):
+            raise ConfigError(f"{key}: must be a non-empty list of integers in [0, {seeds.MAX_SEED}], got {values!r}")
     if 0 in spec["eval_copies"]:
         raise ConfigError("eval_copies: every number of copies must be >= 1")
     spec["base_config"] = configs.load(path.parent / spec["base"], spec.get("set", []))
@@ -72,6 +69,10 @@ def load_study(path: str | Path) -> dict:
     for key in ("oracle", "invariance"):
         _check_transform(spec[key], key, spec["base_config"])
     return spec
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= seeds.MAX_SEED
 
 
 def _is_size(value: Any) -> bool:
@@ -111,13 +112,14 @@ def run_configs(spec: dict) -> dict[tuple[str, str, int], dict]:
 def score(run_dir: Path, transform_entry: dict, n_copies: int | None = None) -> tuple[float, float]:
     """``(median invariance score, test accuracy)`` of a finished run on its test set, with ``n_copies``
     test-time copies where the model averages copies."""
-    config, data, task, _ = load_trained(run_dir, n_copies)
+    config, data, model, _ = load_trained(run_dir, n_copies)
     transform = create_augmentation(transform_entry, data)
-    generator = torch.Generator().manual_seed(config["seed"] + 4)
-    with torch.no_grad():
-        scores = invariance_score(task.model, data.test_inputs, transform, generator=generator)
-        predictions = task(data.test_inputs, generator).argmax(1)
-    accuracy = float((predictions == data.test_labels).double().mean())
+    generator = torch.Generator().manual_seed(config["seed"] + seeds.SCORING)
+    scores = invariance_score(model, data.test_inputs, transform, generator=generator)
+    # the whole test set as one batch, drawing its copies from the generator the scores used
+    accuracy, _ = evaluation.evaluate(
+        model, data.test_inputs, data.test_labels, data.n_classes, len(data.test_labels), generator
+    )
     return float(scores.nanmedian()), accuracy  # NaN only where every score is undefined (a collapsed model)
 
 
@@ -128,7 +130,7 @@ def run_study(spec: dict, out: str | Path) -> dict:
     rows = []
     for (label, method, seed), run_config in run_configs(spec).items():
         run_dir = out / label / method / f"seed{seed}"
-        if not (run_dir / "metrics.json").is_file():
+        if not (run_dir / METRICS).is_file():
             run_config["trainer"]["progress_bar"] = False
             train(run_config, run_dir)
         for copies in spec["eval_copies"] if method == "augnet" else [None]:
@@ -150,8 +152,9 @@ def run_study(spec: dict, out: str | Path) -> dict:
     }
     result = {"study": spec["study"], "runs": rows, "medians": table, "published": spec.get("published", {})}
     out.mkdir(parents=True, exist_ok=True)
-    (out / "study.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    (out / "study.md").write_text(study_markdown(result, spec), encoding="utf-8")
+    write_json(out / "study.json", result)
+    markdown = study_markdown(result, spec)
+    write_atomic(out / "study.md", lambda temporary: temporary.write_text(markdown, encoding="utf-8"))
     return result
 
 

@@ -1,92 +1,83 @@
-"""The Lightning glue: one ``LightningModule`` that trains any of the configured models.
+"""The Lightning glue: one ``LightningModule`` that trains any learner it is given.
 
-The learners know nothing of Lightning; this module only wires their loss, their penalty and their report
-into Lightning's loop, keeps the augmentation generator's state in checkpoints (exact resumption), and
-records one entry per epoch for ``metrics.json``.
+The learners know nothing of Lightning, and this module knows nothing of their kind: it receives a built
+:class:`~invlearn.training.build.Learner` (a model and the weight of its penalty), wires its loss into
+Lightning's loop, keeps the augmentation generator's state in checkpoints (exact resumption), stops a run whose
+loss or weights stop being finite, and records one entry per epoch for ``metrics.json``.
 """
 
 from __future__ import annotations
 
+import math
 import time
 
 import lightning as L
 import torch
-import torch.nn.functional as F
+from torch import Tensor
 
 from invlearn.losses import regularized_loss
-from invlearn.models import AugNet, InvariantModel
-from invlearn.training.build import Data, build_model
-
-#: Training examples whose activations set the batch-norm statistics before every evaluation.
-CALIBRATION_EXAMPLES = 1024
-
-
-def augmentation_seed(seed: int, rank: int) -> int:
-    """The seed of process ``rank``'s augmentation generator: ``seed + 1`` for rank 0 (so one process gives
-    the same run as before), and a stream 2**32 seeds away for every further rank, so processes training on
-    different examples do not also draw the same augmentation noise."""
-    return seed + 1 + (rank << 32)
+from invlearn.training import seeds
+from invlearn.training.build import Learner
+from invlearn.training.evaluation import (
+    CALIBRATION_EXAMPLES,
+    accuracies,
+    class_counts,
+    recalibrate_batch_norm,
+)
 
 
-def accuracies(counts: torch.Tensor) -> tuple[float, float]:
-    """``(accuracy, balanced accuracy)`` from per-class ``counts`` ``(n_classes, 2)`` = (correct, seen); the
-    balanced accuracy is the mean recall over the classes present."""
-    seen = counts[:, 1] > 0
-    return float(counts[:, 0].sum() / counts[:, 1].sum()), float((counts[seen, 0] / counts[seen, 1]).mean())
+class Diverged(RuntimeError):
+    """Training stopped because the loss or the weights stopped being finite; the message says where and why."""
 
 
 class InvarianceTask(L.LightningModule):
-    """Train a configured model on a configured data set.
+    """Train a learner with the optimiser and trainer settings of a configuration.
 
     Args:
-        config: a validated configuration (:func:`invlearn.training.config.validate`).
-        data: the tensors of the experiment (:func:`invlearn.training.build.build_data`).
+        config: a validated configuration (:func:`invlearn.training.config.validate`); its ``optim``,
+            ``trainer`` and ``seed`` sections are used here.
+        learner: the model to train and the weight ``lam`` of its penalty in the loss.
+        calibration_inputs: training examples ``(N, ...)`` that set the batch-norm statistics before every
+            evaluation (the first :data:`~invlearn.training.evaluation.CALIBRATION_EXAMPLES` are kept).
+        n_classes: number of classes (for per-class accuracy).
     """
 
-    def __init__(self, config: dict, data: Data) -> None:
+    def __init__(self, config: dict, learner: Learner, calibration_inputs: Tensor, n_classes: int) -> None:
         super().__init__()
         self.config = config
-        self.model = build_model(config, data)
-        self.invariant = isinstance(self.model, InvariantModel)
-        self.learns = self.invariant and config["model"]["method"] in ("augnet", "augerino")
-        self.generator = torch.Generator().manual_seed(augmentation_seed(config["seed"], 0))
-        self._calibration_inputs = data.train_inputs[:CALIBRATION_EXAMPLES]
+        self.model = learner.model
+        self.lam = learner.lam
+        self.generator = torch.Generator().manual_seed(seeds.augmentation_seed(config["seed"], 0))
+        self._calibration_inputs = calibration_inputs[:CALIBRATION_EXAMPLES]
         self.history: list[dict] = []
         self._epoch_start = 0.0
         self._train_seconds = 0.0
         self._eval_start = 0.0
         self._val_generator = torch.Generator()
         self._train_losses: list[float] = []
-        self._counts = torch.zeros(data.n_classes, 2, dtype=torch.float64)  # per class: correct, seen
+        self._counts = torch.zeros(n_classes, 2, dtype=torch.float64)  # per class: correct, seen
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        return self.model(x, generator=generator) if self.invariant else self.model(x)
-
-    def learned_invariances(self) -> dict:
-        return self.model.learned_invariances() if self.invariant else {}
+        return self.model(x, generator=generator)
 
     def training_step(self, batch, batch_idx):
         x, y = batch
-        out = self(x, self.generator)
-        if self.learns:
-            penalty_kwargs = {"kind": self.config["loss"]["penalty"]} if isinstance(self.model, AugNet) else {}
-            loss = regularized_loss(out, y, self.model, self.config["loss"]["lam"], **penalty_kwargs)
-        else:
-            loss = F.cross_entropy(out, y)
-        self._train_losses.append(float(loss.detach()))
-        self.log("loss", loss, prog_bar=True, on_step=True, on_epoch=False)
+        loss = regularized_loss(self(x, self.generator), y, self.model, self.lam)
+        value = float(loss.detach())
+        if not self.trainer.strategy.reduce_boolean_decision(math.isfinite(value), all=True):  # every process stops
+            raise Diverged(self._divergence(f"the training loss is {value}"))
+        self._train_losses.append(value)
+        self.log("loss", loss, on_step=True, on_epoch=False)
         self.log("train_loss", loss, on_step=False, on_epoch=True, sync_dist=True)
-        if self.invariant:
-            self.log("range", self.headline_range(), prog_bar=True, on_step=True, on_epoch=False)
         return loss
 
-    def headline_range(self) -> float:
-        """Upper bound of the range of the transform that matters most now: AugNet's most-weighted candidate,
-        Augerino's rotation (else its first generator)."""
-        report = self.learned_invariances()
-        if self.config["model"]["method"] == "augerino":
-            return float(report.get("rotate", next(iter(report.values())))["high"])
-        return float(max(report.values(), key=lambda entry: entry["weight"])["high"])
+    def _divergence(self, what: str) -> str:
+        optim = self.config["optim"]
+        return (
+            f"training diverged at step {self.global_step + 1} (epoch {self.current_epoch + 1}): {what}; the "
+            f"likely cause is a learning rate too high for this model (optim.lr = {optim['lr']:g}) or an "
+            f"augmentation range so wide that the trunk's inputs blow up"
+        )
 
     def batch_position(self, n_batches: int) -> tuple[int, int]:
         """``(epoch, batches already trained in it)`` from the trainer's (restored) counters, one optimiser step
@@ -97,7 +88,7 @@ class InvarianceTask(L.LightningModule):
     def setup(self, stage: str) -> None:
         # the rank is known once the trainer is attached; a resumed checkpoint then overwrites this state
         if stage == "fit":
-            self.generator.manual_seed(augmentation_seed(self.config["seed"], self.global_rank))
+            self.generator.manual_seed(seeds.augmentation_seed(self.config["seed"], self.global_rank))
 
     def on_train_start(self) -> None:
         self._epoch_start = time.perf_counter()
@@ -110,56 +101,22 @@ class InvarianceTask(L.LightningModule):
     def on_validation_epoch_start(self) -> None:
         self._train_seconds = time.perf_counter() - self._epoch_start
         self._eval_start = time.perf_counter()
-        self._val_generator = torch.Generator().manual_seed(self.config["seed"] + 2)
+        self._val_generator = torch.Generator().manual_seed(self.config["seed"] + seeds.EVALUATION)
         self._counts.zero_()
-        self.recalibrate_batch_norm()
-
-    @torch.no_grad()
-    def recalibrate_batch_norm(self) -> None:
-        """Recompute every batch-norm layer's running statistics on a fixed slice of the training set, passed
-        through the model as it is evaluated (augmentations sampled as in eval mode).
-
-        Running averages lag behind weights that change fast (weight decay of 1.0 rescales the convolutions
-        at every step), and evaluation with stale statistics can fall to chance while training accuracy is
-        perfect, as seen with the published AugNet code. This only changes what evaluation uses.
-
-        One augmented copy per example is enough: every copy is drawn from the same distribution, and the
-        evaluation's copies (20 on CIFAR-10) would multiply the cost of the pass without new examples."""
-        norms = [m for m in self.model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-        if not norms:
-            return
-        momenta = [m.momentum for m in norms]
-        for m in norms:
-            m.reset_running_stats()
-            m.momentum = None  # cumulative average over the calibration batches
-        generator = torch.Generator().manual_seed(self.config["seed"] + 3)
-        batch = self.config["trainer"]["batch_size"]
+        calibration = torch.Generator().manual_seed(self.config["seed"] + seeds.CALIBRATION)
         inputs = self._calibration_inputs.to(self.device)
-        for m in norms:
-            m.train()
-        for start in range(0, inputs.shape[0], batch):
-            x = inputs[start : start + batch]
-            if self.invariant:
-                self.model.trunk(self.model.augment(x, 1, generator))  # one copy, sampled as in eval mode
-            else:
-                self.model(x)
-        for m, momentum in zip(norms, momenta, strict=True):
-            m.momentum = momentum
-            m.eval()
+        recalibrate_batch_norm(self.model, inputs, self.config["trainer"]["batch_size"], calibration)
 
     def validation_step(self, batch, batch_idx):
         x, y = batch
-        predictions = self(x, self._val_generator).argmax(dim=1)
-        n_classes = self._counts.shape[0]
-        hits = torch.bincount(y, weights=(predictions == y).double(), minlength=n_classes)
-        self._counts += torch.stack([hits, torch.bincount(y, minlength=n_classes).double()], dim=1).cpu()
+        self._counts += class_counts(self.model, x, y, self._counts.shape[0], self._val_generator).cpu()
 
     def on_validation_epoch_end(self) -> None:
         counts = self._counts.to(self.device)
         if self.trainer.world_size > 1:
             counts = self.all_gather(counts).sum(dim=0)
         accuracy, balanced = accuracies(counts)
-        self.log("test_accuracy", accuracy, prog_bar=True, sync_dist=False)
+        self.log("test_accuracy", accuracy, sync_dist=False)
         if self.trainer.sanity_checking:
             return
         self.history.append(
@@ -168,17 +125,20 @@ class InvarianceTask(L.LightningModule):
                 "train_loss": float(sum(self._train_losses) / max(len(self._train_losses), 1)),
                 "test_accuracy": accuracy,
                 "balanced_accuracy": balanced,
-                "learned_invariances": self.learned_invariances(),
+                "learned_invariances": self.model.learned_invariances(),
                 "seconds": self._train_seconds,
                 "eval_seconds": time.perf_counter() - self._eval_start,
             }
         )
 
     def optimizer_step(self, epoch, batch_idx, optimizer, optimizer_closure=None) -> None:
-        """The optimiser's step, then the projection of every augmentation strength into ``[0, 1]``."""
+        """The optimiser's step, then the projection of every augmentation strength into ``[0, 1]``; a step
+        that leaves a non-finite weight stops the run before anything saves it."""
         super().optimizer_step(epoch, batch_idx, optimizer, optimizer_closure)
-        if self.invariant:
-            self.model.project_()
+        self.model.project_()
+        finite = bool(torch.stack([torch.isfinite(p).all() for p in self.model.parameters()]).all())
+        if not finite:  # the weights are the same on every process, so all stop here
+            raise Diverged(self._divergence("the weights are no longer finite after the optimiser's step"))
 
     def configure_optimizers(self):
         """Adam (or SGD) with weight decay on the trunk, and an optional cosine schedule.
@@ -189,10 +149,9 @@ class InvarianceTask(L.LightningModule):
         decoupled decay instead of Adam's L2 term. ``optim.schedule: cosine`` anneals every group's learning
         rate to 0 over ``trainer.epochs``, one step per batch."""
         optim = self.config["optim"]
-        trunk = self.model.trunk if self.invariant else self.model
-        trunk_ids = {id(p) for p in trunk.parameters()}
+        trunk_ids = {id(p) for p in self.model.trunk.parameters()}
         others = [p for p in self.model.parameters() if id(p) not in trunk_ids and p.requires_grad]
-        groups = [{"params": list(trunk.parameters()), "weight_decay": optim["weight_decay"]}]
+        groups = [{"params": list(self.model.trunk.parameters()), "weight_decay": optim["weight_decay"]}]
         if others:
             decay = optim["weight_decay"] if optim["decay_augmentation"] else 0.0
             groups.append({"params": others, "weight_decay": decay})
