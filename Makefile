@@ -5,7 +5,7 @@ TORCH_VERSION ?= 2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(TORCH_VERSION)
 
-.PHONY: install test bench demo fmnist clean
+.PHONY: install test test-slow lint bench demo fmnist clean
 
 install: $(STAMP)
 
@@ -16,8 +16,16 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet "torch==$(TORCH_VERSION)" -e ".[all]"
 	touch $(STAMP)
 
-test: install
+test: install lint
 	$(BIN)/python -m pytest -q
+
+# The long end-to-end runs left out of `make test` (each has a fast variant there).
+test-slow: install
+	$(BIN)/python -m pytest -q -m slow
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: install
 	$(BIN)/invlearn bench ops --output bench-ops.json

@@ -69,3 +69,31 @@ def test_score_is_nan_where_outputs_cannot_tell_inputs_apart():
     constant[1].bias.fill_(1.0)  # every input maps to (1, 1)
     scores = invariance_score(constant, X, augmentations.create("hflip", probability=1.0), generator=seeded(4))
     assert bool(scores.isnan().all())
+
+
+def test_a_model_with_random_copies_scores_one_for_the_identity():
+    """The copies drawn for ``x`` and for ``T x`` are the same, so the score measures ``T`` alone."""
+    from invlearn import AugmentationLayer, AugNet
+    from tests.learners import TinyImageTrunk
+
+    layer = AugmentationLayer([augmentations.create(n, magnitude=0.5) for n in ("translate_x", "rotate")])
+    model = AugNet(TinyImageTrunk(), layer, n_copies_eval=4).eval()
+    curve = invariance_curve(model, X, "rotate", [0.0, 1.0], generator=seeded(6))
+    assert curve[0] == 1.0 and curve[1] < 1.0
+    assert invariance_curve(model, X, "rotate", [0.0, 1.0], generator=seeded(6)) == curve  # seeded: replayable
+
+
+class HalfConstant(nn.Module):
+    """Outputs ``(1, 1)`` wherever one pixel is below 0.5: pairs of such examples cannot be told apart."""
+
+    def forward(self, x):
+        pixel = x[:, 0, 0, 0]
+        return torch.stack([torch.ones_like(pixel), 1.0 + torch.relu(pixel - 0.5)], dim=1)
+
+
+def test_curve_leaves_undefined_scores_out_of_its_median():
+    vflip = augmentations.create("vflip", probability=1.0)
+    scores = invariance_score(HalfConstant(), X, vflip, generator=seeded(7))
+    assert scores.isnan().any() and not scores.isnan().all()
+    (median,) = invariance_curve(HalfConstant(), X, "vflip", [1.0], generator=seeded(7))
+    assert median == pytest.approx(float(scores.nanmedian()))

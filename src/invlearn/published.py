@@ -9,9 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 AUGNET = "Rommel, Moreau, Gramfort, Deep invariant networks with differentiable augmentation layers, NeurIPS 2022"
-AUGERINO = (
-    "Benton, Finzi, Izmailov, Wilson, Learning invariances in neural networks from training data, NeurIPS 2020"
-)
+AUGERINO = "Benton, Finzi, Izmailov, Wilson, Learning invariances in neural networks from training data, NeurIPS 2020"
 
 
 @dataclass(frozen=True)

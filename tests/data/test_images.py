@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import pickle
 import struct
 import tarfile
@@ -144,3 +145,30 @@ def test_cifar10_rejects_corrupt_batches(tmp_path):
         images.load_cifar10(tmp_path)
     with pytest.raises(DataError, match="no such file or folder"):
         images.load_cifar10(tmp_path / "absent")
+
+
+class _Payload:
+    """Unpickling this runs a shell command that leaves a marker file: what a crafted batch would do."""
+
+    def __init__(self, marker) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_a_crafted_cifar10_batch_runs_no_code(tmp_path, protocol):
+    marker = tmp_path / "executed"
+    for name, batch in cifar_batches().items():
+        (tmp_path / name).write_bytes(pickle.dumps(batch, protocol=protocol))  # the real batches load ...
+    assert len(images.load_cifar10(tmp_path)[0]) == 15
+    crafted = {b"data": _Payload(marker), b"labels": [0], b"batch_label": b"x"}
+    (tmp_path / "data_batch_1").write_bytes(pickle.dumps(crafted, protocol=protocol))
+    with pytest.raises(DataError, match="data_batch_1: not a CIFAR-10 batch .*refused to load posix.system"):
+        images.load_cifar10(tmp_path)
+    assert not marker.exists()  # ... and the crafted one is refused before anything runs
+    objects = {b"data": np.array([None] * 3072, dtype=object).reshape(1, 3072), b"labels": [0]}
+    (tmp_path / "data_batch_1").write_bytes(pickle.dumps(objects, protocol=protocol))
+    with pytest.raises(DataError, match="array of dtype object refused"):
+        images.load_cifar10(tmp_path)

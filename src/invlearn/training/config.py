@@ -215,15 +215,21 @@ def _check_augmentation(entry: Any, path: str, data_name: str) -> dict:
 
 
 def _check_trunk(trunk: Any) -> None:
-    """The trunk is registered and every argument the config gives is one its constructor takes (the types are
-    checked when the trunk is built, before a run writes anything)."""
+    """The trunk is registered and every argument the config gives is one its constructor takes, of the type of
+    its default (other values are checked when the trunk is built, before a run writes anything)."""
     if not isinstance(trunk, Mapping) or trunk.get("name") not in available_trunks():
         raise ConfigError(f"model.trunk: must be a mapping with 'name' in {available_trunks()}, got {trunk!r}")
-    accepted = set(inspect.signature(TRUNKS[trunk["name"]]).parameters)
-    for key in trunk:
-        if key != "name" and key not in accepted:
-            takes = ", ".join(sorted(accepted))
+    parameters = inspect.signature(TRUNKS[trunk["name"]]).parameters
+    for key, value in trunk.items():
+        if key == "name":
+            continue
+        if key not in parameters:
+            takes = ", ".join(sorted(parameters))
             raise ConfigError(f"model.trunk.{key}: not an argument of trunk {trunk['name']!r} (it takes: {takes})")
+        default = parameters[key].default
+        kind = type(default) if isinstance(default, (bool, int, float, str)) else None
+        if kind is not None:
+            _check_field(Field(REAL if kind is float else kind, default), value, f"model.trunk.{key}")
 
 
 def _check_model(model: dict, data_name: str) -> None:

@@ -20,6 +20,7 @@ import importlib.util
 import os
 import shutil
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -151,12 +152,27 @@ def _prepare(config: dict, out: Path, resume: bool):
     L.seed_everything(config["seed"], workers=True, verbose=False)
     try:
         data = build_data(config)
-        learner = build_learner(config, data)
     except DataError as error:
         raise ConfigError(str(error)) from None
-    except (TypeError, ValueError) as error:  # e.g. a trunk argument of the wrong type
-        raise ConfigError(f"model: {error}") from None
+    learner = _checked_learner(config, data)
     return data, InvarianceTask(config, learner, data.train_inputs, data.n_classes)
+
+
+def _checked_learner(config: dict, data):
+    """The learner, after one forward pass on two training examples (eval mode, a private generator: no
+    state or random stream of the run is touched), so a trunk that cannot take this data is refused now."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a refused trunk is reported by its error, not by torch's warnings
+        try:
+            learner = build_learner(config, data)
+            model = learner.model.eval()
+            with torch.no_grad():
+                model(data.train_inputs[:2], generator=torch.Generator().manual_seed(0))
+        except (TypeError, ValueError, RuntimeError) as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise ConfigError(f"model: the model cannot be built for this data ({reason})") from None
+    model.train()
+    return learner
 
 
 def _create(out: Path, config: dict, resume: bool) -> bool:

@@ -11,6 +11,7 @@ import json
 import math
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +86,9 @@ def read_checkpoint(run_dir: str | Path) -> dict:
     if not path.is_file():
         raise ConfigError(f"{path}: no checkpoint; was the run trained?")
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about unusual pickle protocols before refusing them
+            warnings.simplefilter("ignore")
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # truncated, empty, random bytes or a pickle of anything but tensors
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ConfigError(f"{path}: not a readable invlearn checkpoint ({first_line})") from None

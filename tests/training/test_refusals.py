@@ -1,0 +1,161 @@
+"""Bad command-line input: one line on stderr, exit code 2, no traceback, nothing written, nothing executed."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from invlearn.cli import main
+from tests.training.test_runs import AUGNET, TINY
+
+SETS = sum([["--set", item] for item in TINY], [])
+
+
+class Payload:
+    """Unpickling this runs a shell command that leaves a marker file: what a crafted file would do."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def tree(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+def refuse(capsys, args: list[str], message: str, root: Path) -> str:
+    """Run the CLI, expect exit 2 with one line naming ``message``, and no file created under ``root``."""
+    before = tree(root)
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("invlearn: error: "), captured.err
+    assert message in lines[0], lines[0]
+    assert "Traceback" not in captured.err and captured.out == ""
+    assert tree(root) == before, sorted(tree(root) - before)
+    return lines[0]
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("- a\n- list\n", "a config must be a mapping of keys to values, got a list"),
+        ("42\n", "a config must be a mapping of keys to values, got a int"),
+        (b"\xff\xfe\x00binary\x80", "not a UTF-8 text file"),
+        ("seed: 0\nexperiment: x\n\x00\n", "not valid YAML"),
+    ],
+)
+def test_config_files_that_are_not_configs(workdir, capsys, content, message):
+    path = workdir / "bad.yaml"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    refuse(capsys, ["train", str(path), "--out", str(workdir / "run")], message, workdir)
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("seed=1180591620717411303424", "seed: must be an integer in [0, 4294967295]"),
+        ("seed=-1", "seed: must be an integer in [0, 4294967295]"),
+        ("model.trunk.depth=2", "model.trunk.depth: not an argument of trunk 'signal_cnn'"),
+        ("model.trunk.width=wide", "model.trunk.width: must be an integer, got 'wide'"),
+        ("model.trunk.width=0", "model: the model cannot be built for this data"),
+        (
+            "model.layers=[[{name: frequency_shift, scale: 2.0}, {name: frequency_shift, scale: 1.0}]]",
+            "model.layers.0: repeats 'frequency_shift'",
+        ),
+        ("model.method=augerino", "model.method: augerino warps images; sinusoids holds signals"),
+        ("experiment=../../escaped", "experiment: must be a plain folder name"),
+        ("experiment=.hidden", "experiment: must be a plain folder name"),
+        ("data.n_train=100000", "data.n_train: 100000 is more than the 400 train examples"),
+        ("data.n_test=5000", "data.n_test: 5000 is more than the 200 test examples"),
+    ],
+)
+def test_config_values_that_cannot_run(workdir, capsys, override, message):
+    args = ["train", str(AUGNET), *SETS, "--set", override]
+    refuse(capsys, args, message, workdir)  # without --out: the default runs/<experiment> is not created either
+
+
+def test_a_gpu_where_there_is_none(workdir, capsys):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    args = ["train", str(AUGNET), *SETS, "--set", "trainer.accelerator=gpu", "--out", str(workdir / "run")]
+    refuse(capsys, args, "trainer.accelerator: gpu, but no GPU is available here", workdir)
+
+
+def test_output_folders_that_cannot_be_written(workdir, capsys):
+    (workdir / "file").write_text("not a folder")
+    args = ["train", str(AUGNET), *SETS, "--out", str(workdir / "file" / "run")]
+    refuse(capsys, args, "is a file, not a folder", workdir)
+    refuse(capsys, ["train", str(AUGNET), *SETS, "--out", "/proc/invlearn-run"], "--out /proc/invlearn-run", workdir)
+
+
+def test_exponent_floats_are_numbers(workdir):
+    out = workdir / "run"
+    args = ["train", str(AUGNET), *SETS, "--set", "trainer.epochs=1", "--set", "optim.lr=1e-3", "--out", str(out)]
+    assert main(args) == 0
+    assert yaml.safe_load((out / "config.yaml").read_text())["optim"]["lr"] == 0.001
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    out = tmp_path_factory.mktemp("finished") / "run"
+    assert main(["train", str(AUGNET), *SETS, "--set", "trainer.epochs=1", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.mark.parametrize("kind", ["empty", "truncated", "random", "crafted", "foreign"])
+def test_resume_refuses_a_bad_checkpoint(finished, workdir, capsys, kind):
+    run = workdir / "copy"
+    run.mkdir()
+    (run / "config.yaml").write_text((finished / "config.yaml").read_text())
+    checkpoint = run / "checkpoints" / "last.ckpt"
+    checkpoint.parent.mkdir()
+    marker = workdir / "executed"
+    good = (finished / "checkpoints" / "last.ckpt").read_bytes()
+    content = {
+        "empty": b"",
+        "truncated": good[: len(good) // 2],
+        "random": os.urandom(4096),
+        "crafted": pickle.dumps({"state_dict": Payload(marker), "invlearn": {}}),
+        "foreign": b"",
+    }[kind]
+    if kind == "foreign":
+        torch.save({"weights": torch.zeros(2)}, checkpoint)
+    else:
+        checkpoint.write_bytes(content)
+    message = "not an invlearn checkpoint" if kind == "foreign" else "not a readable invlearn checkpoint"
+    refuse(capsys, ["train", "--resume", str(run)], message, workdir)
+    refuse(capsys, ["eval", str(run)], message, workdir)
+    assert not marker.exists()
+
+
+def test_report_leaves_files_it_did_not_write(finished, workdir, capsys):
+    notes = workdir / "notes.md"
+    notes.write_text("my own notes\n")
+    refuse(capsys, ["report", str(finished), "--out", str(notes)], "exists and is not an invlearn report", workdir)
+    assert notes.read_text() == "my own notes\n"
+    (workdir / "file").write_text("x")
+    refuse(capsys, ["report", str(finished), "--out", str(workdir / "file" / "r.md")], "is a file", workdir)
+
+
+def test_bench_output_in_a_missing_folder(workdir, capsys):
+    refuse(capsys, ["bench", "learners", "--output", str(workdir / "no" / "b.json")], "no such folder", workdir)
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0 and capsys.readouterr().out.startswith("invlearn 0.")
