@@ -3,6 +3,7 @@ and files that stay whole whatever happens while they are written."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -113,3 +114,24 @@ def test_a_comparison_report_in_a_run_folder_leaves_the_run_plots_alone(tmp_path
     assert {p.name: p.read_bytes() for p in (tmp_path / "a").glob("report-*.png")} == own
     assert (tmp_path / "a" / "compare-ranges.png").is_file()
     assert main(["report", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "a" / "compare.md")]) == 0
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_one_line_is_rewritten_in_place(tmp_path, monkeypatch):
+    from invlearn.training import progress
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(progress, "REFRESH_SECONDS", 0.0)
+    assert main(["train", str(AUGNET), *SETS, "--out", str(tmp_path / "r")]) == 0
+    text = terminal.getvalue()
+    assert "\repoch 1/3  step 1/6  loss " in text and "(weight " in text
+    assert [line.split()[1] for line in text.replace("\r", "\n").splitlines() if "test accuracy" in line] == [
+        "1/3",
+        "2/3",
+        "3/3",
+    ]

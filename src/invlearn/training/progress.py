@@ -23,7 +23,7 @@ REFRESH_SECONDS = 0.25
 def describe(entry_key: str, entry: dict) -> str:
     """``rotate +-0.412 rad (weight 0.99)``: one learned range with its unit (and weight where it has one)."""
     low, high = entry["low"], entry["high"]
-    span = f"+-{high:.3g}" if abs(low + high) < 1e-12 else f"[{low:.3g}, {high:.3g}]"
+    span = f"+-{high:.3g}" if low == -high and high > 0 else f"[{low:.3g}, {high:.3g}]"
     weight = "" if entry.get("weight") is None else f" (weight {entry['weight']:.2f})"
     return f"{entry_key} {span} {entry['unit']}{weight}"
 

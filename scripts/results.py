@@ -1,0 +1,149 @@
+"""Regenerate one results table of the README: train its runs (a finished run is reused) and print the table.
+
+    .venv/bin/python scripts/results.py TABLE [--out runs/results]
+
+Tables: see ``TABLES`` (``invlearn study`` makes the capacity tables, ``make bench`` the benchmark tables). Each run
+is ``invlearn train configs/<config> --set ...`` into ``<out>/<table>/<label>``; the table goes to
+``<out>/<table>.md`` and to stdout, headed by the commit, machine and date that produced it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from invlearn.training import config, run, rundir
+from invlearn.training.report import truth, truth_span
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = ROOT / "configs"
+#: The subset of `make demo`: 5,000 training and 1,000 test sprites, 10 epochs.
+DEMO = ["data.n_train=5000", "data.n_test=1000", "trainer.epochs=10"]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One run of a table: ``configs/<config>`` with ``sets`` overrides, shown as ``label``."""
+
+    label: str
+    config: str
+    sets: list[str] = field(default_factory=list)
+
+
+TABLES: dict[str, list[Row]] = {
+    "sprites": [
+        Row("AugNet", "sprites-augnet.yaml", DEMO),
+        Row("Augerino", "sprites-augerino.yaml", DEMO),
+        Row("no augmentation", "sprites-none.yaml", DEMO),
+    ],
+    "sinusoids-seeds": [Row(f"seed {seed}", "sinusoids-augnet.yaml", [f"seed={seed}"]) for seed in range(10)],
+    "rotmnist": [
+        Row("rotmnist-augnet", "rotmnist-augnet.yaml"),
+        Row("rotmnist-augerino", "rotmnist-augerino.yaml"),
+        Row("rotmnist-none", "rotmnist-none.yaml"),
+        Row("rotmnist-augnet-stacked", "rotmnist-augnet-stacked.yaml"),
+        Row("rotmnist-augnet-stacked seed 1", "rotmnist-augnet-stacked.yaml", ["seed=1"]),
+    ],
+    "fmnist": [
+        Row(f"fmnist-{data}-{method}", f"fmnist-{data}-{method}.yaml")
+        for data in ("rotated", "translated", "scaled")
+        for method in ("augnet", "augerino", "none")
+    ],
+}
+
+
+def machine() -> str:
+    """The processor, its logical cores and the torch build: what a result depends on."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} logical cores, torch {torch.__version__}"
+
+
+def commit() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "src", "configs"], cwd=ROOT, capture_output=True, text=True
+        )
+    except OSError:
+        return "unknown"
+    return head.stdout.strip() + (" with local changes" if dirty.stdout.strip() else "")
+
+
+def kept(learned: dict) -> str:
+    """What each AugNet layer keeps (its most-weighted candidate) or, without weights, every range."""
+    layers: dict[str, tuple[str, dict]] = {}
+    for key, entry in learned.items():
+        if entry["weight"] is None:
+            continue
+        layer, name = key.split(".", 1)
+        if layer not in layers or entry["weight"] > layers[layer][1]["weight"]:
+            layers[layer] = (name, entry)
+    if layers:
+        return "; ".join(
+            f"{name} (weight {e['weight']:.2f}, magnitude {e['magnitude']:.3f})" for name, e in layers.values()
+        )
+    return "; ".join(f"{key} +-{entry['high']:.3g}" for key, entry in learned.items())
+
+
+def table(name: str, out: Path) -> str:
+    lines = [
+        f"Produced by `.venv/bin/python scripts/results.py {name}` at commit {commit()} on {machine()}, "
+        f"{datetime.date.today().isoformat()}.",
+        "",
+        "| run | test accuracy | balanced | kept | learned range of the true transform | truth | train s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in TABLES[name]:
+        run_dir = out / name / row.label.replace(" ", "-")
+        resolved = config.load(CONFIGS / row.config, row.sets + ["trainer.progress_bar=false"])
+        if not (run_dir / rundir.METRICS).is_file():
+            print(f"training {row.label} ({row.config} {' '.join(row.sets)})", file=sys.stderr, flush=True)
+            run.train(resolved, run_dir)
+        metrics = rundir.read_metrics(run_dir)
+        final = metrics["final"]
+        known = truth(resolved)
+        span = truth_span(final["learned_invariances"], known[0]) if known else None
+        learned = f"+-{span['high']:.3f} {span['unit']}" if span else ""
+        truth_cell = f"{known[0]} +-{known[1]:.3f} {known[2]}" if known else ""
+        seconds = sum(epoch["seconds"] for epoch in metrics["epochs"])
+        lines.append(
+            f"| {row.label} | {final['test_accuracy']:.3f} | {final['balanced_accuracy']:.3f} | "
+            f"{kept(final['learned_invariances'])} | {learned} | {truth_cell} | {seconds:.0f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("table", choices=sorted(TABLES))
+    parser.add_argument("--out", default="runs/results", help="folder of the runs and tables (default: runs/results)")
+    args = parser.parse_args()
+    out = Path(args.out)
+    try:
+        text = table(args.table, out)
+    except (config.ConfigError, run.RunFailed) as error:
+        print(f"results: error: {error}", file=sys.stderr)
+        return 2
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{args.table}.md").write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
