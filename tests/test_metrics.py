@@ -79,7 +79,7 @@ def test_a_model_with_random_copies_scores_one_for_the_identity():
     layer = AugmentationLayer([augmentations.create(n, magnitude=0.5) for n in ("translate_x", "rotate")])
     model = AugNet(TinyImageTrunk(), layer, n_copies_eval=4).eval()
     curve = invariance_curve(model, X, "rotate", [0.0, 1.0], generator=seeded(6))
-    assert curve[0] == 1.0 and curve[1] < 1.0
+    assert curve[0] == pytest.approx(1.0, abs=1e-6) and curve[1] < 0.99
     assert invariance_curve(model, X, "rotate", [0.0, 1.0], generator=seeded(6)) == curve  # seeded: replayable
 
 

@@ -12,7 +12,7 @@ two inputs apart by scale alone) the score is undefined: NaN; summarise with ``t
 
 A model that draws random copies (an :class:`~invlearn.models.InvariantModel`) sees the same draws for ``x``
 and for ``T x`` (common random numbers), so the score measures ``T`` and not the model's own randomness: the
-identity scores exactly 1.
+identity scores 1.
 """
 
 from __future__ import annotations
