@@ -80,6 +80,7 @@ def test_config_files_that_are_not_configs(workdir, capsys, content, message):
         ("experiment=../../escaped", "experiment: must be a plain folder name"),
         ("experiment=.hidden", "experiment: must be a plain folder name"),
         ("data.n_train=100000", "data.n_train: 100000 is more than the 400 train examples"),
+        ("data.root=/data/sinusoids", "data.root: sinusoids is generated, it reads no files"),
         ("data.n_test=5000", "data.n_test: 5000 is more than the 200 test examples"),
     ],
 )

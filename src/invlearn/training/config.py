@@ -266,6 +266,10 @@ def validate(raw: Any) -> dict:
     data = config["data"]
     if data["name"] == "cifar10" and data["root"] is None:
         raise ConfigError("data.root: cifar10 needs the folder or archive of CIFAR-10's python version")
+    if data["root"] is not None and data["name"] in ("sprites", "sinusoids"):
+        raise ConfigError(
+            f"data.root: {data['name']} is generated, it reads no files (only mnist, fmnist, cifar10, sleep do)"
+        )
     if data["transform"] != "none" and data["name"] not in ("mnist", "fmnist", "cifar10"):
         raise ConfigError(f"data.transform: only for mnist, fmnist and cifar10, not {data['name']!r}")
     optim = config["optim"]
