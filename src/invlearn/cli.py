@@ -207,6 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     except Failure as error:
         print(f"invlearn: failed: {error}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # the reader of stdout went away (`invlearn eval RUN | head`): nothing to report
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -17,8 +17,10 @@ CALIBRATION_EXAMPLES = 1024
 
 
 def class_counts(model: InvariantModel, x: Tensor, y: Tensor, n_classes: int, generator: torch.Generator) -> Tensor:
-    """``(n_classes, 2)`` float64 counts (correct, seen) per class of the model's predictions on one batch."""
-    predictions = model(x, generator=generator).argmax(dim=1)
+    """``(n_classes, 2)`` float64 counts (correct, seen) per class of the model's predictions on one batch,
+    on the CPU (counted there: CUDA's ``bincount`` has no deterministic implementation)."""
+    predictions = model(x, generator=generator).argmax(dim=1).cpu()
+    y = y.cpu()
     hits = torch.bincount(y, weights=(predictions == y).double(), minlength=n_classes)
     return torch.stack([hits, torch.bincount(y, minlength=n_classes).double()], dim=1)
 
@@ -38,7 +40,7 @@ def evaluate(
     counts = torch.zeros(n_classes, 2, dtype=torch.float64)
     for start in range(0, labels.shape[0], batch_size):
         end = start + batch_size
-        counts += class_counts(model, inputs[start:end], labels[start:end], n_classes, generator).cpu()
+        counts += class_counts(model, inputs[start:end], labels[start:end], n_classes, generator)
     return accuracies(counts)
 
 

@@ -90,6 +90,7 @@ _NOISE = (
     ".*is deprecated.*",
     ".*LeafSpec.*",
     ".*Starting from v1.9.0, `tensorboardX` has been removed.*",
+    ".*GPU available but not used.*",
 )
 
 

@@ -109,7 +109,7 @@ class InvarianceTask(L.LightningModule):
 
     def validation_step(self, batch, batch_idx):
         x, y = batch
-        self._counts += class_counts(self.model, x, y, self._counts.shape[0], self._val_generator).cpu()
+        self._counts += class_counts(self.model, x, y, self._counts.shape[0], self._val_generator)
 
     def on_validation_epoch_end(self) -> None:
         counts = self._counts.to(self.device)
