@@ -1,5 +1,6 @@
 """Signal augmentations ``(B, channels, times)``, one class per registry name, each directly below
-:class:`~invlearn.augmentations.MagnitudeAugmentation` or :class:`~invlearn.augmentations.ProbabilityAugmentation`.
+:class:`~invlearn.augmentations.MagnitudeAugmentation` or :class:`~invlearn.augmentations.ProbabilityAugmentation`
+(the channel events share a mixin, :class:`ChannelEvents`, beside it).
 
 Augmentations whose unit is a time or a frequency take the sampling frequency ``sfreq`` (Hz) at construction.
 """
@@ -128,30 +129,12 @@ class FTSurrogate(MagnitudeAugmentation):
         return ops.ft_surrogate(x, value, params["phases"])
 
 
-#: Channel events (dropout, shuffle): probability ``p`` per channel, uniform in ``[0, mu s]`` per example
-#: (default s = 1, at most 1); the per-channel mask is relaxed with ``sharpness`` in training mode.
-CHANNEL_EVENT_UNIT = "probability per channel"
+class ChannelEvents:
+    """Mixin of the channel events (dropout, shuffle) over :class:`~invlearn.augmentations.MagnitudeAugmentation`:
+    each channel is hit with probability ``p``, uniform in ``[0, mu s]`` per example (default s = 1, at most 1);
+    the per-channel mask is relaxed with ``sharpness`` in training mode and hard in eval mode."""
 
-
-def _channel_noise(batch_size: int, generator, device, shape, name: str) -> Tensor:
-    """``(B, channels)`` uniform noise that decides which channels an event hits."""
-    channels, _ = _example_shape(shape, name)
-    return uniform((batch_size, channels), generator, device)
-
-
-def _channel_mask(augmentation: MagnitudeAugmentation, value: Tensor, params: Mapping[str, Tensor]) -> Tensor:
-    """``(B, channels)`` mask of the channels the event hits: relaxed in training mode, hard in eval mode."""
-    channel_u = params["channel_u"].to(value.dtype)
-    sharpness = augmentation.sharpness if augmentation.training else None
-    return bernoulli_mask(value.unsqueeze(1), channel_u, sharpness)
-
-
-@register
-class ChannelDropout(MagnitudeAugmentation):
-    """Zero each channel with probability ``p`` (see :data:`CHANNEL_EVENT_UNIT`)."""
-
-    name, modality, unit, default_scale, max_scale = "channel_dropout", "signal", CHANNEL_EVENT_UNIT, 1.0, 1.0
-    symmetric = False
+    unit, default_scale, max_scale, symmetric = "probability per channel", 1.0, 1.0, False
 
     def __init__(self, magnitude=0.5, scale=None, sharpness: float = 20.0) -> None:
         super().__init__(magnitude, scale)
@@ -159,34 +142,41 @@ class ChannelDropout(MagnitudeAugmentation):
 
     def generate_parameters(self, batch_size, generator, device, shape) -> Params:
         params = super().generate_parameters(batch_size, generator, device, shape)
-        params["channel_u"] = _channel_noise(batch_size, generator, device, shape, self.name)
+        channels, _ = _example_shape(shape, self.name)
+        params["channel_u"] = uniform((batch_size, channels), generator, device)
         return params
 
-    def apply_values(self, x, value, params):
-        return ops.channel_dropout(x, _channel_mask(self, value, params))
+    def channel_mask(self, value: Tensor, params: Mapping[str, Tensor]) -> Tensor:
+        """``(B, channels)`` mask of the channels the event hits."""
+        channel_u = params["channel_u"].to(value.dtype)
+        return bernoulli_mask(value.unsqueeze(1), channel_u, self.sharpness if self.training else None)
 
 
 @register
-class ChannelShuffle(MagnitudeAugmentation):
+class ChannelDropout(ChannelEvents, MagnitudeAugmentation):
+    """Zero each channel with probability ``p`` (see :class:`ChannelEvents`)."""
+
+    name, modality = "channel_dropout", "signal"
+
+    def apply_values(self, x, value, params):
+        return ops.channel_dropout(x, self.channel_mask(value, params))
+
+
+@register
+class ChannelShuffle(ChannelEvents, MagnitudeAugmentation):
     """Replace each channel, with probability ``p``, by the channel a per-example random permutation assigns
-    to it (see :data:`CHANNEL_EVENT_UNIT`)."""
+    to it (see :class:`ChannelEvents`)."""
 
-    name, modality, unit, default_scale, max_scale = "channel_shuffle", "signal", CHANNEL_EVENT_UNIT, 1.0, 1.0
-    symmetric = False
+    name, modality = "channel_shuffle", "signal"
     permutation_keys = ("permutation",)
-
-    def __init__(self, magnitude=0.5, scale=None, sharpness: float = 20.0) -> None:
-        super().__init__(magnitude, scale)
-        self.sharpness = check_positive(sharpness, "sharpness")
 
     def generate_parameters(self, batch_size, generator, device, shape) -> Params:
         params = super().generate_parameters(batch_size, generator, device, shape)
-        params["channel_u"] = _channel_noise(batch_size, generator, device, shape, self.name)
         params["permutation"] = permutations(batch_size, params["channel_u"].shape[1], generator, device)
         return params
 
     def apply_values(self, x, value, params):
-        return ops.channel_shuffle(x, params["permutation"], _channel_mask(self, value, params))
+        return ops.channel_shuffle(x, params["permutation"], self.channel_mask(value, params))
 
 
 @register
