@@ -52,10 +52,9 @@ class Progress(Callback):
         if not self.interactive or not trainer.is_global_zero or time.monotonic() - self._last < REFRESH_SECONDS:
             return
         self._last = time.monotonic()
-        loss = pl_module._train_losses[-1] if pl_module._train_losses else float("nan")
         line = (
             f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}  step {batch_idx + 1}/"
-            f"{trainer.num_training_batches}  loss {loss:.4f}{self._learned(pl_module)}"
+            f"{trainer.num_training_batches}  loss {pl_module.last_loss:.4f}{self._learned(pl_module)}"
         )
         self.stream.write(f"\r{line[:160]:<160}")
         self.stream.flush()

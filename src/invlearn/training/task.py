@@ -57,6 +57,11 @@ class InvarianceTask(L.LightningModule):
         self._train_losses: list[float] = []
         self._counts = torch.zeros(n_classes, 2, dtype=torch.float64)  # per class: correct, seen
 
+    @property
+    def last_loss(self) -> float:
+        """The training loss of the latest step of this epoch (NaN before its first step)."""
+        return self._train_losses[-1] if self._train_losses else math.nan
+
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         return self.model(x, generator=generator)
 
