@@ -245,3 +245,9 @@ def test_a_training_step_checks_its_input_once_and_converts_no_tensor(monkeypatc
         loss.backward()
         # the input's finiteness is the one check that reads a tensor; nothing below the boundary reads one
         assert (counter.input_checks, counter.conversions) == (1, 1), type(model).__name__
+
+
+def test_finite_values_whose_sum_overflows_are_accepted():
+    x = torch.full((2, 3, 6, 6), 0.9)
+    x[0, 0] = 3.0e38  # finite, though their sum is not
+    assert ops.rotate(x, torch.zeros(2)).shape == x.shape
