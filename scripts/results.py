@@ -1,6 +1,6 @@
 """Regenerate one results table of the README: train its runs (a finished run is reused) and print the table.
 
-    .venv/bin/python scripts/results.py TABLE [--out runs/results]
+    .venv/bin/python scripts/results.py TABLE [--out runs/results] [--set KEY=VALUE ...]
 
 Tables: see ``TABLES`` (``invlearn study`` makes the capacity tables, ``make bench`` the benchmark tables). Each run
 is ``invlearn train configs/<config> --set ...`` into ``<out>/<table>/<label>``; the table goes to
@@ -60,8 +60,9 @@ TABLES: dict[str, list[Row]] = {
 }
 
 
-def machine() -> str:
-    """The processor, its logical cores and the torch build: what a result depends on."""
+def machine(accelerator: str) -> str:
+    """The processor, its logical cores, the GPU where the runs use one, and the torch build: what a result
+    depends on."""
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -70,17 +71,22 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{cpu}, {os.cpu_count()} logical cores, torch {torch.__version__}"
+    gpu = f", {torch.cuda.get_device_name()}" if accelerator == "gpu" else ""
+    return f"{cpu}, {len(os.sched_getaffinity(0))} logical cores{gpu}, torch {torch.__version__}"
 
 
 def commit() -> str:
+    """The checkout's commit (marked when ``src`` or ``configs`` differ from it); in a copy without git (a
+    machine the tree was sent to), the ``RESULTS_COMMIT`` the sender names."""
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "src", "configs"], cwd=ROOT, capture_output=True, text=True
         )
     except OSError:
-        return "unknown"
+        head = None
+    if head is None or head.returncode != 0:
+        return os.environ.get("RESULTS_COMMIT", "unknown") + " (a copy of it)"
     return head.stdout.strip() + (" with local changes" if dirty.stdout.strip() else "")
 
 
@@ -100,20 +106,23 @@ def kept(learned: dict) -> str:
     return "; ".join(f"{key} +-{entry['high']:.3g}" for key, entry in learned.items())
 
 
-def table(name: str, out: Path) -> str:
+def table(name: str, out: Path, sets: list[str]) -> str:
+    """Train the table's missing runs (its rows' overrides, then ``sets``) and return the Markdown table."""
+    options = "".join(f" --set {item}" for item in sets)
+    accelerator = config.load(CONFIGS / TABLES[name][0].config, sets)["trainer"]["accelerator"]
     lines = [
-        f"Produced by `.venv/bin/python scripts/results.py {name}` at commit {commit()} on {machine()}, "
-        f"{datetime.date.today().isoformat()}.",
+        f"Produced by `.venv/bin/python scripts/results.py {name}{options}` at commit {commit()} on "
+        f"{machine(accelerator)}, {datetime.date.today().isoformat()}.",
         "",
         "| run | test accuracy | balanced | kept | learned range of the true transform | truth | train s |",
         "|---|---|---|---|---|---|---|",
     ]
     for row in TABLES[name]:
         run_dir = out / name / row.label.replace(" ", "-")
-        resolved = config.load(CONFIGS / row.config, row.sets + ["trainer.progress_bar=false"])
+        resolved = config.load(CONFIGS / row.config, row.sets + sets + ["trainer.progress_bar=false"])
         if not (run_dir / rundir.METRICS).is_file():
             print(f"training {row.label} ({row.config} {' '.join(row.sets)})", file=sys.stderr, flush=True)
-            run.train(resolved, run_dir)
+            run.train(resolved, run_dir, resume=(run_dir / rundir.CHECKPOINT).is_file())  # resume a killed run
         metrics = rundir.read_metrics(run_dir)
         final = metrics["final"]
         known = truth(resolved)
@@ -132,10 +141,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("table", choices=sorted(TABLES))
     parser.add_argument("--out", default="runs/results", help="folder of the runs and tables (default: runs/results)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override for every run")
     args = parser.parse_args()
     out = Path(args.out)
     try:
-        text = table(args.table, out)
+        text = table(args.table, out, args.set)
     except (config.ConfigError, run.RunFailed) as error:
         print(f"results: error: {error}", file=sys.stderr)
         return 2
