@@ -76,8 +76,10 @@ def machine(accelerator: str) -> str:
 
 
 def commit() -> str:
-    """The checkout's commit (marked when ``src`` or ``configs`` differ from it); in a copy without git (a
-    machine the tree was sent to), the ``RESULTS_COMMIT`` the sender names."""
+    """The checkout's commit (marked when ``src`` or ``configs`` differ from it), or the ``RESULTS_COMMIT`` that
+    the sender of a copy of the tree names (a machine the tree was sent to may hold a stale git folder)."""
+    if "RESULTS_COMMIT" in os.environ:
+        return f"{os.environ['RESULTS_COMMIT']} (a copy of it)"
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
         dirty = subprocess.run(
@@ -86,7 +88,7 @@ def commit() -> str:
     except OSError:
         head = None
     if head is None or head.returncode != 0:
-        return os.environ.get("RESULTS_COMMIT", "unknown") + " (a copy of it)"
+        return "unknown"
     return head.stdout.strip() + (" with local changes" if dirty.stdout.strip() else "")
 
 
