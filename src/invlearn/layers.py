@@ -10,7 +10,7 @@ parameters are flat dicts whose keys are prefixed by the candidate (``"2.u"``) o
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -57,7 +57,7 @@ class AugmentationLayer(RandomTransform):
         eval_sampling: str = "per_example",
     ) -> None:
         super().__init__()
-        if isinstance(augmentations, (str, Augmentation)) or not isinstance(augmentations, Sequence):
+        if isinstance(augmentations, (str, Augmentation)) or not isinstance(augmentations, Iterable):
             raise TypeError(
                 f"augmentations must be a list of augmentations or names, got {type(augmentations).__name__} "
                 f"(write [{augmentations!r}] for a single candidate)"
@@ -170,7 +170,7 @@ class AugmentationModule(RandomTransform):
 
     def __init__(self, layers: Sequence[AugmentationLayer]) -> None:
         super().__init__()
-        if isinstance(layers, AugmentationLayer) or not isinstance(layers, Sequence):
+        if isinstance(layers, AugmentationLayer) or not isinstance(layers, Iterable):
             raise TypeError(f"layers must be a list of AugmentationLayer, got {type(layers).__name__}")
         layers = list(layers)
         if not layers:

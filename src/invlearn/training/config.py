@@ -21,6 +21,7 @@ from invlearn.data import sinusoids, sleep
 from invlearn.models.invariant import N_COPIES_EVAL
 from invlearn.models.registry import TRUNKS, available_trunks
 from invlearn.ops.geometry import GENERATOR_NAMES
+from invlearn.training.build import METHODS
 from invlearn.training.seeds import MAX_SEED
 
 
@@ -103,7 +104,7 @@ SCHEMA: dict[str, Any] = {
         "n_test": Field(INT, None, _at_least_one, nullable=True),
     },
     "model": {
-        "method": Field(STR, "augnet", _one_of("augnet", "augerino", "fixed", "none")),
+        "method": Field(STR, "augnet", _one_of(*METHODS)),
         "trunk": None,  # {name: registered trunk, **constructor arguments}
         "layers": None,  # augnet / fixed: list of layers, each a list of {name: augmentation, **arguments}
         "temperature": Field(REAL, 0.01, _positive),
