@@ -13,7 +13,7 @@ from pathlib import Path
 from invlearn.data.transformed import TRUE_RANGES
 from invlearn.published import PUBLISHED
 from invlearn.training.config import ConfigError
-from invlearn.training.rundir import read_config, read_metrics, write_atomic
+from invlearn.training.rundir import check_folder_can_hold, read_config, read_metrics, write_atomic
 
 #: The transform whose range is known to be right for each generated data set: (report key suffix, upper
 #: bound, unit); real images get theirs from ``data.transform`` (:data:`invlearn.data.transformed.TRUE_RANGES`).
@@ -116,12 +116,9 @@ def _save(fig, out_dir: Path, name: str) -> str:
 
 
 def _check_out(out: Path) -> None:
-    """Refuse a report path whose folder is a file, or that names a file this module did not write."""
-    existing = out.parent
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise ConfigError(f"--out {out}: {existing} is a file, not a folder")
+    """Refuse a report path whose folder cannot be made or written, or that names a file this module did not
+    write."""
+    check_folder_can_hold(out.parent, "--out")
     if out.is_dir():
         raise ConfigError(f"--out {out}: is a folder; give a file name such as {out / 'report.md'}")
     if out.exists():

@@ -34,6 +34,7 @@ from invlearn.training.rundir import (
     CHECKPOINT,
     CONFIG,
     METRICS,
+    check_folder_can_hold,
     read_checkpoint,
     read_config,
     write_atomic,
@@ -127,13 +128,7 @@ def _check_out(out: Path, resume: bool) -> None:
         return
     if not _is_launched_worker() and ((out / CHECKPOINT).exists() or (out / METRICS).exists()):
         raise ConfigError(f"--out {out}: already holds a run; resume it with --resume {out} or pick another --out")
-    existing = out
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise ConfigError(f"--out {out}: {existing} is a file, not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(f"--out {out}: {existing} is not writable")
+    check_folder_can_hold(out, "--out")
 
 
 def _check_accelerator(config: dict) -> None:

@@ -37,6 +37,18 @@ def write_atomic(path: Path, write) -> None:
         raise
 
 
+def check_folder_can_hold(path: Path, flag: str) -> None:
+    """Refuse ``path`` (a folder to create, or a file's folder) when its nearest existing ancestor is a file or
+    cannot be written; ``flag`` names the option in the message."""
+    existing = Path(path)
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"{flag} {path}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"{flag} {path}: {existing} is not writable")
+
+
 def json_safe(value: Any) -> Any:
     """``value`` with every non-finite float replaced by ``None`` (JSON has no NaN or infinity)."""
     if isinstance(value, float) and not math.isfinite(value):
