@@ -190,7 +190,7 @@ def test_project_clamps_strengths_into_unit_interval():
         rotate._magnitude.fill_(-0.3)
         hflip._probability.fill_(1.4)
     model.project_()
-    assert float(rotate._magnitude) == 0.0 and float(hflip._probability) == 1.0
+    assert float(rotate._magnitude.detach()) == 0.0 and float(hflip._probability.detach()) == 1.0
     logits = layer.logits.detach().clone()
     model.project_()
     assert torch.equal(layer.logits, logits)  # weights are not strengths
