@@ -1,0 +1,80 @@
+"""Does a learner find the invariance its data has? The identification metric, from ``learned_invariances()``.
+
+For a task whose data were transformed by a known transformation, uniform over a known half-range:
+
+* the **effective range** of each transform is the half-range the learner samples, in physical units (those of
+  :mod:`invlearn.augmentations`): for AugNet each layer's candidate range times its weight, summed over stacked
+  layers (they compose); for Augerino and independent ranges, the range itself (half the generator's width);
+* the task is **recovered** when the effective range of every transform the data were given lies within +-30 % of
+  the true half-range; for the full circle (a true half-range of pi) at least 0.8 pi, and never above 1.3 times
+  the truth, so a learner that grows every range without bound does not pass;
+* the **spurious ratio** of every other transform is its effective range on the transformed task over its
+  effective range on the untransformed task, same method and seed (about 1 when the learner is not fooled).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+#: Relative tolerance of "recovered" around the true half-range.
+TOLERANCE = 0.3
+#: For the full circle, the least effective rotation range that counts as recovered (rad).
+FULL_CIRCLE_FLOOR = 0.8 * math.pi
+
+
+@dataclass(frozen=True)
+class Truth:
+    """The transformation applied to a task's data: the transform names it acts on (``("translate_x",
+    "translate_y")`` for a shift in both directions), its true half-range and unit."""
+
+    names: tuple[str, ...]
+    half_range: float
+    unit: str
+
+    def bounds(self) -> tuple[float, float]:
+        """``(low, high)``: the effective ranges that count as recovered."""
+        high = (1.0 + TOLERANCE) * self.half_range
+        if self.half_range >= math.pi - 1e-9 and self.unit == "rad":
+            return FULL_CIRCLE_FLOOR, high
+        return (1.0 - TOLERANCE) * self.half_range, high
+
+
+def transform_name(key: str) -> str:
+    """``"rotate"`` from a ``learned_invariances`` key: ``"1.rotate"`` (AugNet layer 1) or ``"rotate"``."""
+    head, _, tail = key.partition(".")
+    return tail if tail and head.isdigit() else key
+
+
+def effective_ranges(learned: Mapping[str, Mapping]) -> dict[str, float]:
+    """Effective half-range per transform name (see the module), from a model's ``learned_invariances()``."""
+    ranges: dict[str, float] = {}
+    for key, entry in learned.items():
+        weight = 1.0 if entry.get("weight") is None else float(entry["weight"])
+        half = max(abs(float(entry["low"])), abs(float(entry["high"])))
+        name = transform_name(key)
+        ranges[name] = ranges.get(name, 0.0) + weight * half
+    return ranges
+
+
+def recovered(learned: Mapping[str, Mapping], truth: Truth) -> bool:
+    """Whether every transform of ``truth`` has an effective range within :meth:`Truth.bounds`."""
+    ranges = effective_ranges(learned)
+    low, high = truth.bounds()
+    return all(low <= ranges.get(name, 0.0) <= high for name in truth.names)
+
+
+def spurious_ratios(
+    transformed: Mapping[str, Mapping], untransformed: Mapping[str, Mapping], truth: Truth | None
+) -> dict[str, float]:
+    """Per transform not in ``truth``: effective range on the transformed task over that on the untransformed
+    task (1 where both are 0, infinity where only the untransformed one is)."""
+    on_task, on_plain = effective_ranges(transformed), effective_ranges(untransformed)
+    ratios = {}
+    for name in sorted(set(on_task) | set(on_plain)):
+        if truth is not None and name in truth.names:
+            continue
+        task, plain = on_task.get(name, 0.0), on_plain.get(name, 0.0)
+        ratios[name] = task / plain if plain > 0 else (1.0 if task == 0 else math.inf)
+    return ratios
