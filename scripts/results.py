@@ -128,9 +128,9 @@ def table(name: str, out: Path, sets: list[str]) -> str:
         metrics = rundir.read_metrics(run_dir)
         final = metrics["final"]
         known = truth(resolved)
-        span = truth_span(final["learned_invariances"], known[0]) if known else None
+        span = truth_span(final["learned_invariances"], known.names[0]) if known else None
         learned = f"+-{span['high']:.3f} {span['unit']}" if span else ""
-        truth_cell = f"{known[0]} +-{known[1]:.3f} {known[2]}" if known else ""
+        truth_cell = f"{known.names[0]} +-{known.half_range:.3f} {known.unit}" if known else ""
         seconds = sum(epoch["seconds"] for epoch in metrics["epochs"])
         lines.append(
             f"| {row.label} | {final['test_accuracy']:.3f} | {final['balanced_accuracy']:.3f} | "

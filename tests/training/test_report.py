@@ -27,6 +27,7 @@ def test_train_writes_a_report_with_plots(runs):
     report = (runs / "augnet" / "report.md").read_text()
     assert "True invariance: frequency_shift within +-0.5 Hz" in report
     assert "| augnet | augnet | 3 |" in report and "0.frequency_shift" in report
+    assert report.count(" | yes | ") + report.count(" | no | ") == 1  # the identification metric
     assert "frequency-shift magnitude 0.236 (truth 0.25)" in report  # the published number beside ours
     assert "Rommel, Moreau, Gramfort" in report  # ... with its source
     for name in ("report-ranges.png", "report-weights.png", "report-accuracy.png"):
@@ -55,22 +56,16 @@ def test_report_errors(runs, tmp_path, capsys):
 def test_truth_follows_the_data_and_its_transformation():
     import math
 
+    from invlearn.data.registry import DATA_SETS
+    from invlearn.identification import Truth
+    from invlearn.training.build import LOADERS
     from invlearn.training.report import truth
 
-    assert truth({"data": {"name": "sprites"}}) == ("rotate", math.pi / 4, "rad")
-    assert truth({"data": {"name": "mnist", "transform": "rotate"}}) == ("rotate", math.pi, "rad")
-    assert truth({"data": {"name": "fmnist", "transform": "scale"}})[:2] == ("scale", math.log(1.5))
+    assert truth({"data": {"name": "sprites"}}) == Truth(("rotate",), math.pi / 4, "rad")
+    assert truth({"data": {"name": "sinusoids"}}) == Truth(("frequency_shift",), 0.5, "Hz")
+    assert truth({"data": {"name": "mnist", "transform": "rotate"}}).half_range == math.pi
+    assert truth({"data": {"name": "fmnist", "transform": "translate"}}).names == ("translate_x", "translate_y")
+    assert truth({"data": {"name": "fmnist", "transform": "scale"}}).half_range == math.log(1.5)
     assert truth({"data": {"name": "fmnist", "transform": "none"}}) is None
     assert truth({"data": {"name": "sleep", "transform": "none"}}) is None
-
-
-def test_truth_span_adds_up_stacked_layers():
-    from invlearn.training.report import truth_span
-
-    def entry(high, weight):
-        return {"weight": weight, "magnitude": None, "low": -high, "high": high, "unit": "rad"}
-
-    report = {"0.rotate": entry(0.5, 0.9), "0.shear_x": entry(0.1, 0.1), "1.rotate": entry(0.25, 0.6)}
-    assert truth_span(report, "rotate") == {"low": -0.75, "high": 0.75, "unit": "rad", "weights": [0.9, 0.6]}
-    assert truth_span({"rotate": entry(2.0, None)}, "rotate")["weights"] == []  # Augerino: no weights
-    assert truth_span(report, "scale") is None
+    assert set(LOADERS) == set(DATA_SETS)  # every registered data set can be built

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from invlearn import Augerino, AugmentationLayer, AugNet, InvariantModel, UniformLieAffine, augmentations
-from invlearn.data import images, sinusoids, sleep, sprites, transformed
+from invlearn.data import images, registry, sinusoids, sleep, sprites, transformed
 from invlearn.data.files import DataError
 from invlearn.models import create_trunk
 from invlearn.models.registry import TRUNKS
@@ -63,7 +63,8 @@ def _image_data(spec: dict, seed: int) -> Data:
     for split, part in ((train, "train"), (test, "test")):
         subset = _first((split.images, split.labels), spec[f"n_{part}"], f"data.n_{part}", part)
         parts.append(transformed.transform(images.ImageSplit(*subset), spec["transform"], generator))
-    return Data(parts[0].images, parts[0].labels, parts[1].images, parts[1].labels, 10)
+    n_classes = registry.get(spec["name"]).n_classes
+    return Data(parts[0].images, parts[0].labels, parts[1].images, parts[1].labels, n_classes)
 
 
 #: Synthetic sleep epochs per stage when no Sleep-EDF folder is given: 2/3 train, 1/3 test.
@@ -87,26 +88,42 @@ def _sleep_data(spec: dict, seed: int) -> Data:
     train_signals, train_labels = _first((train.signals, train.labels), spec["n_train"], "data.n_train", "train")
     test_signals, test_labels = _first((test.signals, test.labels), spec["n_test"], "data.n_test", "test")
     scale = train_signals.std()
-    return Data(train_signals / scale, train_labels, test_signals / scale, test_labels, len(sleep.STAGES), train.sfreq)
+    n_classes = registry.get("sleep").n_classes
+    return Data(train_signals / scale, train_labels, test_signals / scale, test_labels, n_classes, train.sfreq)
+
+
+def _sprites_data(spec: dict, seed: int) -> Data:
+    """Generated sprites: ``n_train`` / ``n_test`` of them (10,000 / 5,000 by default)."""
+    train, test = sprites.load(spec["n_train"] or 10_000, spec["n_test"] or 5_000, seed=seed)
+    return Data(train.images, train.labels, test.images, test.labels, registry.get("sprites").n_classes)
+
+
+def _sinusoids_data(spec: dict, seed: int) -> Data:
+    """The sinusoids of the AugNet protocol (400 train / 200 test), the first ``n_train`` / ``n_test``."""
+    train, test = sinusoids.load(seed=seed)
+    facts = registry.get("sinusoids")
+    return Data(
+        *_first((train.signals, train.labels), spec["n_train"], "data.n_train", "train"),
+        *_first((test.signals, test.labels), spec["n_test"], "data.n_test", "test"),
+        facts.n_classes,
+        facts.sfreq,
+    )
+
+
+#: ``data.name`` -> the function that makes its :class:`Data` from ``(config["data"], seed)``.
+LOADERS = {
+    "sprites": _sprites_data,
+    "sinusoids": _sinusoids_data,
+    "mnist": _image_data,
+    "fmnist": _image_data,
+    "cifar10": _image_data,
+    "sleep": _sleep_data,
+}
 
 
 def build_data(config: dict) -> Data:
     """Generate or load the configured data set (deterministic given ``config["seed"]``)."""
-    spec, seed = config["data"], config["seed"]
-    if spec["name"] in IMAGE_LOADERS:
-        return _image_data(spec, seed)
-    if spec["name"] == "sleep":
-        return _sleep_data(spec, seed)
-    if spec["name"] == "sprites":
-        train, test = sprites.load(spec["n_train"] or 10_000, spec["n_test"] or 5_000, seed=seed)
-        return Data(train.images, train.labels, test.images, test.labels, sprites.N_CLASSES)
-    train, test = sinusoids.load(seed=seed)
-    return Data(
-        *_first((train.signals, train.labels), spec["n_train"], "data.n_train", "train"),
-        *_first((test.signals, test.labels), spec["n_test"], "data.n_test", "test"),
-        len(sinusoids.BASE_FREQUENCIES),
-        sinusoids.SFREQ,
-    )
+    return LOADERS[config["data"]["name"]](config["data"], config["seed"])
 
 
 def create_augmentation(entry: dict, data: Data) -> augmentations.Augmentation:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from invlearn import augmentations
-from invlearn.data import sinusoids, sleep
+from invlearn.data.registry import DATA_SETS, KNOWN_TRANSFORMS
 from invlearn.models.invariant import N_COPIES_EVAL
 from invlearn.models.registry import TRUNKS, available_trunks
 from invlearn.ops.geometry import GENERATOR_NAMES
@@ -77,17 +77,6 @@ def check_name(v) -> str | None:
 
 INT, REAL, STR, BOOL = int, (int, float), str, bool
 
-#: Modality and sampling frequency (Hz, signals) of each data set.
-DATA_SETS = {
-    "sprites": ("image", None),
-    "sinusoids": ("signal", sinusoids.SFREQ),
-    "mnist": ("image", None),
-    "fmnist": ("image", None),
-    "cifar10": ("image", None),
-    "sleep": ("signal", sleep.SYNTHETIC_SFREQ),
-}
-
-
 #: The schema: nested dicts of :class:`Field`; ``layers``, ``generators`` and ``trunk`` are checked by hand.
 SCHEMA: dict[str, Any] = {
     "experiment": Field(STR, "experiment", check_name),
@@ -99,7 +88,7 @@ SCHEMA: dict[str, Any] = {
         # else the synthetic generator
         "root": Field(STR, None, nullable=True),
         # a known transformation applied at random to every image (invlearn.data.transformed)
-        "transform": Field(STR, "none", _one_of("none", "rotate", "translate", "scale")),
+        "transform": Field(STR, "none", _one_of("none", *KNOWN_TRANSFORMS)),
         "n_train": Field(INT, None, _at_least_one, nullable=True),
         "n_test": Field(INT, None, _at_least_one, nullable=True),
     },
@@ -196,7 +185,7 @@ def _check_augmentation(entry: Any, path: str, data_name: str) -> dict:
     name = entry["name"]
     if name not in augmentations.available():
         raise ConfigError(f"{path}.name: unknown augmentation {name!r}")
-    modality, sfreq = DATA_SETS[data_name]
+    modality, sfreq = DATA_SETS[data_name].modality, DATA_SETS[data_name].sfreq
     cls = augmentations.get(name)
     if cls.modality != modality:
         article = "an" if cls.modality == "image" else "a"
@@ -236,7 +225,7 @@ def _check_trunk(trunk: Any) -> None:
 def _check_model(model: dict, data_name: str) -> None:
     _check_trunk(model["trunk"])
     method, layers = model["method"], model["layers"]
-    modality = DATA_SETS[data_name][0]
+    modality = DATA_SETS[data_name].modality
     if method == "augerino" and modality != "image":
         raise ConfigError(f"model.method: augerino warps images; {data_name} holds {modality}s (use augnet)")
     if method in ("augnet", "fixed"):
@@ -265,14 +254,15 @@ def validate(raw: Any) -> dict:
     """Check a parsed configuration and return it resolved (defaults filled in)."""
     config = _check_section(SCHEMA, raw, "")
     data = config["data"]
-    if data["name"] == "cifar10" and data["root"] is None:
-        raise ConfigError("data.root: cifar10 needs the folder or archive of CIFAR-10's python version")
-    if data["root"] is not None and data["name"] in ("sprites", "sinusoids"):
-        raise ConfigError(
-            f"data.root: {data['name']} is generated, it reads no files (only mnist, fmnist, cifar10, sleep do)"
-        )
-    if data["transform"] != "none" and data["name"] not in ("mnist", "fmnist", "cifar10"):
-        raise ConfigError(f"data.transform: only for mnist, fmnist and cifar10, not {data['name']!r}")
+    facts = DATA_SETS[data["name"]]
+    readers = sorted(name for name, d in DATA_SETS.items() if d.root != "none")
+    if facts.root == "required" and data["root"] is None:
+        raise ConfigError(f"data.root: {facts.name} needs its files (a folder or archive)")
+    if facts.root == "none" and data["root"] is not None:
+        raise ConfigError(f"data.root: {facts.name} is generated, it reads no files (only {', '.join(readers)} do)")
+    if data["transform"] != "none" and not facts.transformable:
+        transformable = sorted(name for name, d in DATA_SETS.items() if d.transformable)
+        raise ConfigError(f"data.transform: only for {', '.join(transformable)}, not {facts.name!r}")
     optim = config["optim"]
     if optim["nesterov"] and (optim["algorithm"] != "sgd" or optim["momentum"] == 0):
         raise ConfigError("optim.nesterov: needs optim.algorithm sgd with a momentum > 0")

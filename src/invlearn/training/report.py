@@ -7,35 +7,23 @@ their trajectories can be compared.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
-from invlearn.data.transformed import TRUE_RANGES
+from invlearn.data import registry
+from invlearn.identification import Truth, recovered
 from invlearn.published import PUBLISHED
 from invlearn.training.config import ConfigError
 from invlearn.training.rundir import check_folder_can_hold, read_config, read_metrics, write_atomic
 
-#: The transform whose range is known to be right for each generated data set: (report key suffix, upper
-#: bound, unit); real images get theirs from ``data.transform`` (:data:`invlearn.data.transformed.TRUE_RANGES`).
-TRUTH = {"sprites": ("rotate", math.pi / 4, "rad"), "sinusoids": ("frequency_shift", 0.5, "Hz")}
-TRANSFORM_TRUTH = {
-    "rotate": ("rotate", TRUE_RANGES["rotate"], "rad"),
-    "translate": ("translate_x", TRUE_RANGES["translate"], "fraction of the size (x and y alike)"),
-    "scale": ("scale", TRUE_RANGES["scale"], "log of the zoom factor"),
-}
-
-
-def truth(config: dict) -> tuple[str, float, str] | None:
-    """The known-right invariance of a run's data, or ``None`` where the data does not define one (sleep EEG,
-    untransformed real images)."""
-    data = config["data"]
-    if data["name"] in TRUTH:
-        return TRUTH[data["name"]]
-    return TRANSFORM_TRUTH.get(data.get("transform", "none"))
-
-
 #: First line of every report this module writes: an existing ``--out`` file is only overwritten if it starts so.
 TITLE = "# Report: "
+
+
+def truth(config: dict) -> Truth | None:
+    """The known-right invariance of a run's data (:func:`invlearn.data.registry.truth`), or ``None`` where the
+    data does not define one (sleep EEG, untransformed real images)."""
+    data = config["data"]
+    return registry.truth(data["name"], data.get("transform", "none"))
 
 
 def truth_span(report: dict, name: str) -> dict | None:
@@ -63,7 +51,7 @@ def _plot(runs: list[tuple[str, dict, dict]], out_dir: Path, stem: str) -> list[
     import matplotlib.pyplot as plt
 
     known = truth(runs[0][1])
-    truth_name = known[0] if known else None
+    truth_name = known.names[0] if known else None
     files = []
     fig, axes = plt.subplots(1, len(runs), figsize=(5.5 * len(runs), 3.8), squeeze=False)
     for ax, (label, _, metrics) in zip(axes[0], runs, strict=True):
@@ -73,7 +61,8 @@ def _plot(runs: list[tuple[str, dict, dict]], out_dir: Path, stem: str) -> list[
             bold = truth_name is not None and key.endswith(truth_name)
             ax.plot(epochs, highs, marker="o", markersize=3, label=key, linewidth=2 if bold else 1)
         if known:
-            ax.axhline(known[1], color="black", linestyle="--", label=f"truth: {known[0]} {known[1]:.3g} {known[2]}")
+            label = f"truth: {truth_name} {known.half_range:.3g} {known.unit}"
+            ax.axhline(known.half_range, color="black", linestyle="--", label=label)
         ax.set(title=f"{label}: learned range (upper bound)", xlabel="epoch", ylabel="upper bound (unit of each)")
         if ax.get_legend_handles_labels()[0]:  # a run without augmentation draws no line
             ax.legend(fontsize=7)
@@ -156,30 +145,34 @@ def write_report(run_dirs: list[str | Path], out: str | Path | None = None) -> P
     data_name, transform = data_names.pop()
     known = truth(runs[0][1])
     described = f"{data_name}, {transform} at random" if transform != "none" else data_name
-    truth_line = f"True invariance: {known[0]} within +-{known[1]:.4g} {known[2]}." if known else "No known truth."
+    names = " and ".join(known.names) if known else ""
+    truth_line = (
+        f"True invariance: {names} within +-{known.half_range:.4g} {known.unit}." if known else "No known truth."
+    )
     lines = [f"{TITLE}{', '.join(label for label, _, _ in runs)}", ""]
     lines += [
         f"Data: {described}. {truth_line}",
         "",
         "| run | method | epochs | test accuracy | balanced accuracy | learned range of the true transform "
-        "| its weight per layer | train s/epoch | eval s/epoch | published |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| its weight per layer | recovered | train s/epoch | eval s/epoch | published |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for label, config, metrics in runs:
         final = metrics["final"]
         report = final["learned_invariances"]
         published = PUBLISHED.get(config["experiment"])
-        entry = truth_span(report, known[0]) if known else None
+        entry = truth_span(report, known.names[0]) if known else None
         span = f"[{entry['low']:.3f}, {entry['high']:.3f}] {entry['unit']}" if entry else "not learned"
         span = span if known else "no known truth"
         balanced = final.get("balanced_accuracy")
         balanced = "" if balanced is None else f"{balanced:.4f}"
         weight = " / ".join(f"{w:.3f}" for w in entry["weights"]) if entry else ""
+        found = ("yes" if recovered(report, known) else "no") if known else ""
         seconds = sum(e["seconds"] for e in metrics["epochs"]) / len(metrics["epochs"])
         eval_seconds = sum(e.get("eval_seconds", 0.0) for e in metrics["epochs"]) / len(metrics["epochs"])
         lines.append(
             f"| {label} | {config['model']['method']} | {final['epochs']} | {final['test_accuracy']:.4f} | "
-            f"{balanced} | {span} | {weight} | {seconds:.1f} | {eval_seconds:.1f} | "
+            f"{balanced} | {span} | {weight} | {found} | {seconds:.1f} | {eval_seconds:.1f} | "
             f"{published.cite() if published else ''} |"
         )
     lines += [""] + [f"![{name[:-4]}]({name})" for name in figures] + [""]
