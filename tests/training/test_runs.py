@@ -37,6 +37,13 @@ def test_run_directory_and_determinism(tmp_path):
     assert list((out / "logs" / "tensorboard").glob("events.out.tfevents.*"))
     written = json.loads((out / "metrics.json").read_text())
     assert set(written) == {"final", "epochs", "wall_time_s"} and len(written["epochs"]) == 3
+    found = written["final"]["identification"]  # the sinusoids carry a +-0.5 Hz frequency shift
+    assert found["truth"] == {"names": ["frequency_shift"], "half_range": 0.5, "unit": "Hz"}
+    assert isinstance(found["recovered"], bool) and set(found["effective_ranges"]) == {
+        "frequency_shift",
+        "ft_surrogate",
+        "gaussian_noise",
+    }
     assert set(written["epochs"][0]) == {
         "epoch", "train_loss", "test_accuracy", "balanced_accuracy", "learned_invariances", "seconds",
         "eval_seconds",

@@ -2,7 +2,8 @@
 
 ``metrics.json``::
 
-    {"final": {"test_accuracy", "balanced_accuracy", "learned_invariances", "epochs"},
+    {"final": {"test_accuracy", "balanced_accuracy", "learned_invariances", "epochs",
+               "identification": {"truth", "effective_ranges", "recovered"} or null where the data carry no truth},
      "epochs": [{"epoch", "train_loss", "test_accuracy", "balanced_accuracy", "learned_invariances", "seconds",
                  "eval_seconds"}, ...],
      "wall_time_s": float,
@@ -25,6 +26,8 @@ from pathlib import Path
 
 import torch
 
+from invlearn import identification
+from invlearn.data import registry
 from invlearn.data.files import DataError
 from invlearn.training import evaluation, seeds
 from invlearn.training.batches import TensorBatches
@@ -187,14 +190,29 @@ def _create(out: Path, config: dict, resume: bool) -> bool:
     return created
 
 
+def _identification(config: dict, learned: dict) -> dict | None:
+    """What the run learned of its data's known invariance (:mod:`invlearn.identification`), or ``None`` where
+    the data carry none."""
+    truth = registry.truth(config["data"]["name"], config["data"]["transform"])
+    if truth is None:
+        return None
+    return {
+        "truth": {"names": list(truth.names), "half_range": truth.half_range, "unit": truth.unit},
+        "effective_ranges": identification.effective_ranges(learned),
+        "recovered": identification.recovered(learned, truth),
+    }
+
+
 def _metrics(task, start: float, diverged: dict | None = None) -> dict:
     last = task.history[-1] if task.history else {}
+    learned = task.model.learned_invariances()
     metrics = {
         "final": {
             "test_accuracy": last.get("test_accuracy"),
             "balanced_accuracy": last.get("balanced_accuracy"),
-            "learned_invariances": task.model.learned_invariances(),
+            "learned_invariances": learned,
             "epochs": len(task.history),
+            "identification": _identification(task.config, learned),
         },
         "epochs": task.history,
         "wall_time_s": time.perf_counter() - start,
