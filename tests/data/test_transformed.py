@@ -58,3 +58,12 @@ def test_deterministic_labels_kept_and_bad_kind():
     assert transform(split, "none", torch.Generator()) is split
     with pytest.raises(ValueError, match="kind must be one of"):
         transform(split, "flip", torch.Generator())
+
+
+def test_another_half_range_as_in_lila():
+    """LILA's translated variant: shifts of up to 8 pixels of 28 (8/28 of the size) instead of the default."""
+    out = transform(dots(400, 14, 14), "translate", torch.Generator().manual_seed(1), half_range=8 / 28)
+    shift = centroids(out.images) / (SIZE - 1)
+    assert 8 / 28 - 0.03 <= shift.abs().max() <= 8 / 28 + 0.01
+    with pytest.raises(ValueError, match="half_range must be a finite number > 0"):
+        transform(dots(2, 14, 14), "rotate", torch.Generator(), half_range=-1.0)

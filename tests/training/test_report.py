@@ -69,3 +69,15 @@ def test_truth_follows_the_data_and_its_transformation():
     assert truth({"data": {"name": "fmnist", "transform": "none"}}) is None
     assert truth({"data": {"name": "sleep", "transform": "none"}}) is None
     assert set(LOADERS) == set(DATA_SETS)  # every registered data set can be built
+
+
+def test_a_transform_range_moves_the_truth():
+    import math
+
+    from invlearn.training import config as configs
+    from invlearn.training.report import truth
+
+    resolved = configs.load(AUGNET.parent / "fmnist-rotated-augnet.yaml", ["data.transform_range=1.5707963267948966"])
+    assert truth(resolved).half_range == math.pi / 2
+    with pytest.raises(configs.ConfigError, match="data.transform_range: set data.transform too"):
+        configs.load(AUGNET.parent / "sinusoids-augnet.yaml", ["data.transform_range=1.0"])

@@ -6,6 +6,7 @@ Configs, the trainer, reports and studies read these facts from here (:func:`get
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from invlearn.data import sinusoids, sleep, sprites
@@ -70,10 +71,14 @@ def get(name: str) -> DataSet:
     return DATA_SETS[name]
 
 
-def truth(name: str, transform: str = "none") -> Truth | None:
-    """The invariance data set ``name`` has under ``data.transform = transform``, or ``None`` where none is known
-    (sleep EEG, untransformed real images)."""
+def truth(name: str, transform: str = "none", half_range: float | None = None) -> Truth | None:
+    """The invariance data set ``name`` has under ``data.transform = transform`` (over ``+-half_range`` where
+    given, else the transformation's default range), or ``None`` where none is known (sleep EEG, untransformed
+    real images)."""
     data = get(name)
     if data.truth is not None:
         return data.truth
-    return KNOWN_TRANSFORMS.get(transform)
+    known = KNOWN_TRANSFORMS.get(transform)
+    if known is None or half_range is None:
+        return known
+    return dataclasses.replace(known, half_range=float(half_range))

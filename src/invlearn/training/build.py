@@ -62,7 +62,9 @@ def _image_data(spec: dict, seed: int) -> Data:
     parts = []
     for split, part in ((train, "train"), (test, "test")):
         subset = _first((split.images, split.labels), spec[f"n_{part}"], f"data.n_{part}", part)
-        parts.append(transformed.transform(images.ImageSplit(*subset), spec["transform"], generator))
+        parts.append(
+            transformed.transform(images.ImageSplit(*subset), spec["transform"], generator, spec["transform_range"])
+        )
     n_classes = registry.get(spec["name"]).n_classes
     return Data(parts[0].images, parts[0].labels, parts[1].images, parts[1].labels, n_classes)
 

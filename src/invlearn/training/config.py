@@ -89,6 +89,8 @@ SCHEMA: dict[str, Any] = {
         "root": Field(STR, None, nullable=True),
         # a known transformation applied at random to every image (invlearn.data.transformed)
         "transform": Field(STR, "none", _one_of("none", *KNOWN_TRANSFORMS)),
+        # its half-range (rad, fraction of the size, log zoom); default: invlearn.data.transformed.TRUE_RANGES
+        "transform_range": Field(REAL, None, _positive, nullable=True),
         "n_train": Field(INT, None, _at_least_one, nullable=True),
         "n_test": Field(INT, None, _at_least_one, nullable=True),
     },
@@ -260,6 +262,8 @@ def validate(raw: Any) -> dict:
         raise ConfigError(f"data.root: {facts.name} needs its files (a folder or archive)")
     if facts.root == "none" and data["root"] is not None:
         raise ConfigError(f"data.root: {facts.name} is generated, it reads no files (only {', '.join(readers)} do)")
+    if data["transform_range"] is not None and data["transform"] == "none":
+        raise ConfigError("data.transform_range: set data.transform too (rotate, translate or scale)")
     if data["transform"] != "none" and not facts.transformable:
         transformable = sorted(name for name, d in DATA_SETS.items() if d.transformable)
         raise ConfigError(f"data.transform: only for {', '.join(transformable)}, not {facts.name!r}")

@@ -23,7 +23,7 @@ def truth(config: dict) -> Truth | None:
     """The known-right invariance of a run's data (:func:`invlearn.data.registry.truth`), or ``None`` where the
     data does not define one (sleep EEG, untransformed real images)."""
     data = config["data"]
-    return registry.truth(data["name"], data.get("transform", "none"))
+    return registry.truth(data["name"], data.get("transform", "none"), data.get("transform_range"))
 
 
 def truth_span(report: dict, name: str) -> dict | None:

@@ -193,7 +193,8 @@ def _create(out: Path, config: dict, resume: bool) -> bool:
 def _identification(config: dict, learned: dict) -> dict | None:
     """What the run learned of its data's known invariance (:mod:`invlearn.identification`), or ``None`` where
     the data carry none."""
-    truth = registry.truth(config["data"]["name"], config["data"]["transform"])
+    data = config["data"]
+    truth = registry.truth(data["name"], data["transform"], data["transform_range"])
     if truth is None:
         return None
     return {
