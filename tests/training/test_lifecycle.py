@@ -135,3 +135,10 @@ def test_on_a_terminal_one_line_is_rewritten_in_place(tmp_path, monkeypatch):
         "2/3",
         "3/3",
     ]
+
+
+def test_atomic_writes_keep_the_usual_permissions(tmp_path):
+    plain = tmp_path / "plain"
+    plain.write_text("x")
+    write_atomic(tmp_path / "atomic", lambda temporary: temporary.write_text("x"))
+    assert (tmp_path / "atomic").stat().st_mode == plain.stat().st_mode

@@ -31,10 +31,17 @@ def write_atomic(path: Path, write) -> None:
     os.close(fd)
     try:
         write(Path(temporary))
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600 would make the file private
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def check_folder_can_hold(path: Path, flag: str) -> None:
