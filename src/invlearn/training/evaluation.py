@@ -1,8 +1,9 @@
 """The one evaluation routine of every run: test accuracy during training, ``invlearn eval`` and studies.
 
 A model is evaluated in eval mode with its test-time copies drawn from a generator seeded with
-``seed + seeds.EVALUATION``, after its batch-norm statistics are recomputed on a fixed slice of the training set
-(:func:`recalibrate_batch_norm`).
+``seed + seeds.EVALUATION``. During training its batch-norm statistics are recomputed on a fixed slice of the
+training set before each evaluation (:func:`recalibrate_batch_norm`); the checkpoint saved after the evaluation
+holds them, and ``invlearn eval`` and studies evaluate with those.
 """
 
 from __future__ import annotations
