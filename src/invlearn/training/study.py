@@ -30,12 +30,14 @@ import torch
 
 from invlearn.metrics import invariance_score
 from invlearn.training import config as configs
-from invlearn.training import evaluation, seeds
+from invlearn.training import evaluation, identification_study, seeds
 from invlearn.training.build import create_augmentation
 from invlearn.training.config import ConfigError
 from invlearn.training.run import load_trained, train
 from invlearn.training.rundir import METRICS, write_atomic, write_json
 
+#: Kinds of study file (``kind:``; the capacity study when absent).
+KINDS = ("capacity", "identification")
 STUDY_KEYS = {"study", "base", "trunk", "sizes", "seeds", "eval_copies", "oracle", "invariance", "published", "set"}
 
 
@@ -45,15 +47,21 @@ def load_study(path: str | Path) -> dict:
     spec = configs.read_yaml_file(path)
     if not isinstance(spec, dict):
         raise ConfigError(f"{path}: a study must be a mapping")
+    kind = spec.get("kind", "capacity")
+    if kind not in KINDS:
+        raise ConfigError(f"kind: must be one of {sorted(KINDS)}, got {kind!r}")
+    problem = configs.check_name(spec.get("study"))
+    if problem:
+        raise ConfigError(f"study: {problem}")
+    if kind == "identification":
+        return identification_study.load(path, spec)
+    spec.pop("kind", None)
     unknown = sorted(set(spec) - STUDY_KEYS)
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown key (known: {sorted(STUDY_KEYS)})")
     for key in ("study", "base", "trunk", "sizes", "seeds", "eval_copies", "oracle", "invariance"):
         if key not in spec:
             raise ConfigError(f"{key}: missing")
-    problem = configs.check_name(spec["study"])
-    if problem:
-        raise ConfigError(f"study: {problem}")
     sizes = spec["sizes"]
     if not isinstance(sizes, list) or not sizes or not all(_is_size(s) for s in sizes):
         raise ConfigError(f"sizes: must be a non-empty list of [width, depth] positive integers, got {sizes!r}")
@@ -125,7 +133,10 @@ def score(run_dir: Path, transform_entry: dict, n_copies: int | None = None) -> 
 
 def run_study(spec: dict, out: str | Path) -> dict:
     """Train every run of the grid (a finished run directory is reused) and score them; returns and writes
-    ``study.json`` (per run and medians over seeds) and ``study.md``."""
+    ``study.json`` (per run and medians over seeds) and ``study.md``. An identification study (``kind:
+    identification``) runs :func:`invlearn.training.identification_study.run` instead."""
+    if spec.get("kind") == "identification":
+        return identification_study.run(spec, out)
     out = Path(out)
     rows = []
     for (label, method, seed), run_config in run_configs(spec).items():

@@ -1,0 +1,228 @@
+"""The identification study: does a learner find each task's known invariance, in every seed?
+
+A study file (YAML, ``kind: identification``) names tasks, methods and seeds::
+
+    study: identification-quick
+    kind: identification
+    seeds: [0, 1]
+    set: [trainer.progress_bar=false]        # optional: overrides for every run
+    tasks:                                   # name -> a base config (relative to the study file) + overrides
+      sinusoids: {base: sinusoids-augnet.yaml, set: [data.n_train=96]}
+      fmnist-rotated: {base: fmnist-rotated-augnet.yaml, plain: fmnist}   # plain: its untransformed task
+    methods:                                 # name -> overrides of every task's base config
+      none: {set: [model.method=none, model.layers=null, loss.lam=0.0]}
+      augerino: {set: [model.method=augerino, model.layers=null], modality: image}   # images only
+
+``invlearn study FILE --out DIR`` trains every (task, method, seed) under ``DIR/<task>/<method>/seed<k>`` (a
+finished run is reused, a killed one resumed), then writes ``DIR/study.json`` (one row per run and one summary per
+task and method), ``DIR/study.md`` and, with matplotlib, ``DIR/recovered.png`` (tasks x methods, the fraction of
+seeds that recovered the truth). Each run's verdict is its ``metrics.json``'s ``final.identification``
+(:mod:`invlearn.identification`).
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import math
+import statistics
+from pathlib import Path
+from typing import Any
+
+from invlearn import identification
+from invlearn.data import registry
+from invlearn.training import config as configs
+from invlearn.training import rundir
+from invlearn.training.config import ConfigError
+from invlearn.training.run import train
+
+KEYS = {"study", "kind", "seeds", "set", "tasks", "methods"}
+
+
+def _overrides(value: Any, where: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{where}: must be a list of KEY=VALUE strings, got {value!r}")
+    return value
+
+
+def load(path: str | Path, spec: dict) -> dict:
+    """Check an identification study read from ``path`` and resolve every run's config (so a bad grid fails
+    before anything trains); returns the spec with ``runs``: ``{(task, method, seed): config}``."""
+    path = Path(path)
+    unknown = sorted(set(spec) - KEYS)
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown key (known: {sorted(KEYS)})")
+    for key in ("tasks", "methods", "seeds"):
+        if not spec.get(key):
+            raise ConfigError(f"{key}: missing or empty")
+    seeds = spec["seeds"]
+    if not isinstance(seeds, list) or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
+        raise ConfigError(f"seeds: must be a list of integers, got {seeds!r}")
+    common = _overrides(spec.get("set"), "set")
+    for section in ("tasks", "methods"):
+        if not isinstance(spec[section], dict):
+            raise ConfigError(f"{section}: must be a mapping of names to settings")
+        for name in spec[section]:
+            problem = configs.check_name(name)
+            if problem:
+                raise ConfigError(f"{section}.{name}: {problem}")
+    runs = {}
+    for task, task_spec in spec["tasks"].items():
+        if not isinstance(task_spec, dict) or "base" not in task_spec:
+            raise ConfigError(f"tasks.{task}: must be a mapping with a 'base' config")
+        plain = task_spec.get("plain")
+        if plain is not None and plain not in spec["tasks"]:
+            raise ConfigError(f"tasks.{task}.plain: {plain!r} is not a task of this study")
+        base = path.parent / task_spec["base"]
+        task_sets = _overrides(task_spec.get("set"), f"tasks.{task}.set")
+        try:
+            modality = registry.get(configs.load(base, task_sets + common)["data"]["name"]).modality
+        except ConfigError as error:
+            raise ConfigError(f"tasks.{task}: {error}") from None
+        for method, method_spec in spec["methods"].items():
+            method_spec = method_spec or {}
+            if method_spec.get("modality") not in (None, modality):
+                continue  # this method does not apply to this task's data
+            sets = task_sets + _overrides(method_spec.get("set"), f"methods.{method}.set")
+            for seed in seeds:
+                try:
+                    resolved = configs.load(base, [*sets, *common, f"seed={seed}"])
+                except ConfigError as error:
+                    raise ConfigError(f"tasks.{task} x methods.{method}: {error}") from None
+                resolved["experiment"] = f"{spec['study']}-{task}-{method}"
+                runs[(task, method, seed)] = resolved
+    return {**spec, "runs": runs}
+
+
+def _row(task: str, method: str, seed: int, metrics: dict) -> dict:
+    final = metrics["final"]
+    found = final.get("identification") or {}
+    truth = found.get("truth")
+    effective = found.get("effective_ranges", {})
+    learned = None
+    if truth:
+        learned = min(effective.get(name, 0.0) for name in truth["names"]) / truth["half_range"]
+    return {
+        "task": task,
+        "method": method,
+        "seed": seed,
+        "recovered": found.get("recovered"),
+        "learned_over_true": learned,
+        "effective_ranges": effective,
+        "learned_invariances": final["learned_invariances"],
+        "truth": truth,
+        "test_accuracy": final["test_accuracy"],
+        "seconds": sum(epoch["seconds"] + epoch["eval_seconds"] for epoch in metrics["epochs"]),
+    }
+
+
+def _spurious(rows: list[dict], spec: dict) -> None:
+    """Give each row of a task with a ``plain`` counterpart its largest spurious ratio (same method and seed)."""
+    by_key = {(r["task"], r["method"], r["seed"]): r for r in rows}
+    for row in rows:
+        plain = spec["tasks"][row["task"]].get("plain")
+        other = by_key.get((plain, row["method"], row["seed"])) if plain else None
+        if other is None or row["truth"] is None:
+            row["spurious"] = None
+            continue
+        truth = identification.Truth(tuple(row["truth"]["names"]), row["truth"]["half_range"], row["truth"]["unit"])
+        ratios = identification.spurious_ratios(row["learned_invariances"], other["learned_invariances"], truth)
+        row["spurious"] = max(ratios.values(), default=1.0)
+
+
+def _median(values: list) -> float | None:
+    defined = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    return statistics.median(defined) if defined else None
+
+
+def _summaries(rows: list[dict]) -> dict:
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["task"], row["method"]), []).append(row)
+    return {
+        f"{task}/{method}": {
+            "recovered": sum(bool(r["recovered"]) for r in group),
+            "seeds": len(group),
+            "has_truth": group[0]["truth"] is not None,
+            "learned_over_true": _median([r["learned_over_true"] for r in group]),
+            "spurious": _median([r["spurious"] for r in group]),
+            "test_accuracy": _median([r["test_accuracy"] for r in group]),
+            "seconds": _median([r["seconds"] for r in group]),
+        }
+        for (task, method), group in groups.items()
+    }
+
+
+def _cell(value: float | None, digits: str = ".2f") -> str:
+    return "" if value is None else ("inf" if math.isinf(value) else format(value, digits))
+
+
+def markdown(result: dict) -> str:
+    """The study's table: per task and method, recovered in k/N seeds, medians of the rest."""
+    lines = [
+        f"# Study: {result['study']}",
+        "",
+        f"Seeds {result['seeds']}. Recovered: the effective range of the applied transformation within +-30 % of the "
+        "truth (at least 0.8 pi for the full circle, never above 1.3x); learned/true: its effective range over the "
+        "truth (median); spurious: the largest ratio of another transform's range to its range on the untransformed "
+        "task (median; about 1 when not fooled).",
+        "",
+        "| task | method | recovered | learned / true | spurious | test accuracy | seconds per run |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for key, summary in result["summary"].items():
+        task, method = key.split("/")
+        found = f"{summary['recovered']}/{summary['seeds']}" if summary["has_truth"] else "no truth"
+        lines.append(
+            f"| {task} | {method} | {found} | {_cell(summary['learned_over_true'])} | {_cell(summary['spurious'])} | "
+            f"{_cell(summary['test_accuracy'], '.3f')} | {_cell(summary['seconds'], '.1f')} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _heatmap(result: dict, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = [k for k, s in result["summary"].items() if s["has_truth"]]
+    tasks = list(dict.fromkeys(k.split("/")[0] for k in keys))
+    methods = list(dict.fromkeys(k.split("/")[1] for k in keys))
+    grid = [[math.nan] * len(methods) for _ in tasks]
+    for key in keys:
+        task, method = key.split("/")
+        summary = result["summary"][key]
+        grid[tasks.index(task)][methods.index(method)] = summary["recovered"] / summary["seeds"]
+    fig, ax = plt.subplots(figsize=(1.6 + 1.2 * len(methods), 1.2 + 0.5 * len(tasks)))
+    image = ax.imshow(grid, vmin=0.0, vmax=1.0, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(len(methods)), methods)
+    ax.set_yticks(range(len(tasks)), tasks)
+    ax.set_title("fraction of seeds that recovered the truth")
+    fig.colorbar(image, ax=ax)
+    fig.tight_layout()
+    rundir.write_atomic(out / "recovered.png", lambda temporary: fig.savefig(temporary, dpi=110, format="png"))
+    plt.close(fig)
+
+
+def run(spec: dict, out: str | Path) -> dict:
+    """Train every run of the grid (finished runs reused, killed ones resumed) and write the study's files."""
+    out = Path(out)
+    rows = []
+    for (task, method, seed), resolved in spec["runs"].items():
+        run_dir = out / task / method / f"seed{seed}"
+        if not (run_dir / rundir.METRICS).is_file():
+            train(copy.deepcopy(resolved), run_dir, resume=(run_dir / rundir.CHECKPOINT).is_file())
+        rows.append(_row(task, method, seed, rundir.read_metrics(run_dir)))
+    _spurious(rows, spec)
+    result = {"study": spec["study"], "seeds": spec["seeds"], "runs": rows, "summary": _summaries(rows)}
+    result["medians"] = result["summary"]  # what `invlearn study` prints
+    out.mkdir(parents=True, exist_ok=True)
+    rundir.write_json(out / "study.json", result)
+    text = markdown(result)
+    rundir.write_atomic(out / "study.md", lambda temporary: temporary.write_text(text, encoding="utf-8"))
+    if importlib.util.find_spec("matplotlib") is not None:
+        _heatmap(result, out)
+    return result
