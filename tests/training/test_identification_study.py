@@ -46,6 +46,7 @@ def test_the_quick_identification_study(tmp_path):
         ({"tasks": {"a/b": {"base": "sprites-augnet.yaml"}}}, "tasks.a/b: must be a plain folder name"),
         ({"tasks": {"t": {"base": "sprites-augnet.yaml", "plain": "x"}}}, "tasks.t.plain: 'x' is not a task"),
         ({"methods": {"m": {"set": ["model.temperature=0"]}}}, "tasks.sinusoids x methods.m: model.temperature"),
+        ({"methods": {"m": ["model.method=none"]}}, "methods.m: must be a mapping with 'set'"),
     ],
 )
 def test_a_bad_study_names_its_key(tmp_path, change, message):
@@ -61,3 +62,17 @@ def test_a_bad_study_names_its_key(tmp_path, change, message):
     path.write_text(yaml.safe_dump(spec))
     with pytest.raises(ConfigError, match=message):
         study.load_study(path)
+
+
+def test_tasks_without_a_known_invariance_are_tabled_but_not_drawn(tmp_path):
+    from invlearn.training import identification_study
+
+    summary = {"recovered": 0, "seeds": 2, "has_truth": False, "learned_over_true": None, "spurious": None}
+    result = {
+        "study": "s",
+        "seeds": [0, 1],
+        "summary": {"sleep/augnet": {**summary, "test_accuracy": 0.9, "seconds": 3.0}},
+    }
+    assert "| sleep | augnet | no truth |  |  | 0.900 | 3.0 |" in identification_study.markdown(result)
+    identification_study._heatmap(result, tmp_path)
+    assert not (tmp_path / "recovered.png").exists()

@@ -83,6 +83,8 @@ def load(path: str | Path, spec: dict) -> dict:
             raise ConfigError(f"tasks.{task}: {error}") from None
         for method, method_spec in spec["methods"].items():
             method_spec = method_spec or {}
+            if not isinstance(method_spec, dict) or set(method_spec) - {"set", "modality"}:
+                raise ConfigError(f"methods.{method}: must be a mapping with 'set' and optionally 'modality'")
             if method_spec.get("modality") not in (None, modality):
                 continue  # this method does not apply to this task's data
             sets = task_sets + _overrides(method_spec.get("set"), f"methods.{method}.set")
@@ -189,6 +191,8 @@ def _heatmap(result: dict, out: Path) -> None:
     import matplotlib.pyplot as plt
 
     keys = [k for k, s in result["summary"].items() if s["has_truth"]]
+    if not keys:  # no task with a known invariance: nothing to draw
+        return
     tasks = list(dict.fromkeys(k.split("/")[0] for k in keys))
     methods = list(dict.fromkeys(k.split("/")[1] for k in keys))
     grid = [[math.nan] * len(methods) for _ in tasks]
