@@ -100,6 +100,20 @@ def test_augerino_penalty_and_safe_cap():
     assert model.augmentation.width_raw.grad[2] == 0 and model.augmentation.width_raw.grad[0] > 0
 
 
+def test_augerino_safe_variant_switches_the_whole_reward_off():
+    """The reference's "safe" Augerino: no reward at all while any width is at or past the limit."""
+    model = augerino()
+    safe = Augerino(model.trunk, model.augmentation, safe_limit=10.0)
+    model.augmentation.set_widths([0.5, 0.5, 9.0, 0.1, 0.1, 0.1])
+    assert safe.penalty().item() == pytest.approx(model.penalty().item())  # below the limit: the plain reward
+    model.augmentation.set_widths([0.5, 0.5, 10.5, 0.1, 0.1, 0.1])
+    reward = safe.penalty()
+    reward.backward()
+    assert reward.item() == 0.0 and bool((model.augmentation.width_raw.grad == 0).all())
+    with pytest.raises(ValueError, match="safe_limit must be > 0"):
+        Augerino(model.trunk, model.augmentation, safe_limit=0.0)
+
+
 def test_learned_invariances_report():
     report = augnet().learned_invariances()
     json.dumps(report)

@@ -190,9 +190,10 @@ class Augerino(InvariantModel):
         trunk: any ``nn.Module`` on images.
         augmentation: the distribution; default ``UniformLieAffine()`` over all six generators.
         n_copies_train, n_copies_eval, aggregate: see :class:`InvariantModel` (reference: 1 and 20).
-        width_cap: the "safe" variant: widths past this value are no longer rewarded by :meth:`penalty` (each
-            width is capped separately; the reference switches the whole regulariser off once any width passes
-            10). ``None`` (default) rewards without bound, as the plain method does.
+        width_cap: widths past this value are no longer rewarded by :meth:`penalty` (each width capped
+            separately). ``None`` (default) rewards without bound, as the plain method does.
+        safe_limit: the reference code's "safe" variant, used in all of its experiments: once any width reaches
+            this value (10 there) the whole reward is switched off, until every width is back below it.
     """
 
     def __init__(
@@ -203,6 +204,7 @@ class Augerino(InvariantModel):
         n_copies_eval: int = N_COPIES_EVAL,
         aggregate: str = "log_softmax",
         width_cap: float | None = None,
+        safe_limit: float | None = None,
     ) -> None:
         augmentation = UniformLieAffine() if augmentation is None else augmentation
         if not isinstance(augmentation, UniformLieAffine):
@@ -211,13 +213,20 @@ class Augerino(InvariantModel):
         if width_cap is not None and not width_cap > 0:
             raise ValueError(f"width_cap must be > 0 or None, got {width_cap!r}")
         self.width_cap = None if width_cap is None else float(width_cap)
+        if safe_limit is not None and not safe_limit > 0:
+            raise ValueError(f"safe_limit must be > 0 or None, got {safe_limit!r}")
+        self.safe_limit = None if safe_limit is None else float(safe_limit)
 
     def penalty(self) -> Tensor:
-        """``|| softplus(width_raw) ||_2``, each width capped at ``width_cap`` when one is set."""
+        """``|| softplus(width_raw) ||_2``, each width capped at ``width_cap`` when one is set, and 0 while any
+        width is at or past ``safe_limit`` (chosen on the device, without reading the widths back)."""
         widths = self.augmentation.widths
         if self.width_cap is not None:
             widths = widths.clamp(max=self.width_cap)
-        return widths.norm()
+        reward = widths.norm()
+        if self.safe_limit is not None:
+            reward = torch.where((widths >= self.safe_limit).any(), torch.zeros_like(reward), reward)
+        return reward
 
     def learned_invariances(self) -> dict[str, dict]:
         return {

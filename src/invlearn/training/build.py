@@ -196,7 +196,8 @@ def _augnet(config: dict, data: Data, trunk: nn.Module) -> Learner:
 def _augerino(config: dict, data: Data, trunk: nn.Module) -> Learner:
     spec = config["model"]
     distribution = UniformLieAffine(init_width=spec["init_width"], generators=spec["generators"])
-    return Learner(Augerino(trunk, distribution, width_cap=spec["width_cap"], **_copies(spec)), config["loss"]["lam"])
+    model = Augerino(trunk, distribution, width_cap=spec["width_cap"], safe_limit=spec["safe_limit"], **_copies(spec))
+    return Learner(model, config["loss"]["lam"])
 
 
 #: ``model.method`` -> builder of its learner from ``(config, data, trunk)``.

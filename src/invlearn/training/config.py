@@ -103,6 +103,8 @@ SCHEMA: dict[str, Any] = {
         "init_width": Field(REAL, math.log(2.0), _positive),
         "generators": None,  # augerino: subset of the six generator names
         "width_cap": Field(REAL, None, _positive, nullable=True),
+        # augerino: the reference's "safe" variant, no reward while any width is at or past this (10 there)
+        "safe_limit": Field(REAL, None, _positive, nullable=True),
         "n_copies_train": Field(INT, 1, _at_least_one),
         "n_copies_eval": Field(INT, N_COPIES_EVAL, _at_least_one),
     },
