@@ -142,6 +142,13 @@ def check_generator(generator: object) -> torch.Generator | None:
     return generator  # type: ignore[return-value]
 
 
+def check_count(value: object, name: str, minimum: int = 1) -> int:
+    """Require an integer (bool refused) of at least ``minimum``: a batch size, a number of copies, a size."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
 def check_real(value: object, name: str, finite: bool = True) -> float:
     """Require a real number (bool refused), finite unless ``finite=False``; returns it as ``float``."""
     if isinstance(value, Tensor):

@@ -101,9 +101,7 @@ class UniformLieAffine(RandomTransform):
         """``(B, 3, 3)`` sampling matrices ``expm(sum_k eps_k w_k G_k)`` of a draw (``params`` from
         :meth:`sample`)."""
         if checking():
-            if not isinstance(params, Mapping) or "eps" not in params:
-                raise ValueError("params must hold the keys returned by UniformLieAffine.sample")
-            self.check_params(params, len(params["eps"]), None)
+            self.check_params(params, None, None)
         eps = params["eps"]
         widths = self.widths
         return ops.lie_affine_matrix(eps.to(widths.dtype) * widths, generators=self.generators.to(widths.dtype))

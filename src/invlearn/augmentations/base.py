@@ -30,6 +30,7 @@ from torch import Tensor, nn
 from invlearn._validation import (
     check_batch_param,
     check_choice,
+    check_count,
     check_generator,
     check_image,
     check_index_param,
@@ -51,12 +52,6 @@ def _clamp_straight_through(raw: Tensor) -> Tensor:
     """``raw`` clamped to ``[0, 1]`` in value, with the identity's gradient, so a strength pushed past a bound
     by one optimiser step can come back."""
     return raw + (raw.clamp(0.0, 1.0) - raw).detach()
-
-
-def _check_batch_size(batch_size: object) -> int:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 0:
-        raise ValueError(f"batch_size must be an integer >= 0, got {batch_size!r}")
-    return batch_size
 
 
 class RandomTransform(nn.Module):
@@ -117,18 +112,22 @@ class RandomTransform(nn.Module):
             values: the current strengths are applied in :meth:`apply`, which is what carries their gradients.
         """
         if checking():
-            _check_batch_size(batch_size)
+            check_count(batch_size, "batch_size", minimum=0)
             check_generator(generator)
         with trusted():
             return self.generate_parameters(batch_size, generator, device, shape)
 
-    def check_params(self, params: object, batch_size: int, shape: Sequence[int] | None) -> Mapping[str, Tensor]:
+    def check_params(self, params: object, batch_size: int | None, shape: Sequence[int] | None) -> Mapping[str, Tensor]:
         """Validate replayed ``params`` against what :meth:`sample` returns for this batch: the same keys,
-        shapes and kinds of tensor, finite noise, indices inside the batch and permutations where expected."""
+        shapes and kinds of tensor, finite noise, indices inside the batch and permutations where expected.
+        ``batch_size=None`` checks a draw on its own (no input to match): its batch is that of its first tensor."""
         if not checking():
             return params  # type: ignore[return-value]
         if not isinstance(params, Mapping):
             raise TypeError(f"params must be a mapping of tensors (from {type(self).__name__}.sample)")
+        if batch_size is None:
+            first = next(iter(params.values()), None)
+            batch_size = len(first) if isinstance(first, Tensor) and first.ndim else 0
         expected = self.generate_parameters(batch_size, None, "meta", shape)
         missing, unknown = sorted(set(expected) - set(params)), sorted(set(params) - set(expected))
         if missing or unknown:

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from invlearn import ops
-from invlearn._validation import check_choice, checking, trusted
+from invlearn._validation import check_choice, check_count, checking, trusted
 from invlearn.augmentations.base import MagnitudeAugmentation, Params, ProbabilityAugmentation
 from invlearn.augmentations.noise import permutations
 from invlearn.augmentations.registry import register
@@ -53,12 +53,9 @@ class AffineAugmentation:
         """Sampling matrices ``(B, 3, 3)`` of a draw (``params`` from :meth:`sample`) for images of
         ``height`` x ``width`` pixels, in ``affine_grid``'s normalised convention."""
         if checking():
-            if not isinstance(params, Mapping) or "u" not in params:
-                raise ValueError(f"params must hold the keys returned by {self.name}.sample")
-            self.check_params(params, len(params["u"]), None)
-            for size, label in ((height, "height"), (width, "width")):
-                if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-                    raise ValueError(f"{label} must be an integer >= 1, got {size!r}")
+            self.check_params(params, None, None)
+            check_count(height, "height")
+            check_count(width, "width")
         with trusted():
             return self.matrix_of(self.value(params), height, width)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from invlearn._validation import check_choice, check_generator, checking, trusted
+from invlearn._validation import check_choice, check_count, check_generator, checking, trusted
 from invlearn.augerino import UniformLieAffine
 from invlearn.augmentations.base import Augmentation, RandomTransform
 from invlearn.layers import AugmentationLayer, AugmentationModule
@@ -24,12 +24,6 @@ AGGREGATES = ("log_softmax", "mean")
 PENALTIES = ("magnitude_weight", "magnitude")
 #: Test-time copies unless a model or config says otherwise (the references use 4 to 20).
 N_COPIES_EVAL = 4
-
-
-def _check_copies(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return value
 
 
 class InvariantModel(nn.Module):
@@ -61,8 +55,8 @@ class InvariantModel(nn.Module):
             raise TypeError(f"augmentation must be a RandomTransform, got {type(augmentation).__name__}")
         self.trunk = trunk
         self.augmentation = augmentation
-        self.n_copies_train = _check_copies(n_copies_train, "n_copies_train")
-        self.n_copies_eval = _check_copies(n_copies_eval, "n_copies_eval")
+        self.n_copies_train = check_count(n_copies_train, "n_copies_train")
+        self.n_copies_eval = check_count(n_copies_eval, "n_copies_eval")
         self.aggregate = check_choice(aggregate, "aggregate", AGGREGATES)
 
     @property
@@ -74,7 +68,7 @@ class InvariantModel(nn.Module):
         """``(copies * B, ...)`` augmented copies of ``x``, copy-major, from one batched augmentation call."""
         if checking():
             x = self.augmentation.check_input(x)
-            _check_copies(copies, "copies")
+            check_count(copies, "copies")
             check_generator(generator)
         with trusted():
             batch = x.shape[0]
