@@ -88,13 +88,12 @@ def load(path: str | Path, spec: dict) -> dict:
             if method_spec.get("modality") not in (None, modality):
                 continue  # this method does not apply to this task's data
             sets = task_sets + _overrides(method_spec.get("set"), f"methods.{method}.set")
-            for seed in seeds:
-                try:
-                    resolved = configs.load(base, [*sets, *common, f"seed={seed}"])
-                except ConfigError as error:
-                    raise ConfigError(f"tasks.{task} x methods.{method}: {error}") from None
-                resolved["experiment"] = f"{spec['study']}-{task}-{method}"
-                runs[(task, method, seed)] = resolved
+            try:
+                resolved = configs.load(base, [*sets, *common, f"experiment={spec['study']}-{task}-{method}"])
+                for seed in seeds:  # the file is read once; each seed's config is validated on its own
+                    runs[(task, method, seed)] = configs.validate({**copy.deepcopy(resolved), "seed": seed})
+            except ConfigError as error:
+                raise ConfigError(f"tasks.{task} x methods.{method}: {error}") from None
     return {**spec, "runs": runs}
 
 
