@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from invlearn.bench.timing import machine
 from invlearn.training import config, run, rundir
 from invlearn.training.report import truth, truth_span
 
@@ -60,21 +60,6 @@ TABLES: dict[str, list[Row]] = {
 }
 
 
-def machine(accelerator: str) -> str:
-    """The processor, its logical cores, the GPU where the runs use one, and the torch build: what a result
-    depends on."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    gpu = f", {torch.cuda.get_device_name()}" if accelerator == "gpu" else ""
-    return f"{cpu}, {len(os.sched_getaffinity(0))} logical cores{gpu}, torch {torch.__version__}"
-
-
 def commit() -> str:
     """The checkout's commit (marked when ``src`` or ``configs`` differ from it), or the ``RESULTS_COMMIT`` that
     the sender of a copy of the tree names (a machine the tree was sent to may hold a stale git folder)."""
@@ -111,10 +96,9 @@ def kept(learned: dict) -> str:
 def table(name: str, out: Path, sets: list[str]) -> str:
     """Train the table's missing runs (its rows' overrides, then ``sets``) and return the Markdown table."""
     options = "".join(f" --set {item}" for item in sets)
-    accelerator = config.load(CONFIGS / TABLES[name][0].config, sets)["trainer"]["accelerator"]
     lines = [
         f"Produced by `.venv/bin/python scripts/results.py {name}{options}` at commit {commit()} on "
-        f"{machine(accelerator)}, {datetime.date.today().isoformat()}.",
+        f"{machine()}, torch {torch.__version__}, {datetime.date.today().isoformat()}.",
         "",
         "| run | test accuracy | balanced | kept | learned range of the true transform | truth | train s |",
         "|---|---|---|---|---|---|---|",
