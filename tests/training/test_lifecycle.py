@@ -142,3 +142,24 @@ def test_atomic_writes_keep_the_usual_permissions(tmp_path):
     plain.write_text("x")
     write_atomic(tmp_path / "atomic", lambda temporary: temporary.write_text("x"))
     assert (tmp_path / "atomic").stat().st_mode == plain.stat().st_mode
+
+
+def test_a_non_finite_weight_is_never_checkpointed(tmp_path, capsys, monkeypatch):
+    from invlearn.training.task import InvarianceTask
+
+    step = InvarianceTask.optimizer_step
+    calls = []
+
+    def poisoned_at_the_fourth_step(self, *args, **kwargs):
+        step(self, *args, **kwargs)
+        calls.append(1)
+        if len(calls) == 4:  # the step after which the run would save its first checkpoint
+            next(self.model.parameters()).data.fill_(float("inf"))
+
+    monkeypatch.setattr(InvarianceTask, "optimizer_step", poisoned_at_the_fourth_step)
+    out = tmp_path / "r"
+    assert main(["train", str(AUGNET), *SETS, "--out", str(out)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "training diverged at step 4 (epoch 1): the weights are no longer finite" in err
+    assert "no checkpoint was written yet" in err and not (out / "checkpoints" / "last.ckpt").exists()
+    assert json.loads((out / "metrics.json").read_text())["diverged"]["step"] == 4

@@ -61,6 +61,7 @@ def _last_checkpoint_callback(path: Path, every_n_steps: int):
     from lightning.pytorch.callbacks import Callback
 
     def save(trainer) -> None:
+        trainer.lightning_module.check_weights()  # no checkpoint holds a non-finite weight
         if not trainer.is_global_zero:  # the save is collective: every process calls it, only the first writes
             trainer.save_checkpoint(path, weights_only=False)
             return
@@ -247,7 +248,7 @@ def train(config: dict, out_dir: str | Path, resume: bool = False) -> dict:
             checkpoint = out / CHECKPOINT if resume else None
             trainer.fit(task, train_batches, test_batches, ckpt_path=checkpoint, weights_only=True)
         except Diverged as error:
-            diverged = {"step": trainer.global_step + 1, "epoch": trainer.current_epoch + 1, "message": str(error)}
+            diverged = {"step": error.step, "epoch": trainer.current_epoch + 1, "message": str(error)}
             if trainer.is_global_zero:
                 write_json(out / METRICS, _metrics(task, start, diverged))
             kept = out / CHECKPOINT

@@ -27,7 +27,12 @@ from invlearn.training.evaluation import (
 
 
 class Diverged(RuntimeError):
-    """Training stopped because the loss or the weights stopped being finite; the message says where and why."""
+    """Training stopped because the loss or the weights stopped being finite; the message says where and why,
+    ``step`` is the optimiser step (counted from 1) it happened at."""
+
+    def __init__(self, message: str, step: int) -> None:
+        super().__init__(message)
+        self.step = step
 
 
 class InvarianceTask(L.LightningModule):
@@ -70,19 +75,28 @@ class InvarianceTask(L.LightningModule):
         loss = regularized_loss(self(x, self.generator), y, self.model, self.lam)
         value = float(loss.detach())
         if not self.trainer.strategy.reduce_boolean_decision(math.isfinite(value), all=True):  # every process stops
-            raise Diverged(self._divergence(f"the training loss is {value}"))
+            raise self._diverged(self.global_step + 1, f"the training loss is {value}")
         self._train_losses.append(value)
         self.log("loss", loss, on_step=True, on_epoch=False)
         self.log("train_loss", loss, on_step=False, on_epoch=True, sync_dist=True)
         return loss
 
-    def _divergence(self, what: str) -> str:
+    def _diverged(self, step: int, what: str) -> Diverged:
         optim = self.config["optim"]
-        return (
-            f"training diverged at step {self.global_step + 1} (epoch {self.current_epoch + 1}): {what}; the "
-            f"likely cause is a learning rate too high for this model (optim.lr = {optim['lr']:g}) or an "
-            f"augmentation range so wide that the trunk's inputs blow up"
+        return Diverged(
+            f"training diverged at step {step} (epoch {self.current_epoch + 1}): {what}; the likely cause is a "
+            f"learning rate too high for this model (optim.lr = {optim['lr']:g}) or an augmentation range so wide "
+            f"that the trunk's inputs blow up",
+            step,
         )
+
+    def check_weights(self) -> None:
+        """Raise :class:`Diverged` if a weight is no longer finite. Called before every checkpoint (so none holds
+        such a weight) rather than after every step: a non-finite weight also makes the next step's loss
+        non-finite, which :meth:`training_step` checks anyway. The weights are the same on every process, so
+        all of them stop."""
+        if not bool(torch.stack([torch.isfinite(p).all() for p in self.model.parameters()]).all()):
+            raise self._diverged(self.global_step, "the weights are no longer finite after the optimiser's step")
 
     def batch_position(self, n_batches: int) -> tuple[int, int]:
         """``(epoch, batches already trained in it)`` from the trainer's (restored) counters, one optimiser step
@@ -137,13 +151,9 @@ class InvarianceTask(L.LightningModule):
         )
 
     def optimizer_step(self, epoch, batch_idx, optimizer, optimizer_closure=None) -> None:
-        """The optimiser's step, then the projection of every augmentation strength into ``[0, 1]``; a step
-        that leaves a non-finite weight stops the run before anything saves it."""
+        """The optimiser's step, then the projection of every augmentation strength into ``[0, 1]``."""
         super().optimizer_step(epoch, batch_idx, optimizer, optimizer_closure)
         self.model.project_()
-        finite = bool(torch.stack([torch.isfinite(p).all() for p in self.model.parameters()]).all())
-        if not finite:  # the weights are the same on every process, so all stop here
-            raise Diverged(self._divergence("the weights are no longer finite after the optimiser's step"))
 
     def configure_optimizers(self):
         """Adam (or SGD) with weight decay on the trunk, and an optional cosine schedule.
