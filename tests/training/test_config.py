@@ -73,9 +73,9 @@ def test_image_data_sets_build_from_their_files(tmp_path):
     overrides = [f"data.root={tmp_path}", "data.n_train=5", "data.n_test=3"]
     plain = build_data(config.load(CONFIGS[0].parent / "rotmnist-none.yaml", overrides + ["data.transform=none"]))
     rotated = build_data(config.load(CONFIGS[0].parent / "rotmnist-none.yaml", overrides))
-    assert plain.train_inputs.shape == (5, 1, 28, 28) and plain.test_inputs.shape == (3, 1, 28, 28)
-    assert torch.equal(plain.train_labels, rotated.train_labels) and plain.n_classes == 10
-    assert not torch.allclose(plain.train_inputs, rotated.train_inputs)
+    assert plain.train.inputs.shape == (5, 1, 28, 28) and plain.test.inputs.shape == (3, 1, 28, 28)
+    assert torch.equal(plain.train.labels, rotated.train.labels) and plain.n_classes == 10
+    assert not torch.allclose(plain.train.inputs, rotated.train.inputs)
     with pytest.raises(DataError, match="no such folder"):
         build_data(config.load(CONFIGS[0].parent / "rotmnist-none.yaml", [f"data.root={tmp_path / 'absent'}"]))
 

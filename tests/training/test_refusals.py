@@ -79,9 +79,9 @@ def test_config_files_that_are_not_configs(workdir, capsys, content, message):
         ("model.method=augerino", "model.method: augerino warps images; sinusoids holds signals"),
         ("experiment=../../escaped", "experiment: must be a plain folder name"),
         ("experiment=.hidden", "experiment: must be a plain folder name"),
-        ("data.n_train=100000", "data.n_train: 100000 is more than the 400 train examples"),
+        ("data.n_train=100000", "data.n_train: 100000 is more than the 400 examples"),
         ("data.root=/data/sinusoids", "data.root: sinusoids is generated, it reads no files"),
-        ("data.n_test=5000", "data.n_test: 5000 is more than the 200 test examples"),
+        ("data.n_test=5000", "data.n_test: 5000 is more than the 200 examples"),
     ],
 )
 def test_config_values_that_cannot_run(workdir, capsys, override, message):

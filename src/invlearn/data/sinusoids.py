@@ -9,10 +9,11 @@ AugNet's 2 Hz scale).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 from torch import Tensor
+
+from invlearn.data.split import Split
 
 SFREQ = 100.0
 SECONDS = 10.0
@@ -22,20 +23,9 @@ TRUE_SHIFT_HZ = 0.5
 NOISE_STD = 0.5
 
 
-@dataclass(frozen=True)
-class Split:
-    """Signals ``(N, 1, 1000)`` float32, labels ``(N,)`` int64, frequencies ``(N,)`` Hz."""
-
-    signals: Tensor
-    labels: Tensor
-    frequencies: Tensor
-
-    def __len__(self) -> int:
-        return self.labels.shape[0]
-
-
 def make_signals(labels: Tensor, generator: torch.Generator) -> Split:
-    """Signals of the given classes with random offsets, phases and noise."""
+    """Signals ``(N, 1, 1000)`` of the given classes with random offsets, phases and noise, with the fact
+    ``"frequency"`` ``(N,)`` Hz."""
     n = labels.shape[0]
     base = torch.tensor(BASE_FREQUENCIES, dtype=torch.float64)[labels]
     frequencies = base + (2 * torch.rand(n, generator=generator, dtype=torch.float64) - 1) * TRUE_SHIFT_HZ
@@ -43,7 +33,7 @@ def make_signals(labels: Tensor, generator: torch.Generator) -> Split:
     t = torch.arange(int(SFREQ * SECONDS), dtype=torch.float64) / SFREQ
     clean = torch.sin(2 * math.pi * frequencies.unsqueeze(1) * t + phases)
     noisy = clean + NOISE_STD * torch.randn(clean.shape, generator=generator, dtype=torch.float64)
-    return Split(noisy.unsqueeze(1).float(), labels, frequencies.float())
+    return Split(noisy.unsqueeze(1).float(), labels, {"frequency": frequencies.float()}, sfreq=SFREQ)
 
 
 def load(n_per_class: int = 150, n_train: int = 400, seed: int = 0) -> tuple[Split, Split]:
@@ -55,8 +45,4 @@ def load(n_per_class: int = 150, n_train: int = 400, seed: int = 0) -> tuple[Spl
     labels = torch.arange(len(BASE_FREQUENCIES)).repeat_interleave(n_per_class)
     labels = labels[torch.randperm(total, generator=generator)]
     data = make_signals(labels, generator)
-    head, tail = slice(0, n_train), slice(n_train, total)
-    return (
-        Split(data.signals[head], data.labels[head], data.frequencies[head]),
-        Split(data.signals[tail], data.labels[tail], data.frequencies[tail]),
-    )
+    return data.take(slice(0, n_train)), data.take(slice(n_train, total))

@@ -1,6 +1,7 @@
 """Sleep staging data: Sleep-EDF-style recordings read with MNE, and a synthetic sleep-EEG generator.
 
-Both give :class:`SleepSplit` s of 30 s epochs ``(N, channels, 30 * sfreq)`` float32 in microvolts, with the
+Both give :class:`~invlearn.data.split.Split` s of 30 s epochs ``(N, channels, 30 * sfreq)`` float32 in microvolts
+(with the fact ``"recording"``, the index of each epoch's night, its sampling frequency and channel names) and the
 five AASM classes of :data:`STAGES` (W, N1, N2, N3, REM; Rechtschaffen-Kales stages 3 and 4 both map to N3).
 
 Real files (Sleep-EDF, PhysioNet): a ``*-PSG.edf`` polysomnogram and its ``*-Hypnogram.edf`` (EDF+ annotations
@@ -12,7 +13,6 @@ Real files (Sleep-EDF, PhysioNet): a ``*-PSG.edf`` polysomnogram and its ``*-Hyp
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 
 from invlearn.data.files import DataError
+from invlearn.data.split import Split
 
 STAGES = ("W", "N1", "N2", "N3", "REM")
 EPOCH_SECONDS = 30.0
@@ -33,21 +34,6 @@ ANNOTATION_STAGES = {
     "Sleep stage R": 4,
 }
 DEFAULT_CHANNELS = ("EEG Fpz-Cz", "EEG Pz-Oz")
-
-
-@dataclass(frozen=True)
-class SleepSplit:
-    """Epochs ``(N, C, T)`` float32 in microvolts, stages ``(N,)`` int64 (indices into :data:`STAGES`), the
-    recording each epoch comes from ``(N,)`` int64, the sampling frequency (Hz) and the channel names."""
-
-    signals: Tensor
-    labels: Tensor
-    recordings: Tensor
-    sfreq: float
-    channels: tuple[str, ...]
-
-    def __len__(self) -> int:
-        return self.labels.shape[0]
 
 
 def _mne():
@@ -116,7 +102,7 @@ def find_recordings(root: str | Path) -> list[tuple[Path, Path]]:
 
 def load_sleep_edf(
     root: str | Path, channels: tuple[str, ...] = DEFAULT_CHANNELS, n_test_recordings: int = 1
-) -> tuple[SleepSplit, SleepSplit]:
+) -> tuple[Split, Split]:
     """Every recording under ``root``; the last ``n_test_recordings`` (by name) form the test split, so no night
     is in both."""
     pairs = find_recordings(root)
@@ -128,11 +114,11 @@ def load_sleep_edf(
         raise DataError(f"{root}: recordings sampled at different rates {sorted(rates)} Hz")
     sfreq = rates.pop()
 
-    def split(indices: range) -> SleepSplit:
+    def split(indices: range) -> Split:
         signals = torch.from_numpy(np.concatenate([nights[i][0] for i in indices]))
         labels = torch.from_numpy(np.concatenate([nights[i][1] for i in indices]))
         recordings = torch.cat([torch.full((len(nights[i][1]),), i) for i in indices])
-        return SleepSplit(signals, labels, recordings, sfreq, tuple(channels))
+        return Split(signals, labels, {"recording": recordings}, sfreq, tuple(channels))
 
     n_train = len(pairs) - n_test_recordings
     return split(range(n_train)), split(range(n_train, len(pairs)))
@@ -179,7 +165,7 @@ def _spindles(n: int, channels: int, times: int, sfreq: float, g: torch.Generato
 
 def synthetic_sleep(
     n_per_stage: int = 200, n_channels: int = 2, sfreq: float = SYNTHETIC_SFREQ, seed: int = 0
-) -> SleepSplit:
+) -> Split:
     """Synthetic 30 s sleep-EEG epochs with stage-specific spectra: alpha in W, theta in N1 and REM, spindles
     over theta in N2, high-amplitude delta in N3, on a white background. Classes are shuffled; deterministic
     given ``seed``. Every epoch is its own "recording"."""
@@ -195,4 +181,25 @@ def synthetic_sleep(
         gain = amplitude * (0.7 + 0.6 * torch.rand(n, generator=g, dtype=torch.float64))  # per-epoch variability
         signals += gain[:, None, None] * _band_noise((n, n_channels, times), band, sfreq, g)
     signals += (labels == STAGES.index("N2")).double()[:, None, None] * _spindles(n, n_channels, times, sfreq, g)
-    return SleepSplit(signals.float(), labels, torch.arange(n), sfreq, tuple(f"EEG {i}" for i in range(n_channels)))
+    channels = tuple(f"EEG {i}" for i in range(n_channels))
+    return Split(signals.float(), labels, {"recording": torch.arange(n)}, sfreq, channels)
+
+
+#: Synthetic epochs per stage when no Sleep-EDF folder is given: 2/3 train, 1/3 test.
+SYNTHETIC_PER_STAGE = 300
+
+
+def load(n_train: int | None, n_test: int | None, root: str | Path | None, seed: int) -> tuple[Split, Split]:
+    """Sleep-EDF nights from ``root`` (the last night tests; :func:`load_sleep_edf`), else :func:`synthetic_sleep`
+    (:data:`SYNTHETIC_PER_STAGE` epochs per stage, seeded by ``seed``, split 2/3 / 1/3); the first ``n_train`` /
+    ``n_test`` epochs (all where ``None``), divided by the training epochs' standard deviation, so augmentation
+    scales read in units of it."""
+    if root is None:
+        every = synthetic_sleep(SYNTHETIC_PER_STAGE, seed=seed)
+        cut = len(every) * 2 // 3
+        train, test = every.take(slice(0, cut)), every.take(slice(cut, None))
+    else:
+        train, test = load_sleep_edf(root)
+    train, test = train.first(n_train, "data.n_train"), test.first(n_test, "data.n_test")
+    scale = train.inputs.std()
+    return train.with_inputs(train.inputs / scale), test.with_inputs(test.inputs / scale)

@@ -9,13 +9,13 @@ a wider range confuses the orientations.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from invlearn import ops
+from invlearn.data.split import Split
 
 SIZE = 32
 #: Half-width of the rotations applied around each orientation, radians.
@@ -88,20 +88,9 @@ def sprite_bank() -> Tensor:
     return torch.stack([_walker(), _creature()])
 
 
-@dataclass(frozen=True)
-class Split:
-    """Images ``(N, 3, 32, 32)`` float32 in ``[0, 1]``, labels ``(N,)`` int64, applied angles ``(N,)`` rad."""
-
-    images: Tensor
-    labels: Tensor
-    angles: Tensor
-
-    def __len__(self) -> int:
-        return self.labels.shape[0]
-
-
 def make_split(n: int, generator: torch.Generator, half_range: float = TRUE_HALF_RANGE) -> Split:
-    """``n`` examples: classes balanced at random, angle ``orientation * pi + U(-half_range, half_range)``."""
+    """``n`` examples: images ``(n, 3, 32, 32)``, classes balanced at random, and the fact ``"angle"``
+    ``(n,)`` rad: ``orientation * pi + U(-half_range, half_range)``."""
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
     labels = torch.randint(0, N_CLASSES, (n,), generator=generator)
@@ -109,10 +98,14 @@ def make_split(n: int, generator: torch.Generator, half_range: float = TRUE_HALF
     angles = (labels % 2) * math.pi + offsets
     bank = sprite_bank()
     images = ops.rotate(bank[labels // 2], angles.float()).clamp(0.0, 1.0)
-    return Split(images, labels, angles.float())
+    return Split(images, labels, {"angle": angles.float()})
 
 
-def load(n_train: int = 10_000, n_test: int = 5_000, seed: int = 0) -> tuple[Split, Split]:
+#: Default sizes of the protocol's train and test splits.
+N_TRAIN, N_TEST = 10_000, 5_000
+
+
+def load(n_train: int = N_TRAIN, n_test: int = N_TEST, seed: int = 0) -> tuple[Split, Split]:
     """The train and test splits of the protocol (10k / 5k), deterministic given ``seed``."""
     generator = torch.Generator().manual_seed(seed)
     return make_split(n_train, generator), make_split(n_test, generator)

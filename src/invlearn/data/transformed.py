@@ -21,18 +21,19 @@ import math
 import torch
 
 from invlearn import ops
-from invlearn.data.images import ImageSplit
+from invlearn.data.split import Split
 
 #: Half-width of each variant's range (rad, fraction of the size, log of the zoom factor).
 TRUE_RANGES = {"rotate": math.pi, "translate": 0.15, "scale": math.log(1.5)}
 
 
 def transform(
-    split: ImageSplit, kind: str, generator: torch.Generator, half_range: float | None = None, chunk: int = 4096
-) -> ImageSplit:
+    split: Split, kind: str, generator: torch.Generator, half_range: float | None = None, chunk: int = 4096
+) -> Split:
     """``split`` with transformation ``kind`` (a key of :data:`TRUE_RANGES`, or ``"none"``) drawn per image
     from ``generator``, uniform over ``+-half_range`` (default: :data:`TRUE_RANGES`); bilinear, zero padding.
-    Deterministic given the generator's state."""
+    The drawn values become the fact ``kind`` (``(N,)``, ``(N, 2)`` x/y for ``translate``). Deterministic given
+    the generator's state."""
     if kind == "none":
         return split
     if kind not in TRUE_RANGES:
@@ -42,5 +43,5 @@ def transform(
     n, half = len(split), TRUE_RANGES[kind] if half_range is None else half_range
     values = (2 * torch.rand((n, 2) if kind == "translate" else (n,), generator=generator) - 1) * half
     warp = {"rotate": ops.rotate, "translate": ops.translate, "scale": lambda x, v: ops.scale(x, v.exp())}[kind]
-    parts = [warp(split.images[i : i + chunk], values[i : i + chunk]).clamp_(0.0, 1.0) for i in range(0, n, chunk)]
-    return ImageSplit(torch.cat(parts) if parts else split.images, split.labels)
+    parts = [warp(split.inputs[i : i + chunk], values[i : i + chunk]).clamp_(0.0, 1.0) for i in range(0, n, chunk)]
+    return split.with_inputs(torch.cat(parts) if parts else split.inputs, **{kind: values})

@@ -120,8 +120,8 @@ def _trainer(config: dict, out: Path):
 
 def _loaders(config: dict, data) -> tuple[TensorBatches, TensorBatches]:
     spec = config["trainer"]
-    train = TensorBatches(data.train_inputs, data.train_labels, spec["batch_size"], shuffle=True, seed=config["seed"])
-    test = TensorBatches(data.test_inputs, data.test_labels, spec["eval_batch_size"], shuffle=False)
+    train = TensorBatches(data.train.inputs, data.train.labels, spec["batch_size"], shuffle=True, seed=config["seed"])
+    test = TensorBatches(data.test.inputs, data.test.labels, spec["eval_batch_size"], shuffle=False)
     return train, test
 
 
@@ -154,7 +154,7 @@ def _prepare(config: dict, out: Path, resume: bool):
     except DataError as error:
         raise ConfigError(str(error)) from None
     learner = _checked_learner(config, data)
-    return data, InvarianceTask(config, learner, data.train_inputs, data.n_classes)
+    return data, InvarianceTask(config, learner, data.train.inputs, data.n_classes)
 
 
 def _checked_learner(config: dict, data):
@@ -166,7 +166,7 @@ def _checked_learner(config: dict, data):
             learner = build_learner(config, data)
             model = learner.model.eval()
             with torch.no_grad():
-                model(data.train_inputs[:2], generator=torch.Generator().manual_seed(0))
+                model(data.train.inputs[:2], generator=torch.Generator().manual_seed(0))
         except (TypeError, ValueError, RuntimeError) as error:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise ConfigError(f"model: the model cannot be built for this data ({reason})") from None
@@ -294,7 +294,7 @@ def evaluate(run_dir: str | Path, n_copies: int | None = None) -> dict:
     generator = torch.Generator().manual_seed(config["seed"] + seeds.EVALUATION)
     batch = config["trainer"]["eval_batch_size"]
     accuracy, balanced = evaluation.evaluate(
-        model, data.test_inputs, data.test_labels, data.n_classes, batch, generator
+        model, data.test.inputs, data.test.labels, data.n_classes, batch, generator
     )
     return {
         "test_accuracy": accuracy,

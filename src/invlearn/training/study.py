@@ -123,10 +123,10 @@ def score(run_dir: Path, transform_entry: dict, n_copies: int | None = None) -> 
     config, data, model, _ = load_trained(run_dir, n_copies)
     transform = create_augmentation(transform_entry, data)
     generator = torch.Generator().manual_seed(config["seed"] + seeds.SCORING)
-    scores = invariance_score(model, data.test_inputs, transform, generator=generator)
+    scores = invariance_score(model, data.test.inputs, transform, generator=generator)
     # the whole test set as one batch, drawing its copies from the generator the scores used
     accuracy, _ = evaluation.evaluate(
-        model, data.test_inputs, data.test_labels, data.n_classes, len(data.test_labels), generator
+        model, data.test.inputs, data.test.labels, data.n_classes, len(data.test.labels), generator
     )
     return float(scores.nanmedian()), accuracy  # NaN only where every score is undefined (a collapsed model)
 
