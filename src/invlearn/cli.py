@@ -151,7 +151,7 @@ def _study(args: argparse.Namespace) -> int:
 
     try:
         spec = study.load_study(args.study)
-        result = study.run_study(spec, args.out or str(Path("runs") / spec["study"]))
+        result = study.run_study(spec, args.out or str(Path("runs") / spec["study"]), args.jobs)
     except config.ConfigError as error:
         raise UsageError(str(error)) from None
     except run.RunFailed as error:
@@ -193,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     grid = commands.add_parser("study", help="run a study grid (sizes x methods x seeds) and tabulate it")
     grid.add_argument("study", metavar="STUDY.yaml")
     grid.add_argument("--out", metavar="DIR", help="study directory (default: runs/<study>)")
+    grid.add_argument(
+        "--jobs", type=_positive_int, default=1, metavar="N", help="runs trained at a time (identification studies)"
+    )
     grid.set_defaults(handler=_study)
     return parser
 

@@ -16,6 +16,9 @@ from invlearn.models import available_trunks, create_trunk
         ("mlp", {"in_features": 1000, "width": 2, "depth": 3}, torch.randn(2, 1, 1000)),
         ("preact_resnet18", {"n_classes": 4, "width": 8}, torch.rand(2, 3, 32, 32)),
         ("sleep_stager", {"n_classes": 4, "in_channels": 2, "sfreq": 100.0}, torch.randn(2, 2, 3000)),
+        ("lenet", {"n_classes": 4}, torch.rand(2, 1, 28, 28)),
+        ("lenet", {"n_classes": 4, "in_channels": 3, "image_size": 32, "activation": "relu"}, torch.rand(2, 3, 32, 32)),
+        ("mlp", {"in_features": 784, "width": 1000, "activation": "tanh"}, torch.rand(2, 1, 28, 28)),
     ],
 )
 def test_trunks_map_batches_to_logits(name, kwargs, x):
@@ -23,11 +26,21 @@ def test_trunks_map_batches_to_logits(name, kwargs, x):
 
 
 def test_registry():
-    assert available_trunks() == ["mlp", "preact_resnet18", "signal_cnn", "sleep_stager", "sprite_cnn"]
+    assert available_trunks() == ["lenet", "mlp", "preact_resnet18", "signal_cnn", "sleep_stager", "sprite_cnn"]
     with pytest.raises(ValueError, match="unknown trunk name 'resnet'"):
         create_trunk("resnet")
     with pytest.raises(ValueError, match="width and depth must be >= 1"):
         create_trunk("mlp", depth=0)
+    with pytest.raises(ValueError, match="activation must be one of"):
+        create_trunk("lenet", activation="gelu")
+    with pytest.raises(ValueError, match="image_size must be 28 or 32"):
+        create_trunk("lenet", image_size=64)
+
+
+def test_lenet_has_lilas_size():
+    # 6*(25+1) + 16*(6*9+1) + 120*(16*25+1) + 84*121 + 10*85 weights and biases on 28 x 28 inputs
+    net = create_trunk("lenet")
+    assert sum(p.numel() for p in net.parameters()) == 156 + 880 + 48120 + 10164 + 850
 
 
 def test_mlp_capacity_grid_sizes():

@@ -1,6 +1,6 @@
 """Invariant models (AugNet, Augerino) and the trunks of the experiments, with their registry."""
 
-from invlearn.models.cnn import SpriteCNN
+from invlearn.models.cnn import LeNet, SpriteCNN
 from invlearn.models.invariant import Augerino, AugNet, InvariantModel
 from invlearn.models.registry import available_trunks, create_trunk
 from invlearn.models.resnet import PreActResNet18
@@ -12,6 +12,7 @@ __all__ = [
     "AugNet",
     "Augerino",
     "InvariantModel",
+    "LeNet",
     "PreActResNet18",
     "SignalCNN",
     "SleepStager",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from invlearn.models.activations import activation_module
+
 
 def _conv_block(in_channels: int, out_channels: int) -> list[nn.Module]:
     return [nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False), nn.BatchNorm2d(out_channels), nn.ReLU()]
@@ -35,6 +37,43 @@ class SpriteCNN(nn.Module):
             nn.Flatten(),
         )
         self.head = nn.Linear(256, n_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x))
+
+
+class LeNet(nn.Module):
+    """LeNet-5 as LILA's image experiments use it (Immer, van der Ouderaa et al., NeurIPS 2022): convolutions of 6
+    (5x5), 16 (3x3 on 28 x 28 inputs, else 5x5) and 120 (5x5) channels, the first two each followed by 2x2
+    max-pooling, then 84 hidden units and a linear head; no padding and no global pooling, so nothing in it is
+    invariant to a shift beyond the pooling's few pixels.
+
+    Args:
+        in_channels: channels of the input images ``(B, in_channels, H, W)`` (28 x 28 or 32 x 32).
+        n_classes: outputs (logits) ``(B, n_classes)``.
+        image_size: height and width of the inputs (28 or 32).
+        activation: ``"tanh"`` (LILA's on MNIST) or ``"relu"``.
+    """
+
+    def __init__(self, in_channels: int = 1, n_classes: int = 10, image_size: int = 28, activation: str = "tanh"):
+        super().__init__()
+        if image_size not in (28, 32):
+            raise ValueError(f"image_size must be 28 or 32, got {image_size}")
+        middle = 3 if image_size == 28 else 5
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, 6, 5),
+            activation_module(activation),
+            nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, middle),
+            activation_module(activation),
+            nn.MaxPool2d(2),
+            nn.Conv2d(16, 120, 5),
+            nn.Flatten(),
+            activation_module(activation),
+            nn.Linear(120, 84),
+            activation_module(activation),
+        )
+        self.head = nn.Linear(84, n_classes)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.features(x))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from torch import nn
 
-from invlearn.models.cnn import SpriteCNN
+from invlearn.models.cnn import LeNet, SpriteCNN
 from invlearn.models.resnet import PreActResNet18
 from invlearn.models.signal import MLP, SignalCNN
 from invlearn.models.sleep import SleepStager
 
 TRUNKS: dict[str, type[nn.Module]] = {
     "sprite_cnn": SpriteCNN,
+    "lenet": LeNet,
     "signal_cnn": SignalCNN,
     "mlp": MLP,
     "sleep_stager": SleepStager,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from invlearn.models.activations import activation_module
+
 
 class SignalCNN(nn.Module):
     """Two 1-D convolutions, the first with a long kernel, then global average pooling and a linear head.
@@ -35,24 +37,28 @@ class SignalCNN(nn.Module):
 
 
 class MLP(nn.Module):
-    """A multilayer perceptron on the flattened input: ``depth`` hidden layers of ``width`` units with ReLU
-    (the capacity study's (width, depth) grid: (1, 1), (2, 1), (2, 2), (2, 3)).
+    """A multilayer perceptron on the flattened input (signals or images): ``depth`` hidden layers of ``width``
+    units (the capacity study's (width, depth) grid: (1, 1), (2, 1), (2, 2), (2, 3); LILA's MNIST MLP: width
+    1000, depth 1, tanh).
 
     Args:
-        in_features: ``channels * times`` of the input.
+        in_features: size of one flattened example (``channels * times``, ``C * H * W``).
         n_classes: outputs (logits).
         width: units per hidden layer.
         depth: hidden layers (>= 1).
+        activation: ``"relu"`` or ``"tanh"``.
     """
 
-    def __init__(self, in_features: int = 1000, n_classes: int = 4, width: int = 2, depth: int = 1) -> None:
+    def __init__(
+        self, in_features: int = 1000, n_classes: int = 4, width: int = 2, depth: int = 1, activation: str = "relu"
+    ) -> None:
         super().__init__()
         if depth < 1 or width < 1:
             raise ValueError(f"width and depth must be >= 1, got width={width}, depth={depth}")
         layers: list[nn.Module] = [nn.Flatten()]
         previous = in_features
         for _ in range(depth):
-            layers += [nn.Linear(previous, width), nn.ReLU()]
+            layers += [nn.Linear(previous, width), activation_module(activation)]
             previous = width
         layers.append(nn.Linear(previous, n_classes))
         self.net = nn.Sequential(*layers)

@@ -64,9 +64,12 @@ def create_augmentation(entry: dict, data: Data) -> augmentations.Augmentation:
 
 def _trunk_arguments(entry: dict, data: Data) -> dict:
     """The config's trunk arguments, completed from the data where the trunk takes them and the config is
-    silent: ``n_classes``, ``in_channels``, ``in_features`` (one example's size) and ``sfreq``."""
+    silent: ``n_classes``, ``in_channels``, ``in_features`` (one example's size), ``image_size`` (images'
+    width) and ``sfreq``."""
     example = tuple(data.train.inputs.shape[1:])
     known = {"n_classes": data.n_classes, "in_channels": example[0], "in_features": math.prod(example)}
+    if data.modality == "image":
+        known["image_size"] = example[-1]
     if data.sfreq is not None:
         known["sfreq"] = data.sfreq
     accepted = inspect.signature(TRUNKS[entry["name"]]).parameters

@@ -7,14 +7,15 @@ A study file (YAML, ``kind: identification``) names tasks, methods and seeds::
     seeds: [0, 1]
     set: [trainer.progress_bar=false]        # optional: overrides for every run
     tasks:                                   # name -> a base config (relative to the study file) + overrides
-      sinusoids: {base: sinusoids-augnet.yaml, set: [data.n_train=96]}
+      sinusoids: {base: sinusoids-augnet.yaml, set: [data.n_train=96], seeds: [0, 1, 2]}   # seeds: its own
       fmnist-rotated: {base: fmnist-rotated-augnet.yaml, plain: fmnist}   # plain: its untransformed task
     methods:                                 # name -> overrides of every task's base config
       none: {set: [model.method=none, model.layers=null, loss.lam=0.0]}
       augerino: {set: [model.method=augerino, model.layers=null], modality: image}   # images only
 
-``invlearn study FILE --out DIR`` trains every (task, method, seed) under ``DIR/<task>/<method>/seed<k>`` (a
-finished run is reused, a killed one resumed), then writes ``DIR/study.json`` (one row per run and one summary per
+``invlearn study FILE --out DIR [--jobs N]`` trains every (task, method, seed) under ``DIR/<task>/<method>/seed<k>``
+(a finished run is reused, a killed one resumed; ``N`` runs at a time, each in its own process with ``cores / N``
+threads), then writes ``DIR/study.json`` (one row per run and one summary per
 task and method), ``DIR/study.md`` and, with matplotlib, ``DIR/recovered.png`` (tasks x methods, the fraction of
 seeds that recovered the truth). Each run's verdict is its ``metrics.json``'s ``final.identification``
 (:mod:`invlearn.identification`).
@@ -25,9 +26,14 @@ from __future__ import annotations
 import copy
 import importlib.util
 import math
+import multiprocessing
+import os
 import statistics
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from invlearn import identification
 from invlearn.data import registry
@@ -37,6 +43,7 @@ from invlearn.training.config import ConfigError
 from invlearn.training.run import train
 
 KEYS = {"study", "kind", "seeds", "set", "tasks", "methods"}
+TASK_KEYS = {"base", "set", "plain", "seeds"}
 
 
 def _overrides(value: Any, where: str) -> list[str]:
@@ -44,6 +51,16 @@ def _overrides(value: Any, where: str) -> list[str]:
         return []
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ConfigError(f"{where}: must be a list of KEY=VALUE strings, got {value!r}")
+    return value
+
+
+def _seeds(value: Any, where: str) -> list[int]:
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(s, int) and not isinstance(s, bool) for s in value)
+    ):
+        raise ConfigError(f"{where}: must be a non-empty list of integers, got {value!r}")
     return value
 
 
@@ -57,9 +74,7 @@ def load(path: str | Path, spec: dict) -> dict:
     for key in ("tasks", "methods", "seeds"):
         if not spec.get(key):
             raise ConfigError(f"{key}: missing or empty")
-    seeds = spec["seeds"]
-    if not isinstance(seeds, list) or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
-        raise ConfigError(f"seeds: must be a list of integers, got {seeds!r}")
+    _seeds(spec["seeds"], "seeds")
     common = _overrides(spec.get("set"), "set")
     for section in ("tasks", "methods"):
         if not isinstance(spec[section], dict):
@@ -70,8 +85,11 @@ def load(path: str | Path, spec: dict) -> dict:
                 raise ConfigError(f"{section}.{name}: {problem}")
     runs = {}
     for task, task_spec in spec["tasks"].items():
-        if not isinstance(task_spec, dict) or "base" not in task_spec:
-            raise ConfigError(f"tasks.{task}: must be a mapping with a 'base' config")
+        if not isinstance(task_spec, dict) or "base" not in task_spec or set(task_spec) - TASK_KEYS:
+            raise ConfigError(
+                f"tasks.{task}: must be a mapping with a 'base' config and optionally {sorted(TASK_KEYS - {'base'})}"
+            )
+        seeds = _seeds(task_spec["seeds"], f"tasks.{task}.seeds") if "seeds" in task_spec else spec["seeds"]
         plain = task_spec.get("plain")
         if plain is not None and plain not in spec["tasks"]:
             raise ConfigError(f"tasks.{task}.plain: {plain!r} is not a task of this study")
@@ -210,15 +228,48 @@ def _heatmap(result: dict, out: Path) -> None:
     plt.close(fig)
 
 
-def run(spec: dict, out: str | Path) -> dict:
-    """Train every run of the grid (finished runs reused, killed ones resumed) and write the study's files."""
+def _finished(run_dir: Path, resolved: dict) -> bool:
+    """Whether ``run_dir`` holds a finished run of ``resolved``; a run of another config there is an error (a
+    changed study needs another ``--out``)."""
+    if not (run_dir / rundir.CONFIG).is_file():
+        return False
+    if rundir.read_config(run_dir) != resolved:
+        raise ConfigError(f"{run_dir} holds a run of another config than this study's; use another --out")
+    return (run_dir / rundir.METRICS).is_file()
+
+
+def _train_one(resolved: dict, run_dir: Path) -> None:
+    """Train one run of the grid, resuming it where a killed run left a checkpoint."""
+    train(copy.deepcopy(resolved), run_dir, resume=(run_dir / rundir.CHECKPOINT).is_file())
+
+
+def _train_pending(pending: list[tuple[dict, Path]], jobs: int) -> None:
+    """Train the runs not finished yet, ``jobs`` at a time (worker processes of ``cores // jobs`` threads each;
+    in this process where ``jobs`` is 1). The first failure stops the runs not started yet and is raised."""
+    if jobs == 1:
+        for resolved, run_dir in pending:
+            _train_one(resolved, run_dir)
+        return
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    context = multiprocessing.get_context("spawn")  # a forked copy of a threaded torch can deadlock
+    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=torch.set_num_threads, initargs=(threads,))
+    try:
+        for finished in as_completed([pool.submit(_train_one, resolved, run_dir) for resolved, run_dir in pending]):
+            finished.result()
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+def run(spec: dict, out: str | Path, jobs: int = 1) -> dict:
+    """Train every run of the grid (finished runs reused, killed ones resumed; ``jobs`` at a time) and write the
+    study's files."""
     out = Path(out)
-    rows = []
-    for (task, method, seed), resolved in spec["runs"].items():
-        run_dir = out / task / method / f"seed{seed}"
-        if not (run_dir / rundir.METRICS).is_file():
-            train(copy.deepcopy(resolved), run_dir, resume=(run_dir / rundir.CHECKPOINT).is_file())
-        rows.append(_row(task, method, seed, rundir.read_metrics(run_dir)))
+    run_dirs = {key: out / key[0] / key[1] / f"seed{key[2]}" for key in spec["runs"]}
+    pending = [
+        (spec["runs"][key], run_dir) for key, run_dir in run_dirs.items() if not (run_dir / rundir.METRICS).is_file()
+    ]
+    _train_pending(pending, jobs)
+    rows = [_row(*key, rundir.read_metrics(run_dir)) for key, run_dir in run_dirs.items()]
     _spurious(rows, spec)
     result = {"study": spec["study"], "seeds": spec["seeds"], "runs": rows, "summary": _summaries(rows)}
     result["medians"] = result["summary"]  # what `invlearn study` prints

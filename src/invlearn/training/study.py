@@ -131,12 +131,15 @@ def score(run_dir: Path, transform_entry: dict, n_copies: int | None = None) -> 
     return float(scores.nanmedian()), accuracy  # NaN only where every score is undefined (a collapsed model)
 
 
-def run_study(spec: dict, out: str | Path) -> dict:
+def run_study(spec: dict, out: str | Path, jobs: int = 1) -> dict:
     """Train every run of the grid (a finished run directory is reused) and score them; returns and writes
     ``study.json`` (per run and medians over seeds) and ``study.md``. An identification study (``kind:
-    identification``) runs :func:`invlearn.training.identification_study.run` instead."""
+    identification``) runs :func:`invlearn.training.identification_study.run` instead, ``jobs`` runs at a time;
+    a capacity study runs one at a time."""
     if spec.get("kind") == "identification":
-        return identification_study.run(spec, out)
+        return identification_study.run(spec, out, jobs)
+    if jobs != 1:
+        raise ConfigError("--jobs: a capacity study runs one run at a time (--jobs is for identification studies)")
     out = Path(out)
     rows = []
     for (label, method, seed), run_config in run_configs(spec).items():
