@@ -47,6 +47,9 @@ def test_the_quick_identification_study(tmp_path):
         ({"tasks": {"t": {"base": "sprites-augnet.yaml", "plain": "x"}}}, "tasks.t.plain: 'x' is not a task"),
         ({"methods": {"m": {"set": ["model.temperature=0"]}}}, "tasks.sinusoids x methods.m: model.temperature"),
         ({"methods": {"m": ["model.method=none"]}}, "methods.m: must be a mapping with 'set'"),
+        ({"tasks": {"t": {"base": "sprites-augnet.yaml", "built_in": "yes"}}}, "tasks.t.built_in: must be true"),
+        ({"tasks": {"t": {"base": "sprites-augnet.yaml", "seeds": 3}}}, "tasks.t.seeds: must be a non-empty list"),
+        ({"tasks": {"t": {"base": "sprites-augnet.yaml", "colour": 1}}}, "tasks.t: must be a mapping with a 'base'"),
     ],
 )
 def test_a_bad_study_names_its_key(tmp_path, change, message):
@@ -71,8 +74,65 @@ def test_tasks_without_a_known_invariance_are_tabled_but_not_drawn(tmp_path):
     result = {
         "study": "s",
         "seeds": [0, 1],
-        "summary": {"sleep/augnet": {**summary, "test_accuracy": 0.9, "seconds": 3.0}},
+        "summary": {"sleep/augnet": {**summary, "by_invariance": 0, "test_accuracy": 0.9, "seconds": 3.0}},
     }
     assert "| sleep | augnet | no truth |  |  | 0.900 | 3.0 |" in identification_study.markdown(result)
     identification_study._heatmap(result, tmp_path)
     assert not (tmp_path / "recovered.png").exists()
+
+
+def _quick_copy(tmp_path: Path, edit) -> Path:
+    import yaml
+
+    spec = yaml.safe_load(QUICK.read_text())
+    for task in spec["tasks"].values():
+        task["base"] = str(QUICK.parent / task["base"])
+    edit(spec)
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def test_parallel_runs_task_seeds_and_the_built_in_rule(tmp_path):
+    from invlearn.training.identification_study import BUILT_IN_INVARIANCE
+
+    def edit(spec):
+        spec["tasks"]["sprites"].update(built_in=True, seeds=[3])
+        spec["methods"].pop("none")
+
+    path = _quick_copy(tmp_path, edit)
+    out = tmp_path / "out"
+    assert main(["study", str(path), "--out", str(out), "--jobs", "2"]) == 0
+    rows = json.loads((out / "study.json").read_text())["runs"]
+    assert sorted((r["task"], r["seed"]) for r in rows) == [("sinusoids", 0), ("sinusoids", 1), ("sprites", 3)]
+    sprites = next(r for r in rows if r["task"] == "sprites")
+    assert -1.0 <= sprites["invariance"] <= 1.0  # scored on the trained model, to the truth's rotation
+    by_range = sprites["rule"] == "range"
+    assert sprites["recovered"] == (by_range or sprites["invariance"] >= BUILT_IN_INVARIANCE)
+    assert all(r["invariance"] is None for r in rows if r["task"] == "sinusoids")  # no built-in rule there
+
+    def longer(spec):
+        edit(spec)
+        spec["tasks"]["sprites"]["set"].append("trainer.epochs=2")
+
+    with pytest.raises(ConfigError, match="holds a run of another config"):
+        study.run_study(study.load_study(_quick_copy(tmp_path, longer)), out)
+
+
+def test_the_built_in_rule_only_adds_what_the_score_earns(monkeypatch):
+    from invlearn.training import identification_study
+
+    for score, expected in ((0.95, (True, "invariance")), (0.5, (False, None))):
+        monkeypatch.setattr(identification_study, "invariance_at_truth", lambda run_dir, truth, s=score: s)
+        row = {"recovered": False, "rule": None, "truth": {"names": ["translate_x"], "half_range": 0.3}}
+        identification_study._judge_built_in(row, Path("unused"))
+        assert (row["recovered"], row["rule"]) == expected and row["invariance"] == score
+    row = {"recovered": True, "rule": "range", "truth": {}}
+    identification_study._judge_built_in(row, Path("unused"))
+    assert (row["recovered"], row["rule"]) == (True, "range")  # the range rule stays the first
+
+
+def test_a_capacity_study_runs_one_at_a_time():
+    spec = study.load_study(QUICK.parent / "sinusoids-capacity.yaml")
+    with pytest.raises(ConfigError, match="--jobs: a capacity study runs one run at a time"):
+        study.run_study(spec, "unused", jobs=2)

@@ -37,13 +37,18 @@ import torch
 
 from invlearn import identification
 from invlearn.data import registry
+from invlearn.metrics import invariance_score
 from invlearn.training import config as configs
-from invlearn.training import rundir
+from invlearn.training import rundir, seeds
+from invlearn.training.build import create_augmentation
 from invlearn.training.config import ConfigError
-from invlearn.training.run import train
+from invlearn.training.run import load_trained, train
 
 KEYS = {"study", "kind", "seeds", "set", "tasks", "methods"}
-TASK_KEYS = {"base", "set", "plain", "seeds"}
+TASK_KEYS = {"base", "set", "plain", "seeds", "built_in"}
+#: Where the trunk has a task's transformation built in (``built_in: true``), a run also counts as recovered when
+#: its trained model's median invariance score to the transformation at its true range reaches this.
+BUILT_IN_INVARIANCE = 0.9
 
 
 def _overrides(value: Any, where: str) -> list[str]:
@@ -89,7 +94,9 @@ def load(path: str | Path, spec: dict) -> dict:
             raise ConfigError(
                 f"tasks.{task}: must be a mapping with a 'base' config and optionally {sorted(TASK_KEYS - {'base'})}"
             )
-        seeds = _seeds(task_spec["seeds"], f"tasks.{task}.seeds") if "seeds" in task_spec else spec["seeds"]
+        task_seeds = _seeds(task_spec["seeds"], f"tasks.{task}.seeds") if "seeds" in task_spec else spec["seeds"]
+        if not isinstance(task_spec.get("built_in", False), bool):
+            raise ConfigError(f"tasks.{task}.built_in: must be true or false, got {task_spec['built_in']!r}")
         plain = task_spec.get("plain")
         if plain is not None and plain not in spec["tasks"]:
             raise ConfigError(f"tasks.{task}.plain: {plain!r} is not a task of this study")
@@ -108,7 +115,7 @@ def load(path: str | Path, spec: dict) -> dict:
             sets = task_sets + _overrides(method_spec.get("set"), f"methods.{method}.set")
             try:
                 resolved = configs.load(base, [*sets, *common, f"experiment={spec['study']}-{task}-{method}"])
-                for seed in seeds:  # the file is read once; each seed's config is validated on its own
+                for seed in task_seeds:  # the file is read once; each seed's config is validated on its own
                     runs[(task, method, seed)] = configs.validate({**copy.deepcopy(resolved), "seed": seed})
             except ConfigError as error:
                 raise ConfigError(f"tasks.{task} x methods.{method}: {error}") from None
@@ -128,6 +135,8 @@ def _row(task: str, method: str, seed: int, metrics: dict) -> dict:
         "method": method,
         "seed": seed,
         "recovered": found.get("recovered"),
+        "rule": "range" if found.get("recovered") else None,
+        "invariance": None,
         "learned_over_true": learned,
         "effective_ranges": effective,
         "learned_invariances": final["learned_invariances"],
@@ -135,6 +144,27 @@ def _row(task: str, method: str, seed: int, metrics: dict) -> dict:
         "test_accuracy": final["test_accuracy"],
         "seconds": sum(epoch["seconds"] + epoch["eval_seconds"] for epoch in metrics["epochs"]),
     }
+
+
+def invariance_at_truth(run_dir: Path, truth: dict) -> float:
+    """The trained model's median invariance score (:func:`invlearn.metrics.invariance_score`, on its test set,
+    with its test-time copies) to the task's transformation uniform over its true range; the least over the
+    transformation's parts (x and y for a shift)."""
+    config, data, model, _ = load_trained(run_dir)
+    scores = []
+    for name in truth["names"]:
+        transform = create_augmentation({"name": name, "magnitude": 1.0, "scale": truth["half_range"]}, data)
+        generator = torch.Generator().manual_seed(config["seed"] + seeds.SCORING)
+        scores.append(float(invariance_score(model, data.test.inputs, transform, generator=generator).nanmedian()))
+    return min(scores)
+
+
+def _judge_built_in(row: dict, run_dir: Path) -> None:
+    """A task whose trunk has its transformation built in: the run also counts as recovered when its model's
+    invariance at the truth reaches :data:`BUILT_IN_INVARIANCE` (``row["rule"]`` says which rule held)."""
+    row["invariance"] = invariance_at_truth(run_dir, row["truth"])
+    if not row["recovered"] and row["invariance"] >= BUILT_IN_INVARIANCE:
+        row["recovered"], row["rule"] = True, "invariance"
 
 
 def _spurious(rows: list[dict], spec: dict) -> None:
@@ -163,6 +193,7 @@ def _summaries(rows: list[dict]) -> dict:
     return {
         f"{task}/{method}": {
             "recovered": sum(bool(r["recovered"]) for r in group),
+            "by_invariance": sum(r["rule"] == "invariance" for r in group),
             "seeds": len(group),
             "has_truth": group[0]["truth"] is not None,
             "learned_over_true": _median([r["learned_over_true"] for r in group]),
@@ -186,7 +217,9 @@ def markdown(result: dict) -> str:
         f"Seeds {result['seeds']}. Recovered: the effective range of the applied transformation within +-30 % of the "
         "truth (at least 0.8 pi for the full circle, never above 1.3x); learned/true: its effective range over the "
         "truth (median); spurious: the largest ratio of another transform's range to its range on the untransformed "
-        "task (median; about 1 when not fooled).",
+        "task (median; about 1 when not fooled). Where a task's trunk has its transformation built in, a run also "
+        f"counts as recovered when its model's median invariance score at the truth is at least {BUILT_IN_INVARIANCE} "
+        '(shown as "by invariance").',
         "",
         "| task | method | recovered | learned / true | spurious | test accuracy | seconds per run |",
         "|---|---|---|---|---|---|---|",
@@ -194,6 +227,8 @@ def markdown(result: dict) -> str:
     for key, summary in result["summary"].items():
         task, method = key.split("/")
         found = f"{summary['recovered']}/{summary['seeds']}" if summary["has_truth"] else "no truth"
+        if summary["by_invariance"]:
+            found += f" ({summary['by_invariance']} by invariance)"
         lines.append(
             f"| {task} | {method} | {found} | {_cell(summary['learned_over_true'])} | {_cell(summary['spurious'])} | "
             f"{_cell(summary['test_accuracy'], '.3f')} | {_cell(summary['seconds'], '.1f')} |"
@@ -266,10 +301,13 @@ def run(spec: dict, out: str | Path, jobs: int = 1) -> dict:
     out = Path(out)
     run_dirs = {key: out / key[0] / key[1] / f"seed{key[2]}" for key in spec["runs"]}
     pending = [
-        (spec["runs"][key], run_dir) for key, run_dir in run_dirs.items() if not (run_dir / rundir.METRICS).is_file()
+        (spec["runs"][key], run_dir) for key, run_dir in run_dirs.items() if not _finished(run_dir, spec["runs"][key])
     ]
     _train_pending(pending, jobs)
     rows = [_row(*key, rundir.read_metrics(run_dir)) for key, run_dir in run_dirs.items()]
+    for row, run_dir in zip(rows, run_dirs.values(), strict=True):
+        if spec["tasks"][row["task"]].get("built_in") and row["truth"] is not None:
+            _judge_built_in(row, run_dir)
     _spurious(rows, spec)
     result = {"study": spec["study"], "seeds": spec["seeds"], "runs": rows, "summary": _summaries(rows)}
     result["medians"] = result["summary"]  # what `invlearn study` prints
