@@ -136,3 +136,15 @@ def test_a_capacity_study_runs_one_at_a_time():
     spec = study.load_study(QUICK.parent / "sinusoids-capacity.yaml")
     with pytest.raises(ConfigError, match="--jobs: a capacity study runs one run at a time"):
         study.run_study(spec, "unused", jobs=2)
+
+
+def test_huge_spurious_ratios_are_tabled_as_such():
+    from invlearn.training import identification_study
+
+    summary = {"recovered": 0, "seeds": 3, "has_truth": True, "by_invariance": 0, "learned_over_true": 0.0}
+    result = {
+        "study": "s",
+        "seeds": [0],
+        "summary": {"t/augnet": {**summary, "spurious": 254911.05, "test_accuracy": 0.5, "seconds": 1.0}},
+    }
+    assert "| t | augnet | 0/3 | 0.00 | > 1000 | 0.500 | 1.0 |" in identification_study.markdown(result)

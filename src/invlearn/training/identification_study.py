@@ -205,8 +205,15 @@ def _summaries(rows: list[dict]) -> dict:
     }
 
 
+#: Ratios above this are tabled as "> 1000" (a range grown from about 0 on the untransformed task; study.json
+#: keeps the value).
+LARGE_RATIO = 1000.0
+
+
 def _cell(value: float | None, digits: str = ".2f") -> str:
-    return "" if value is None else ("inf" if math.isinf(value) else format(value, digits))
+    if value is None:
+        return ""
+    return "inf" if math.isinf(value) else f"> {LARGE_RATIO:g}" if value > LARGE_RATIO else format(value, digits)
 
 
 def markdown(result: dict) -> str:
@@ -217,7 +224,8 @@ def markdown(result: dict) -> str:
         f"Seeds {result['seeds']}. Recovered: the effective range of the applied transformation within +-30 % of the "
         "truth (at least 0.8 pi for the full circle, never above 1.3x); learned/true: its effective range over the "
         "truth (median); spurious: the largest ratio of another transform's range to its range on the untransformed "
-        "task (median; about 1 when not fooled). Where a task's trunk has its transformation built in, a run also "
+        'task (median; about 1 when not fooled; "> 1000" where that range was about 0). Where a task\'s trunk has '
+        "its transformation built in, a run also "
         f"counts as recovered when its model's median invariance score at the truth is at least {BUILT_IN_INVARIANCE} "
         '(shown as "by invariance").',
         "",
