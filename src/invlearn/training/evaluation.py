@@ -11,7 +11,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from invlearn.metrics import invariance_score
 from invlearn.models import InvariantModel
+from invlearn.training.build import Data, create_augmentation
 
 #: Training examples whose activations set the batch-norm statistics before every evaluation.
 CALIBRATION_EXAMPLES = 1024
@@ -69,3 +71,11 @@ def recalibrate_batch_norm(model: InvariantModel, inputs: Tensor, batch_size: in
     for m, momentum in zip(norms, momenta, strict=True):
         m.momentum = momentum
         m.eval()
+
+
+def median_invariance(model: InvariantModel, data: Data, entry: dict, generator: torch.Generator) -> float:
+    """The median over ``data``'s test set of ``model``'s invariance score (:func:`invlearn.metrics.invariance_score`)
+    to the augmentation a config entry ``{name: ..., **arguments}`` names, drawn from ``generator``; NaN only where
+    every score is undefined (a collapsed model)."""
+    transform = create_augmentation(entry, data)
+    return float(invariance_score(model, data.test.inputs, transform, generator=generator).nanmedian())

@@ -37,10 +37,8 @@ import torch
 
 from invlearn import identification
 from invlearn.data import registry
-from invlearn.metrics import invariance_score
 from invlearn.training import config as configs
-from invlearn.training import rundir, seeds
-from invlearn.training.build import create_augmentation
+from invlearn.training import evaluation, rundir, seeds
 from invlearn.training.config import ConfigError
 from invlearn.training.run import load_trained, train
 
@@ -151,12 +149,15 @@ def invariance_at_truth(run_dir: Path, truth: dict) -> float:
     with its test-time copies) to the task's transformation uniform over its true range; the least over the
     transformation's parts (x and y for a shift)."""
     config, data, model, _ = load_trained(run_dir)
-    scores = []
-    for name in truth["names"]:
-        transform = create_augmentation({"name": name, "magnitude": 1.0, "scale": truth["half_range"]}, data)
-        generator = torch.Generator().manual_seed(config["seed"] + seeds.SCORING)
-        scores.append(float(invariance_score(model, data.test.inputs, transform, generator=generator).nanmedian()))
-    return min(scores)
+    return min(
+        evaluation.median_invariance(
+            model,
+            data,
+            {"name": name, "magnitude": 1.0, "scale": truth["half_range"]},
+            torch.Generator().manual_seed(config["seed"] + seeds.SCORING),
+        )
+        for name in truth["names"]
+    )
 
 
 def _judge_built_in(row: dict, run_dir: Path) -> None:

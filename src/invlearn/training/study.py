@@ -28,10 +28,8 @@ from typing import Any
 
 import torch
 
-from invlearn.metrics import invariance_score
 from invlearn.training import config as configs
 from invlearn.training import evaluation, identification_study, seeds
-from invlearn.training.build import create_augmentation
 from invlearn.training.config import ConfigError
 from invlearn.training.run import load_trained, train
 from invlearn.training.rundir import METRICS, write_atomic, write_json
@@ -121,14 +119,13 @@ def score(run_dir: Path, transform_entry: dict, n_copies: int | None = None) -> 
     """``(median invariance score, test accuracy)`` of a finished run on its test set, with ``n_copies``
     test-time copies where the model averages copies."""
     config, data, model, _ = load_trained(run_dir, n_copies)
-    transform = create_augmentation(transform_entry, data)
     generator = torch.Generator().manual_seed(config["seed"] + seeds.SCORING)
-    scores = invariance_score(model, data.test.inputs, transform, generator=generator)
+    invariance = evaluation.median_invariance(model, data, transform_entry, generator)
     # the whole test set as one batch, drawing its copies from the generator the scores used
     accuracy, _ = evaluation.evaluate(
         model, data.test.inputs, data.test.labels, data.n_classes, len(data.test.labels), generator
     )
-    return float(scores.nanmedian()), accuracy  # NaN only where every score is undefined (a collapsed model)
+    return invariance, accuracy
 
 
 def run_study(spec: dict, out: str | Path, jobs: int = 1) -> dict:
