@@ -23,20 +23,43 @@ from invlearn.augmentations.noise import uniform
 EVAL_SAMPLING = ("per_example", "per_batch")
 
 
-def _prefixed(prefix: int, params: Mapping[str, Tensor]) -> Params:
+def prefixed(prefix: int, params: Mapping[str, Tensor]) -> Params:
+    """``params`` with every key prefixed by ``"{prefix}."`` (a part's parameters inside its container's)."""
     return {f"{prefix}.{key}": value for key, value in params.items()}
 
 
-def _unprefixed(prefix: int, params: Mapping[str, Tensor]) -> Params:
+def unprefixed(prefix: int, params: Mapping[str, Tensor]) -> Params:
+    """The parameters of part ``prefix`` of a container's ``params``, without their prefix."""
     head = f"{prefix}."
     return {key[len(head) :]: value for key, value in params.items() if key.startswith(head)}
 
 
-def _common_modality(parts: Sequence[RandomTransform], what: str) -> str:
+def common_modality(parts: Sequence[RandomTransform], what: str) -> str:
+    """The one modality of ``parts``; mixing image and signal transforms is an error naming ``what``."""
     modalities = sorted({part.modality for part in parts})
     if len(modalities) != 1:
         raise ValueError(f"{what} mixes modalities {modalities}; image and signal transforms cannot be chained")
     return modalities[0]
+
+
+def candidate_list(augmentations: Sequence[Augmentation | str]) -> list[Augmentation]:
+    """Checked candidates: a non-empty list of :class:`~invlearn.augmentations.Augmentation` instances or
+    registry names (created with their defaults), no name twice."""
+    if isinstance(augmentations, (str, Augmentation)) or not isinstance(augmentations, Iterable):
+        raise TypeError(
+            f"augmentations must be a list of augmentations or names, got {type(augmentations).__name__} "
+            f"(write [{augmentations!r}] for a single candidate)"
+        )
+    candidates = [create(a) if isinstance(a, str) else a for a in augmentations]
+    if not candidates:
+        raise ValueError("augmentations must hold at least one candidate")
+    for candidate in candidates:
+        if not isinstance(candidate, Augmentation):
+            raise TypeError(f"augmentations must be Augmentation instances or names, got {type(candidate).__name__}")
+    names = [c.name for c in candidates]
+    if len(set(names)) != len(names):
+        raise ValueError(f"augmentations must not repeat a name, got {names}")
+    return candidates
 
 
 class AugmentationLayer(RandomTransform):
@@ -57,22 +80,8 @@ class AugmentationLayer(RandomTransform):
         eval_sampling: str = "per_example",
     ) -> None:
         super().__init__()
-        if isinstance(augmentations, (str, Augmentation)) or not isinstance(augmentations, Iterable):
-            raise TypeError(
-                f"augmentations must be a list of augmentations or names, got {type(augmentations).__name__} "
-                f"(write [{augmentations!r}] for a single candidate)"
-            )
-        candidates = [create(a) if isinstance(a, str) else a for a in augmentations]
-        if not candidates:
-            raise ValueError("augmentations must hold at least one candidate")
-        for candidate in candidates:
-            if not isinstance(candidate, Augmentation):
-                kind = type(candidate).__name__
-                raise TypeError(f"augmentations must be Augmentation instances or names, got {kind}")
-        names = [c.name for c in candidates]
-        if len(set(names)) != len(names):
-            raise ValueError(f"augmentations must not repeat a name, got {names}")
-        self.modality = _common_modality(candidates, "augmentations")
+        candidates = candidate_list(augmentations)
+        self.modality = common_modality(candidates, "augmentations")
         self.candidates = nn.ModuleList(candidates)
         self.logits = nn.Parameter(torch.ones(len(candidates)))
         self.temperature = check_positive(temperature, "temperature")
@@ -96,7 +105,7 @@ class AugmentationLayer(RandomTransform):
         choice = uniform((1,) if per_batch else (batch_size,), generator, device)
         params: Params = {"choice": choice.expand(batch_size) if per_batch else choice}
         for q, candidate in enumerate(self.candidates):
-            params.update(_prefixed(q, candidate.generate_parameters(batch_size, generator, device, shape)))
+            params.update(prefixed(q, candidate.generate_parameters(batch_size, generator, device, shape)))
         return params
 
     def choices(self, params: Mapping[str, Tensor]) -> Tensor:
@@ -107,7 +116,7 @@ class AugmentationLayer(RandomTransform):
         return torch.searchsorted(cumulative, u, right=True).clamp(max=len(self.candidates) - 1)
 
     def apply_transform(self, x: Tensor, params: Mapping[str, Tensor]) -> Tensor:
-        per_candidate = [_unprefixed(q, params) for q in range(len(self.candidates))]
+        per_candidate = [unprefixed(q, params) for q in range(len(self.candidates))]
         if self.training:
             return self._mixture(x, per_candidate)
         return self._sampled(x, self.choices(params), per_candidate)
@@ -178,7 +187,7 @@ class AugmentationModule(RandomTransform):
         for layer in layers:
             if not isinstance(layer, AugmentationLayer):
                 raise TypeError(f"layers must be AugmentationLayer instances, got {type(layer).__name__}")
-        self.modality = _common_modality(layers, "layers")
+        self.modality = common_modality(layers, "layers")
         self.layers = nn.ModuleList(layers)
 
     @property
@@ -192,10 +201,10 @@ class AugmentationModule(RandomTransform):
     def generate_parameters(self, batch_size, generator, device, shape) -> Params:
         params: Params = {}
         for i, layer in enumerate(self.layers):
-            params.update(_prefixed(i, layer.generate_parameters(batch_size, generator, device, shape)))
+            params.update(prefixed(i, layer.generate_parameters(batch_size, generator, device, shape)))
         return params
 
     def apply_transform(self, x: Tensor, params: Mapping[str, Tensor]) -> Tensor:
         for i, layer in enumerate(self.layers):
-            x = layer.apply_transform(x, _unprefixed(i, params))
+            x = layer.apply_transform(x, unprefixed(i, params))
         return x

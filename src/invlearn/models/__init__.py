@@ -1,7 +1,7 @@
-"""Invariant models (AugNet, Augerino) and the trunks of the experiments, with their registry."""
+"""Invariant models (AugNet, Augerino, independent candidates), the experiments' trunks and their registry."""
 
 from invlearn.models.cnn import LeNet, SpriteCNN
-from invlearn.models.invariant import Augerino, AugNet, InvariantModel
+from invlearn.models.invariant import Augerino, AugNet, Independent, InvariantModel
 from invlearn.models.registry import available_trunks, create_trunk
 from invlearn.models.resnet import PreActResNet18
 from invlearn.models.signal import MLP, SignalCNN
@@ -11,6 +11,7 @@ __all__ = [
     "MLP",
     "AugNet",
     "Augerino",
+    "Independent",
     "InvariantModel",
     "LeNet",
     "PreActResNet18",

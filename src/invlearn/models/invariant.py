@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from invlearn._validation import check_choice, check_count, check_generator, checking, trusted
 from invlearn.augerino import UniformLieAffine
 from invlearn.augmentations.base import Augmentation, RandomTransform
+from invlearn.independent import IndependentCandidates
 from invlearn.layers import AugmentationLayer, AugmentationModule
 
 AGGREGATES = ("log_softmax", "mean")
@@ -78,10 +79,14 @@ class InvariantModel(nn.Module):
 
     def forward(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """Aggregated output ``(B, ...)`` over :attr:`n_copies` augmented copies of ``x``."""
+        return self.predict(x, self.n_copies, generator)
+
+    def predict(self, x: Tensor, copies: int, generator: torch.Generator | None = None) -> Tensor:
+        """Aggregated output ``(B, ...)`` over ``copies`` augmented copies of ``x``, whatever the mode."""
         if checking():
             x = self.augmentation.check_input(x)
+            check_count(copies, "copies")
             check_generator(generator)
-        copies = self.n_copies
         with trusted():
             out = self.trunk(self.augment(x, copies, generator))
         out = out.view(copies, x.shape[0], *out.shape[1:])
@@ -233,3 +238,54 @@ class Augerino(InvariantModel):
         report = self.learned_invariances()
         key = "rotate" if "rotate" in report else next(iter(report))
         return key, report[key]
+
+
+class Independent(InvariantModel):
+    """A trunk behind :class:`~invlearn.independent.IndependentCandidates`: every candidate on every example,
+    each with its own learnable range (LILA's parameterisation, for any candidate of the catalogue).
+
+    Args:
+        trunk: any ``nn.Module``.
+        augmentation: the candidates (an :class:`IndependentCandidates`, or a list of augmentations / names).
+        n_copies_train, n_copies_eval, aggregate: see :class:`InvariantModel`.
+    """
+
+    def __init__(
+        self,
+        trunk: nn.Module,
+        augmentation: IndependentCandidates | list,
+        n_copies_train: int = 1,
+        n_copies_eval: int = N_COPIES_EVAL,
+        aggregate: str = "log_softmax",
+    ) -> None:
+        if isinstance(augmentation, (list, tuple)):
+            augmentation = IndependentCandidates(augmentation)
+        if not isinstance(augmentation, IndependentCandidates):
+            kind = type(augmentation).__name__
+            raise TypeError(f"augmentation must be IndependentCandidates or a list of augmentations, got {kind}")
+        super().__init__(trunk, augmentation, n_copies_train, n_copies_eval, aggregate)
+
+    def penalty(self) -> Tensor:
+        """``|| mu ||_2`` over the candidates' strengths (AugNet's reward without weights), for the published
+        reward objective."""
+        return torch.stack([candidate.strength for candidate in self.augmentation.candidates]).norm()
+
+    def learned_invariances(self) -> dict[str, dict]:
+        out = {}
+        for candidate in self.augmentation.candidates:
+            low, high = candidate.range()
+            magnitude = candidate.magnitude
+            out[candidate.name] = {
+                "weight": None,
+                "magnitude": None if magnitude is None else float(magnitude.detach()),
+                "low": low,
+                "high": high,
+                "unit": candidate.unit,
+            }
+        return out
+
+    def headline(self) -> tuple[str, dict]:
+        """The candidate with the largest strength (fraction of its scale)."""
+        strengths = [float(c.strength.detach()) for c in self.augmentation.candidates]
+        candidate = self.augmentation.candidates[strengths.index(max(strengths))]
+        return candidate.name, self.learned_invariances()[candidate.name]

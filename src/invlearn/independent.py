@@ -1,0 +1,67 @@
+"""Independent candidates: every augmentation applied to every example, each with its own learnable range.
+
+Where an :class:`~invlearn.layers.AugmentationLayer` makes its candidates compete through a softmax (one is
+picked per example), :class:`IndependentCandidates` composes them all: each example is rotated *and* shifted
+*and* scaled..., each by a value drawn within that candidate's own range, so a range is learned without
+competing with the others (LILA's parameterisation, extended to any candidate of the catalogue). Affine
+candidates compose into one warp (the product of their sampling matrices, in the given order, so the image is
+resampled once); the others follow one after another, in the given order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from invlearn import ops
+from invlearn.augmentations import AffineAugmentation, Augmentation, Params, RandomTransform
+from invlearn.layers import candidate_list, common_modality, prefixed, unprefixed
+
+
+class IndependentCandidates(RandomTransform):
+    """All candidates applied to every example, each with its own learnable magnitude (or probability).
+
+    Args:
+        augmentations: the ``Q >= 1`` candidates: :class:`~invlearn.augmentations.Augmentation` instances or
+            registry names; one modality, no name twice. Affine candidates must share their warp options.
+    """
+
+    def __init__(self, augmentations: Sequence[Augmentation | str]) -> None:
+        super().__init__()
+        candidates = candidate_list(augmentations)
+        self.modality = common_modality(candidates, "augmentations")
+        warps = {(c.mode, c.padding_mode, c.align_corners) for c in candidates if isinstance(c, AffineAugmentation)}
+        if len(warps) > 1:
+            raise ValueError(f"the affine candidates must share mode, padding_mode and align_corners, got {warps}")
+        self.candidates = nn.ModuleList(candidates)
+
+    @property
+    def batch_index_keys(self) -> tuple[str, ...]:
+        return tuple(f"{q}.{key}" for q, c in enumerate(self.candidates) for key in c.batch_index_keys)
+
+    @property
+    def permutation_keys(self) -> tuple[str, ...]:
+        return tuple(f"{q}.{key}" for q, c in enumerate(self.candidates) for key in c.permutation_keys)
+
+    def generate_parameters(self, batch_size, generator, device, shape) -> Params:
+        params: Params = {}
+        for q, candidate in enumerate(self.candidates):
+            params.update(prefixed(q, candidate.generate_parameters(batch_size, generator, device, shape)))
+        return params
+
+    def apply_transform(self, x: Tensor, params: Mapping[str, Tensor]) -> Tensor:
+        affine = [q for q, c in enumerate(self.candidates) if isinstance(c, AffineAugmentation)]
+        if affine:
+            h, w = x.shape[-2:]
+            matrices = [self.candidates[q].matrix(unprefixed(q, params), h, w) for q in affine]
+            composed = matrices[0]
+            for matrix in matrices[1:]:
+                composed = torch.bmm(composed, matrix)
+            first = self.candidates[affine[0]]
+            x = ops.affine(x, composed.to(x.dtype), first.mode, first.padding_mode, first.align_corners)
+        for q, candidate in enumerate(self.candidates):
+            if q not in affine:
+                x = candidate.apply_transform(x, unprefixed(q, params))
+        return x

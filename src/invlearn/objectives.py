@@ -1,0 +1,158 @@
+"""What a learner's augmentation is trained on: the objectives, a registry apart from the augmentation families.
+
+A learner is a trunk, an augmentation family (AugNet's layers, Augerino's Lie-algebra box, independent
+candidates) and an :class:`Objective`:
+
+* :class:`RewardPenalty` (``"reward"``): the published objective of AugNet (Rommel et al., NeurIPS 2022) and
+  Augerino (Benton et al., NeurIPS 2020), ``task loss - lam * model.penalty()``, minimised over the weights and
+  the augmentation together by one optimiser.
+* :class:`MarginalLikelihood` (``"marglik"``): LILA's objective (Immer, van der Ouderaa et al., NeurIPS 2022).
+  The weights train on the maximum-a-posteriori loss, ``task loss + delta / (2 N) ||theta||^2`` (the prior as
+  weight decay); the augmentation and the prior precision ``delta`` are updated apart, by their own optimiser,
+  on ``-log p(D | eta) / N`` (:func:`invlearn.laplace.log_marginal_likelihood`), every ``every_n_steps`` weight
+  steps once ``burn_in_epochs`` are done.
+
+The trainer asks an objective for its two losses and its schedule; it never branches on which one it has.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from invlearn import laplace
+from invlearn._validation import check_choice, check_count, check_positive
+from invlearn.losses import regularized_loss
+from invlearn.models.invariant import InvariantModel
+
+
+class Objective(nn.Module):
+    """Base of the objectives: the loss of the weight optimiser's step and, where the augmentation is learned
+    apart, the loss of the augmentation's own step (its *hyper-step*)."""
+
+    #: Whether the augmentation's parameters are updated by the weight optimiser (else by the hyper-step).
+    augmentation_with_weights: ClassVar[bool] = True
+
+    def weights_loss(self, model: InvariantModel, output: Tensor, target: Tensor, n_data: int) -> Tensor:
+        """The scalar loss of a weight step, from the model's aggregated ``output`` ``(B, K)`` on a batch with
+        ``target`` ``(B,)``; ``n_data`` is the number of training examples."""
+        raise NotImplementedError
+
+    def hyper_parameters(self, model: InvariantModel) -> list[nn.Parameter]:
+        """The parameters the hyper-step updates (none: there is no hyper-step)."""
+        return []
+
+    def hyper_step_due(self, epoch: int, step: int) -> bool:
+        """Whether a hyper-step follows weight step ``step`` (counted from 1) of epoch ``epoch`` (from 0)."""
+        return False
+
+    def hyper_loss(
+        self, model: InvariantModel, x: Tensor, target: Tensor, n_data: int, generator: torch.Generator | None
+    ) -> Tensor:
+        """The scalar loss of a hyper-step on the batch ``x`` ``(B, ...)``, ``target`` ``(B,)``."""
+        raise NotImplementedError
+
+    def hyper_values(self) -> dict[str, float]:
+        """The objective's own learned values, for ``metrics.json`` (none)."""
+        return {}
+
+
+class RewardPenalty(Objective):
+    """The published reward objective, ``cross-entropy - lam * model.penalty()`` (:func:`regularized_loss`).
+
+    Args:
+        lam: ``lambda >= 0``, the weight of the reward for wide augmentation.
+    """
+
+    def __init__(self, lam: float = 0.5) -> None:
+        super().__init__()
+        if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not math.isfinite(lam) or lam < 0:
+            raise ValueError(f"lam must be a finite number >= 0, got {lam!r}")
+        self.lam = float(lam)
+
+    def weights_loss(self, model, output, target, n_data):
+        return regularized_loss(output, target, model, self.lam)
+
+    def extra_repr(self) -> str:
+        return f"lam={self.lam:g}"
+
+
+class MarginalLikelihood(Objective):
+    """LILA's Laplace-KFAC marginal likelihood (see the module and :mod:`invlearn.laplace`).
+
+    Args:
+        prior_precision: initial ``delta > 0`` of the Gaussian prior ``N(0, 1/delta)`` on the covered weights
+            (learned with the augmentation).
+        copies: augmented copies ``S`` per example in the hyper-step's forward pass.
+        every_n_steps: weight steps between two hyper-steps.
+        burn_in_epochs: epochs of weight training before the first hyper-step (LILA: 10 of 1,000).
+        lr: Adam's learning rate of the hyper-step (augmentation parameters and ``log delta``).
+        labels: ``"sampled"`` (one label per example from the model) or ``"exact"`` (all ``K``; ``K`` backward
+            passes) for the output-gradient factor.
+        layers: ``"all"`` (KFAC over every Linear and Conv layer) or ``"last"`` (the last layer only: cheaper,
+            but on digits rotated over the full circle it did not identify rotation where ``"all"`` did).
+    """
+
+    augmentation_with_weights = False
+
+    def __init__(
+        self,
+        prior_precision: float = 1.0,
+        copies: int = 8,
+        every_n_steps: int = 1,
+        burn_in_epochs: int = 5,
+        lr: float = 0.05,
+        labels: str = "sampled",
+        layers: str = "all",
+    ) -> None:
+        super().__init__()
+        log_delta = math.log(check_positive(prior_precision, "prior_precision"))
+        self.log_prior_precision = nn.Parameter(torch.tensor(log_delta))
+        self.copies = check_count(copies, "copies")
+        self.every_n_steps = check_count(every_n_steps, "every_n_steps")
+        self.burn_in_epochs = check_count(burn_in_epochs, "burn_in_epochs", minimum=0)
+        self.lr = check_positive(lr, "lr")
+        self.labels = check_choice(labels, "labels", laplace.LABELS)
+        self.layers = check_choice(layers, "layers", laplace.SUBSETS)
+
+    @property
+    def prior_precision(self) -> Tensor:
+        """``delta = exp(log_prior_precision)``, differentiable."""
+        return self.log_prior_precision.exp()
+
+    def weights_loss(self, model, output, target, n_data):
+        covered = laplace.kfac_layers(model.trunk, self.layers)
+        decay = self.prior_precision.detach() / (2 * n_data) * laplace.squared_norm(covered).to(output.device)
+        return F.cross_entropy(output, target) + decay
+
+    def hyper_parameters(self, model):
+        return [*model.augmentation.parameters(), self.log_prior_precision]
+
+    def hyper_step_due(self, epoch, step):
+        return epoch >= self.burn_in_epochs and step % self.every_n_steps == 0
+
+    def hyper_loss(self, model, x, target, n_data, generator):
+        covered = laplace.kfac_layers(model.trunk, self.layers)
+        forward: Callable[[], Tensor] = lambda: model.predict(x, self.copies, generator)  # noqa: E731
+        logits, factors = laplace.kfac_factors(model.trunk, forward, self.copies, covered, self.labels, generator)
+        fit = F.cross_entropy(logits, target)
+        delta = self.prior_precision.to(logits.device)
+        return -laplace.log_marginal_likelihood(fit, factors, covered, n_data, delta) / n_data
+
+    def hyper_values(self) -> dict[str, float]:
+        return {"prior_precision": float(self.prior_precision.detach())}
+
+    def extra_repr(self) -> str:
+        return (
+            f"copies={self.copies}, every_n_steps={self.every_n_steps}, burn_in_epochs={self.burn_in_epochs}, "
+            f"lr={self.lr:g}, labels={self.labels!r}, layers={self.layers!r}"
+        )
+
+
+#: ``model.objective`` -> the objective's class.
+OBJECTIVES: dict[str, type[Objective]] = {"reward": RewardPenalty, "marglik": MarginalLikelihood}
