@@ -14,11 +14,12 @@ def test_rows_and_schema():
     names = [row["name"] for row in report["results"]]
     assert names == [
         "augnet_train_step", "augnet_train_step_vs_input_grad", "augerino_train_step",
-        "augerino_train_step_vs_input_grad", "augnet_eval_c1", "augnet_eval_c2", "augerino_eval_c1",
-        "augerino_eval_c2",
+        "augerino_train_step_vs_input_grad", "marglik_update", "marglik_update_vs_augnet_step",
+        "augnet_eval_c1", "augnet_eval_c2", "augerino_eval_c1", "augerino_eval_c2",
     ]  # fmt: skip
     for row in report["results"]:
-        assert row["baseline"].startswith(("trunk_train_step", "trunk_eval_on_")) and row["ratio"] > 0
+        assert row["baseline"].startswith(("trunk_train_step", "trunk_eval_on_", "augnet_train_step"))
+        assert row["ratio"] > 0
 
 
 def test_sprite_layer_matches_the_published_setting():

@@ -45,6 +45,28 @@ def test_shipped_configs_are_valid(path):
         (["data.name=cifar10", "model.layers=[[{name: rotate}]]"], "data.root: cifar10 needs its files"),
         (["data.transform=spin"], "data.transform: must be one of"),
         (["optim.nesterov=true"], "optim.nesterov: needs optim.algorithm sgd"),
+        (["model.objective=occam"], "model.objective: must be one of"),
+        (["model.objective=marglik", "model.method=none", "model.layers=null"], "method 'none' has none"),
+        (["model.objective=marglik"], "optim.weight_decay: the marginal-likelihood objective's prior"),
+        (["model.objective=marglik", "optim.weight_decay=0", "trainer.devices=2"], "trainer.devices: the marginal"),
+        (["marglik.copies=0"], "marglik.copies: must be >= 1"),
+        (["marglik.labels=all"], "marglik.labels: must be one of"),
+        (["marglik.hessian=full"], "marglik.hessian: unknown key"),
+        (["model.method=independent", "model.layers=null"], "model.candidates: must be a non-empty list"),
+        (["model.method=independent"], "model.layers: only used by methods"),
+        (["model.candidates=[{name: time_shift}]"], "model.candidates: only used by method 'independent'"),
+        (
+            ["model.method=independent", "model.layers=null", "model.candidates=[{name: rotate}]"],
+            "model.candidates.0.name: 'rotate' is an image augmentation",
+        ),
+        (
+            [
+                "model.method=independent",
+                "model.layers=null",
+                "model.candidates=[{name: time_shift}, {name: time_shift}]",
+            ],
+            "model.candidates: repeats 'time_shift'",
+        ),
     ],
 )
 def test_errors_name_the_key(overrides, message):

@@ -19,7 +19,7 @@ def test_the_quick_identification_study(tmp_path):
     out = tmp_path / "out"
     assert main(["study", str(QUICK), "--out", str(out)]) == 0
     result = json.loads((out / "study.json").read_text())
-    assert len(result["runs"]) == 2 * 2 * 2
+    assert len(result["runs"]) == 2 * 3 * 2
     for row in result["runs"]:
         assert (out / row["task"] / row["method"] / f"seed{row['seed']}" / "metrics.json").is_file()
         assert isinstance(row["recovered"], bool) and row["truth"] is not None
@@ -29,6 +29,11 @@ def test_the_quick_identification_study(tmp_path):
     assert summary["seeds"] == 2 and summary["recovered"] == sum(
         r["recovered"] for r in result["runs"] if r["task"] == "sinusoids" and r["method"] == "augnet"
     )
+    marglik = [r for r in result["runs"] if r["method"] == "marglik"]
+    assert {r["task"] for r in marglik} == {"sinusoids", "sprites"}  # the per-modality overrides reach both
+    for row in marglik:
+        metrics = json.loads((out / row["task"] / "marglik" / f"seed{row['seed']}" / "metrics.json").read_text())
+        assert metrics["final"]["hyper_seconds"] > 0
     table = (out / "study.md").read_text()
     assert "| sprites | none | 0/2 |" in table and "| sinusoids | augnet |" in table
     if (out / "recovered.png").exists():

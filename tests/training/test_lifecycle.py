@@ -41,7 +41,7 @@ def test_progress_goes_to_stderr_one_line_per_epoch_and_the_result_to_stdout(tmp
 
 
 def test_a_diverging_run_stops_with_its_last_good_checkpoint(tmp_path, capsys, monkeypatch):
-    from invlearn.training import task
+    from invlearn.objectives import RewardPenalty
 
     calls = []
 
@@ -50,8 +50,8 @@ def test_a_diverging_run_stops_with_its_last_good_checkpoint(tmp_path, capsys, m
         loss = task_loss(*args)
         return loss * float("nan") if len(calls) >= 9 else loss
 
-    task_loss = task.regularized_loss
-    monkeypatch.setattr(task, "regularized_loss", nan_from_the_ninth_step)
+    task_loss = RewardPenalty.weights_loss
+    monkeypatch.setattr(RewardPenalty, "weights_loss", nan_from_the_ninth_step)
     out = tmp_path / "r"  # 6 steps per epoch, a checkpoint every 4 steps and after each epoch
     assert main(["train", str(AUGNET), *SETS, "--out", str(out)]) == 1
     *progress, err = capsys.readouterr().err.strip().splitlines()

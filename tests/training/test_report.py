@@ -26,7 +26,7 @@ def runs(tmp_path_factory):
 def test_train_writes_a_report_with_plots(runs):
     report = (runs / "augnet" / "report.md").read_text()
     assert "True invariance: frequency_shift within +-0.5 Hz" in report
-    assert "| augnet | augnet | 3 |" in report and "0.frequency_shift" in report
+    assert "| augnet | augnet (reward) | 3 |" in report and "0.frequency_shift" in report
     assert report.count(" | yes | ") + report.count(" | no | ") == 1  # the identification metric
     assert "frequency-shift magnitude 0.236 (truth 0.25)" in report  # the published number beside ours
     assert "Rommel, Moreau, Gramfort" in report  # ... with its source
@@ -37,7 +37,7 @@ def test_train_writes_a_report_with_plots(runs):
 def test_shared_report_of_two_runs(runs, tmp_path):
     out = write_report([runs / "augnet", runs / "none"], tmp_path / "shared" / "report.md")
     text = out.read_text()
-    assert "| augnet | augnet |" in text and "| none | none |" in text and "not learned" in text
+    assert "| augnet | augnet (reward) |" in text and "| none | none |" in text and "not learned" in text
 
 
 def test_report_errors(runs, tmp_path, capsys):

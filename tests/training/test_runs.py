@@ -21,12 +21,21 @@ TINY = [
 ]  # fmt: skip
 
 
+#: The same task with independent candidates under the marginal likelihood, a hyper-step every 2 weight steps.
+MARGLIK = [
+    "model.method=independent", "model.objective=marglik", "model.layers=null", "optim.weight_decay=0",
+    "model.candidates=[{name: frequency_shift, magnitude: 0.1, scale: 2.0}, {name: gaussian_noise, magnitude: 0.1}]",
+    "marglik.burn_in_epochs=1", "marglik.every_n_steps=2", "marglik.copies=3",
+]  # fmt: skip
+
+
 def tiny_config(*extra):
     return config.load(AUGNET, TINY + list(extra))
 
 
 def without_times(metrics):
-    return [{k: v for k, v in epoch.items() if k not in ("seconds", "eval_seconds")} for epoch in metrics["epochs"]]
+    times = ("seconds", "hyper_seconds", "eval_seconds")
+    return [{k: v for k, v in epoch.items() if k not in times} for epoch in metrics["epochs"]]
 
 
 def test_run_directory_and_determinism(tmp_path):
@@ -46,16 +55,18 @@ def test_run_directory_and_determinism(tmp_path):
     }
     assert set(written["epochs"][0]) == {
         "epoch", "train_loss", "test_accuracy", "balanced_accuracy", "learned_invariances", "seconds",
-        "eval_seconds",
+        "hyper_seconds", "eval_seconds", "objective",
     }  # fmt: skip
+    assert written["epochs"][0]["hyper_seconds"] == 0.0 and written["epochs"][0]["objective"] == {}  # the reward
     assert "0.frequency_shift" in written["final"]["learned_invariances"]
     again = run.train(tiny_config(), tmp_path / "b")
     assert without_times(again) == without_times(metrics)
     torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)  # loads without pickled code
 
 
-def test_resume_after_a_kill_mid_epoch_ends_like_an_uninterrupted_run(tmp_path, monkeypatch):
-    reference = run.train(tiny_config(), tmp_path / "reference")
+@pytest.mark.parametrize("objective", [[], MARGLIK], ids=["reward", "marglik"])
+def test_resume_after_a_kill_mid_epoch_ends_like_an_uninterrupted_run(tmp_path, monkeypatch, objective):
+    reference = run.train(tiny_config(*objective), tmp_path / "reference")
 
     class Killed(RuntimeError):
         pass
@@ -76,7 +87,7 @@ def test_resume_after_a_kill_mid_epoch_ends_like_an_uninterrupted_run(tmp_path, 
 
     monkeypatch.setattr(run, "_last_checkpoint_callback", killing_callback)
     with pytest.raises(Killed):
-        run.train(tiny_config(), tmp_path / "killed")
+        run.train(tiny_config(*objective), tmp_path / "killed")
     monkeypatch.setattr(run, "_last_checkpoint_callback", original)
     assert not (tmp_path / "killed" / "metrics.json").exists()
     resumed = run.train(run.read_config(tmp_path / "killed"), tmp_path / "killed", resume=True)
@@ -84,11 +95,27 @@ def test_resume_after_a_kill_mid_epoch_ends_like_an_uninterrupted_run(tmp_path, 
         assert mine["epoch"] == theirs["epoch"]
         assert mine["train_loss"] == pytest.approx(theirs["train_loss"], rel=1e-5)
         assert mine["test_accuracy"] == theirs["test_accuracy"]
+        assert mine["objective"] == pytest.approx(theirs["objective"], rel=1e-5)
         for key, entry in theirs["learned_invariances"].items():
             assert mine["learned_invariances"][key]["magnitude"] == pytest.approx(entry["magnitude"], abs=1e-6)
     logs = tmp_path / "killed" / "logs"
     first, second = (logs / "csv" / "metrics.csv").read_text(), (logs / "csv-1" / "metrics.csv").read_text()
     assert "train_loss" in first and "test_accuracy" in second  # each segment keeps its own rows
+
+
+def test_a_marginal_likelihood_run_learns_its_ranges_apart_and_times_them(tmp_path):
+    metrics = run.train(tiny_config(*MARGLIK), tmp_path / "r")
+    first, *rest = metrics["epochs"]
+    assert first["hyper_seconds"] == 0.0  # the burn-in epoch
+    assert all(0 < e["hyper_seconds"] < e["seconds"] for e in rest)
+    assert metrics["final"]["hyper_seconds"] == pytest.approx(sum(e["hyper_seconds"] for e in rest))
+    start = first["learned_invariances"]["frequency_shift"]["magnitude"]
+    assert start == pytest.approx(0.1)  # nothing moved the range during the burn-in
+    assert rest[-1]["learned_invariances"]["frequency_shift"]["magnitude"] != pytest.approx(start)
+    assert rest[-1]["objective"]["prior_precision"] != pytest.approx(1.0)
+    assert set(metrics["final"]["learned_invariances"]) == {"frequency_shift", "gaussian_noise"}
+    again = run.train(tiny_config(*MARGLIK), tmp_path / "again")
+    assert without_times(again) == without_times(metrics)  # same seed, same run
 
 
 def test_evaluate_a_run(tmp_path):

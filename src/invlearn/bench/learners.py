@@ -11,6 +11,11 @@ Rows (all on 128x3x32x32 images, the sprite CNN trunk with 4 classes):
 * ``augnet_eval_c{C}`` / ``augerino_eval_c{C}`` for C in 1, 4, 10, 20: an evaluation forward with C copies
   (one batched call), against the trunk's evaluation forward on the same ``C * 128`` images, so the ratio is
   what sampling, warping and averaging the copies add; ``ms_median / C`` shows how the time grows with C.
+* ``marglik_update`` / ``marglik_update_vs_augnet_step``: one update of the marginal-likelihood objective
+  (:class:`~invlearn.objectives.MarginalLikelihood`, KFAC over every layer, 8 augmented copies per example,
+  sampled labels; its loss and the gradient w.r.t. the ranges and the prior) for independent candidates over
+  the sprites layer's transforms, against the trunk's step and against AugNet's step on the same batch. A
+  run pays it once every ``marglik.every_n_steps`` weight steps.
 """
 
 from __future__ import annotations
@@ -26,11 +31,14 @@ from invlearn.augerino import UniformLieAffine
 from invlearn.bench.timing import interleaved_medians, machine, pin_allocator, result_row
 from invlearn.layers import AugmentationLayer
 from invlearn.losses import regularized_loss
-from invlearn.models import Augerino, AugNet, SpriteCNN
+from invlearn.models import Augerino, AugNet, Independent, SpriteCNN
+from invlearn.objectives import MarginalLikelihood
 
 BATCH = (128, 3, 32, 32)
 EVAL_COPIES = (1, 4, 10, 20)
 SPRITE_CANDIDATES = ("translate_x", "translate_y", "rotate", "shear_x", "shear_y")
+#: Augmented copies per example in the marginal-likelihood update (the objective's default).
+MARGLIK_COPIES = 8
 
 
 def sprite_augnet_layer() -> AugmentationLayer:
@@ -102,6 +110,7 @@ def run(repeats: int = 20, batch: tuple[int, ...] = BATCH, eval_copies: tuple[in
                 medians["trunk_input_grad"],
             )
         )
+    rows += _marglik_rows(trunk, models["augnet"], x, y, max(3, repeats // 4))
     trunk.eval()
     for name, model in models.items():
         model.eval()
@@ -114,3 +123,29 @@ def run(repeats: int = 20, batch: tuple[int, ...] = BATCH, eval_copies: tuple[in
             label = f"trunk_eval_on_{copies}x_batch"
             rows.append(result_row(f"{name}_eval_c{copies}", medians["ours"], label, medians["trunk"]))
     return {"suite": "learners", "machine": machine(), "torch": torch.__version__, "results": rows}
+
+
+def _marglik_rows(trunk, augnet: AugNet, x: torch.Tensor, y: torch.Tensor, repeats: int) -> list[dict]:
+    """The marginal-likelihood update against the trunk's and AugNet's training steps (see the module)."""
+    candidates = [
+        augmentations.create(c.name, magnitude=0.125, scale=c.scale) for c in augnet.augmentation.layers[0].candidates
+    ]
+    model = Independent(trunk, candidates).train()
+    objective = MarginalLikelihood(copies=MARGLIK_COPIES)
+    parameters = objective.hyper_parameters(model)
+    generator = torch.Generator().manual_seed(1)
+
+    def update() -> None:
+        loss = objective.hyper_loss(model, x, y, 10_000, generator)
+        torch.autograd.grad(loss, parameters)
+
+    steps = {
+        "ours": update,
+        "trunk": _train_step(trunk, x, y, lambda m, i, t: F.cross_entropy(m(i), t)),
+        "augnet": _train_step(augnet, x, y, lambda m, i, t: regularized_loss(m(i), t, m, lam=0.5)),
+    }
+    medians = interleaved_medians(steps, repeats, warmup=1, block=1)
+    return [
+        result_row("marglik_update", medians["ours"], "trunk_train_step", medians["trunk"]),
+        result_row("marglik_update_vs_augnet_step", medians["ours"], "augnet_train_step", medians["augnet"]),
+    ]

@@ -1,8 +1,10 @@
 """Turn a validated configuration into the learner and the data it names.
 
-The methods (``none``, ``fixed``, ``augnet``, ``augerino``) are a registry, :data:`METHODS`: each builds a
-:class:`Learner` from the config's ``model`` section, the data and the trunk, so the trainer never branches on
-the method.
+A learner is a trunk, an augmentation family and an objective. The families (``none``, ``fixed``, ``augnet``,
+``augerino``, ``independent``) are a registry, :data:`METHODS`: each builds the model from the config's
+``model`` section, the data and the trunk; the objective (``model.objective``) comes from
+:data:`invlearn.objectives.OBJECTIVES`, with its settings from ``loss`` (the reward) or ``marglik``. The trainer
+never branches on either.
 """
 
 from __future__ import annotations
@@ -14,11 +16,21 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from invlearn import Augerino, AugmentationLayer, AugNet, InvariantModel, UniformLieAffine, augmentations
+from invlearn import (
+    Augerino,
+    AugmentationLayer,
+    AugNet,
+    Independent,
+    IndependentCandidates,
+    InvariantModel,
+    UniformLieAffine,
+    augmentations,
+)
 from invlearn.data import registry
 from invlearn.data.split import Split
 from invlearn.models import create_trunk
 from invlearn.models.registry import TRUNKS
+from invlearn.objectives import OBJECTIVES, Objective, RewardPenalty
 
 
 @dataclass(frozen=True)
@@ -79,11 +91,10 @@ def _trunk_arguments(entry: dict, data: Data) -> dict:
 
 @dataclass(frozen=True)
 class Learner:
-    """What the trainer receives: the model and the weight ``lam`` of its penalty in the training loss
-    (``task_loss - lam * model.penalty()``; 0 where nothing is learned)."""
+    """What the trainer receives: the model and the objective it is trained on."""
 
     model: InvariantModel
-    lam: float
+    objective: Objective
 
 
 def _copies(spec: dict) -> dict:
@@ -101,44 +112,63 @@ def _layers(spec: dict, data: Data) -> list[AugmentationLayer]:
     ]
 
 
-def _none(config: dict, data: Data, trunk: nn.Module) -> Learner:
+def _none(config: dict, data: Data, trunk: nn.Module) -> InvariantModel:
     """The bare trunk: no augmentation, one copy, raw outputs (so its logits reach the loss unchanged)."""
     identity = augmentations.Identity(data.modality)
-    return Learner(InvariantModel(trunk, identity, n_copies_train=1, n_copies_eval=1, aggregate="mean"), 0.0)
+    return InvariantModel(trunk, identity, n_copies_train=1, n_copies_eval=1, aggregate="mean")
 
 
-def _fixed(config: dict, data: Data, trunk: nn.Module) -> Learner:
+def _fixed(config: dict, data: Data, trunk: nn.Module) -> InvariantModel:
     """AugNet's machinery with every augmentation parameter frozen: the given ranges are applied in training
     and averaged over copies at test time, and nothing about them is learned (an oracle)."""
     model = AugNet(trunk, _layers(config["model"], data), **_copies(config["model"]))
     model.augmentation.requires_grad_(False)
-    return Learner(model, 0.0)
+    return model
 
 
-def _augnet(config: dict, data: Data, trunk: nn.Module) -> Learner:
+def _augnet(config: dict, data: Data, trunk: nn.Module) -> InvariantModel:
     spec = config["model"]
-    model = AugNet(trunk, _layers(spec, data), penalty=config["loss"]["penalty"], **_copies(spec))
-    return Learner(model, config["loss"]["lam"])
+    return AugNet(trunk, _layers(spec, data), penalty=config["loss"]["penalty"], **_copies(spec))
 
 
-def _augerino(config: dict, data: Data, trunk: nn.Module) -> Learner:
+def _augerino(config: dict, data: Data, trunk: nn.Module) -> InvariantModel:
     spec = config["model"]
     distribution = UniformLieAffine(init_width=spec["init_width"], generators=spec["generators"])
-    model = Augerino(trunk, distribution, width_cap=spec["width_cap"], safe_limit=spec["safe_limit"], **_copies(spec))
-    return Learner(model, config["loss"]["lam"])
+    return Augerino(trunk, distribution, width_cap=spec["width_cap"], safe_limit=spec["safe_limit"], **_copies(spec))
 
 
-#: ``model.method`` -> builder of its learner from ``(config, data, trunk)``.
-METHODS: dict[str, Callable[[dict, Data, nn.Module], Learner]] = {
+def _independent(config: dict, data: Data, trunk: nn.Module) -> InvariantModel:
+    spec = config["model"]
+    candidates = IndependentCandidates([create_augmentation(entry, data) for entry in spec["candidates"]])
+    return Independent(trunk, candidates, **_copies(spec))
+
+
+#: ``model.method`` -> builder of its model (trunk behind an augmentation family) from ``(config, data, trunk)``.
+METHODS: dict[str, Callable[[dict, Data, nn.Module], InvariantModel]] = {
     "none": _none,
     "fixed": _fixed,
     "augnet": _augnet,
     "augerino": _augerino,
+    "independent": _independent,
 }
+
+#: Methods whose augmentation learns nothing: they train on the plain loss, whatever ``model.objective`` says.
+FIXED_METHODS = ("none", "fixed")
+
+
+def build_objective(config: dict) -> Objective:
+    """The configured objective: the reward with ``loss.lam`` or the marginal likelihood with ``marglik``'s
+    settings; the plain loss (``lam = 0``) for a method that learns nothing."""
+    if config["model"]["method"] in FIXED_METHODS:
+        return RewardPenalty(0.0)
+    name = config["model"]["objective"]
+    settings = {"lam": config["loss"]["lam"]} if name == "reward" else dict(config[name])
+    return OBJECTIVES[name](**settings)
 
 
 def build_learner(config: dict, data: Data) -> Learner:
-    """The configured learner: its trunk (arguments completed from the data) behind the method's augmentation."""
+    """The configured learner: its trunk (arguments completed from the data) behind the method's augmentation,
+    with the configured objective."""
     spec = config["model"]
     trunk = create_trunk(spec["trunk"]["name"], **_trunk_arguments(spec["trunk"], data))
-    return METHODS[spec["method"]](config, data, trunk)
+    return Learner(METHODS[spec["method"]](config, data, trunk), build_objective(config))

@@ -18,10 +18,12 @@ from typing import Any
 
 from invlearn import augmentations
 from invlearn.data.registry import DATA_SETS, KNOWN_TRANSFORMS
+from invlearn.laplace import LABELS, SUBSETS
 from invlearn.models.invariant import N_COPIES_EVAL
 from invlearn.models.registry import TRUNKS, available_trunks
+from invlearn.objectives import OBJECTIVES
 from invlearn.ops.geometry import GENERATOR_NAMES
-from invlearn.training.build import METHODS
+from invlearn.training.build import FIXED_METHODS, METHODS
 from invlearn.training.seeds import MAX_SEED
 
 
@@ -96,8 +98,11 @@ SCHEMA: dict[str, Any] = {
     },
     "model": {
         "method": Field(STR, "augnet", _one_of(*METHODS)),
+        # what the augmentation is trained on: the published reward (loss.lam) or the marginal likelihood (marglik)
+        "objective": Field(STR, "reward", _one_of(*OBJECTIVES)),
         "trunk": None,  # {name: registered trunk, **constructor arguments}
         "layers": None,  # augnet / fixed: list of layers, each a list of {name: augmentation, **arguments}
+        "candidates": None,  # independent: list of {name: augmentation, **arguments}, each with its own range
         "temperature": Field(REAL, 0.01, _positive),
         "eval_sampling": Field(STR, "per_example", _one_of("per_example", "per_batch")),
         "init_width": Field(REAL, math.log(2.0), _positive),
@@ -111,6 +116,16 @@ SCHEMA: dict[str, Any] = {
     "loss": {
         "lam": Field(REAL, 0.5, _non_negative),
         "penalty": Field(STR, "magnitude_weight", _one_of("magnitude_weight", "magnitude")),
+    },
+    # model.objective marglik: invlearn.objectives.MarginalLikelihood's settings
+    "marglik": {
+        "prior_precision": Field(REAL, 1.0, _positive),
+        "copies": Field(INT, 8, _at_least_one),
+        "every_n_steps": Field(INT, 1, _at_least_one),
+        "burn_in_epochs": Field(INT, 5, _non_negative),
+        "lr": Field(REAL, 0.05, _positive),
+        "labels": Field(STR, "sampled", _one_of(*LABELS)),
+        "layers": Field(STR, "all", _one_of(*SUBSETS)),
     },
     "optim": {
         "lr": Field(REAL, 5e-4, _positive),
@@ -226,27 +241,38 @@ def _check_trunk(trunk: Any) -> None:
             _check_field(Field(REAL if kind is float else kind, default), value, f"model.trunk.{key}")
 
 
+def _check_augmentation_list(entries: Any, path: str, data_name: str) -> list[dict]:
+    """A non-empty list of augmentation entries, no name twice."""
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"{path}: must be a non-empty list of augmentations")
+    checked = [_check_augmentation(a, f"{path}.{j}", data_name) for j, a in enumerate(entries)]
+    names = [entry["name"] for entry in checked]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ConfigError(f"{path}: repeats {repeated[0]!r}; each augmentation appears once")
+    return checked
+
+
 def _check_model(model: dict, data_name: str) -> None:
     _check_trunk(model["trunk"])
-    method, layers = model["method"], model["layers"]
+    method, layers, candidates = model["method"], model["layers"], model["candidates"]
     modality = DATA_SETS[data_name].modality
     if method == "augerino" and modality != "image":
         raise ConfigError(f"model.method: augerino warps images; {data_name} holds {modality}s (use augnet)")
     if method in ("augnet", "fixed"):
         if not isinstance(layers, list) or not layers:
             raise ConfigError(f"model.layers: method {method!r} needs a non-empty list of layers")
-        for i, layer in enumerate(layers):
-            if not isinstance(layer, list) or not layer:
-                raise ConfigError(f"model.layers.{i}: must be a non-empty list of augmentations")
-            model["layers"][i] = [
-                _check_augmentation(a, f"model.layers.{i}.{j}", data_name) for j, a in enumerate(layer)
-            ]
-            names = [entry["name"] for entry in model["layers"][i]]
-            repeated = sorted({name for name in names if names.count(name) > 1})
-            if repeated:
-                raise ConfigError(f"model.layers.{i}: repeats {repeated[0]!r}; a layer holds each augmentation once")
+        model["layers"] = [
+            _check_augmentation_list(layer, f"model.layers.{i}", data_name) for i, layer in enumerate(layers)
+        ]
     elif layers is not None:
         raise ConfigError(f"model.layers: only used by methods 'augnet' and 'fixed', not {method!r}")
+    if method == "independent":
+        model["candidates"] = _check_augmentation_list(candidates, "model.candidates", data_name)
+    elif candidates is not None:
+        raise ConfigError(f"model.candidates: only used by method 'independent', not {method!r}")
+    if model["objective"] != "reward" and method in FIXED_METHODS:
+        raise ConfigError(f"model.objective: {model['objective']} learns an augmentation; method {method!r} has none")
     generators = model["generators"]
     if generators is None:
         model["generators"] = list(GENERATOR_NAMES)
@@ -273,6 +299,13 @@ def validate(raw: Any) -> dict:
     if optim["nesterov"] and (optim["algorithm"] != "sgd" or optim["momentum"] == 0):
         raise ConfigError("optim.nesterov: needs optim.algorithm sgd with a momentum > 0")
     _check_model(config["model"], data["name"])
+    if config["model"]["objective"] == "marglik":
+        if optim["weight_decay"] > 0:
+            raise ConfigError(
+                "optim.weight_decay: the marginal-likelihood objective's prior is the weight decay (learned); set 0"
+            )
+        if config["trainer"]["devices"] > 1:
+            raise ConfigError("trainer.devices: the marginal-likelihood objective runs on one device")
     return config
 
 

@@ -12,6 +12,7 @@ A study file (YAML, ``kind: identification``) names tasks, methods and seeds::
     methods:                                 # name -> overrides of every task's base config
       none: {set: [model.method=none, model.layers=null, loss.lam=0.0]}
       augerino: {set: [model.method=augerino, model.layers=null], modality: image}   # images only
+      marglik: {set: {image: [...], signal: [...]}}   # overrides per modality (a task of another: skipped)
 
 ``invlearn study FILE --out DIR [--jobs N]`` trains every (task, method, seed) under ``DIR/<task>/<method>/seed<k>``
 (a finished run is reused, a killed one resumed; ``N`` runs at a time, each in its own process with ``cores / N``
@@ -110,7 +111,12 @@ def load(path: str | Path, spec: dict) -> dict:
                 raise ConfigError(f"methods.{method}: must be a mapping with 'set' and optionally 'modality'")
             if method_spec.get("modality") not in (None, modality):
                 continue  # this method does not apply to this task's data
-            sets = task_sets + _overrides(method_spec.get("set"), f"methods.{method}.set")
+            method_sets = method_spec.get("set")
+            if isinstance(method_sets, dict):  # one list of overrides per modality
+                if modality not in method_sets:
+                    continue
+                method_sets = method_sets[modality]
+            sets = task_sets + _overrides(method_sets, f"methods.{method}.set")
             try:
                 resolved = configs.load(base, [*sets, *common, f"experiment={spec['study']}-{task}-{method}"])
                 for seed in task_seeds:  # the file is read once; each seed's config is validated on its own
@@ -141,6 +147,7 @@ def _row(task: str, method: str, seed: int, metrics: dict) -> dict:
         "truth": truth,
         "test_accuracy": final["test_accuracy"],
         "seconds": metrics["wall_time_s"],  # building the data and the model, training, evaluation
+        "hyper_seconds": final.get("hyper_seconds", 0.0),  # of which the objective's hyper-steps
     }
 
 
@@ -201,6 +208,7 @@ def _summaries(rows: list[dict]) -> dict:
             "spurious": _median([r["spurious"] for r in group]),
             "test_accuracy": _median([r["test_accuracy"] for r in group]),
             "seconds": _median([r["seconds"] for r in group]),
+            "hyper_seconds": _median([r.get("hyper_seconds", 0.0) for r in group]),
         }
         for (task, method), group in groups.items()
     }
@@ -225,8 +233,9 @@ def markdown(result: dict) -> str:
         f"Seeds {result['seeds']}. Recovered: the effective range of the applied transformation within +-30 % of the "
         "truth (at least 0.8 pi for the full circle, never above 1.3x); learned/true: its effective range over the "
         "truth (median); spurious: the largest ratio of another transform's range to its range on the untransformed "
-        'task (median; about 1 when not fooled; "> 1000" where that range was about 0). Where a task\'s trunk has '
-        "its transformation built in, a run also "
+        'task (median; about 1 when not fooled; "> 1000" where that range was about 0); seconds per run: wall '
+        "time, in brackets the part spent in the marginal likelihood's updates of the augmentation. Where a task's "
+        "trunk has its transformation built in, a run also "
         f"counts as recovered when its model's median invariance score at the truth is at least {BUILT_IN_INVARIANCE} "
         '(shown as "by invariance").',
         "",
@@ -238,9 +247,12 @@ def markdown(result: dict) -> str:
         found = f"{summary['recovered']}/{summary['seeds']}" if summary["has_truth"] else "no truth"
         if summary["by_invariance"]:
             found += f" ({summary['by_invariance']} by invariance)"
+        seconds = _cell(summary["seconds"], ".1f")
+        if summary.get("hyper_seconds"):
+            seconds += f" ({summary['hyper_seconds']:.1f})"
         lines.append(
             f"| {task} | {method} | {found} | {_cell(summary['learned_over_true'])} | {_cell(summary['spurious'])} | "
-            f"{_cell(summary['test_accuracy'], '.3f')} | {_cell(summary['seconds'], '.1f')} |"
+            f"{_cell(summary['test_accuracy'], '.3f')} | {seconds} |"
         )
     return "\n".join(lines) + "\n"
 

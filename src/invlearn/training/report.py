@@ -154,8 +154,8 @@ def write_report(run_dirs: list[str | Path], out: str | Path | None = None) -> P
         f"Data: {described}. {truth_line}",
         "",
         "| run | method | epochs | test accuracy | balanced accuracy | learned range of the true transform "
-        "| its weight per layer | recovered | train s/epoch | eval s/epoch | published |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| its weight per layer | recovered | train s/epoch | of which marglik | eval s/epoch | published |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for label, config, metrics in runs:
         final = metrics["final"]
@@ -169,10 +169,14 @@ def write_report(run_dirs: list[str | Path], out: str | Path | None = None) -> P
         weight = " / ".join(f"{w:.3f}" for w in entry["weights"]) if entry else ""
         found = ("yes" if recovered(report, known) else "no") if known else ""
         seconds = sum(e["seconds"] for e in metrics["epochs"]) / len(metrics["epochs"])
+        hyper_seconds = sum(e.get("hyper_seconds", 0.0) for e in metrics["epochs"]) / len(metrics["epochs"])
         eval_seconds = sum(e.get("eval_seconds", 0.0) for e in metrics["epochs"]) / len(metrics["epochs"])
+        method = config["model"]["method"]
+        if method not in ("none", "fixed"):
+            method += f" ({config['model']['objective']})"
         lines.append(
-            f"| {label} | {config['model']['method']} | {final['epochs']} | {final['test_accuracy']:.4f} | "
-            f"{balanced} | {span} | {weight} | {found} | {seconds:.1f} | {eval_seconds:.1f} | "
+            f"| {label} | {method} | {final['epochs']} | {final['test_accuracy']:.4f} | "
+            f"{balanced} | {span} | {weight} | {found} | {seconds:.1f} | {hyper_seconds:.1f} | {eval_seconds:.1f} | "
             f"{published.cite() if published else ''} |"
         )
     lines += [""] + [f"![{name[:-4]}]({name})" for name in figures] + [""]

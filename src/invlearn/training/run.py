@@ -3,14 +3,18 @@
 ``metrics.json``::
 
     {"final": {"test_accuracy", "balanced_accuracy", "learned_invariances", "epochs",
-               "identification": {"truth", "effective_ranges", "recovered"} or null where the data carry no truth},
+               "identification": {"truth", "effective_ranges", "recovered"} or null where the data carry no truth,
+               "train_seconds", "hyper_seconds"},
      "epochs": [{"epoch", "train_loss", "test_accuracy", "balanced_accuracy", "learned_invariances", "seconds",
-                 "eval_seconds"}, ...],
+                 "hyper_seconds", "eval_seconds", "objective"}, ...],
      "wall_time_s": float,
      "diverged": {"step", "epoch", "message"}}      # only for a run stopped by a non-finite loss or weight
 
 ``balanced_accuracy`` is the mean per-class recall (the sleep-staging metric). ``seconds`` is the epoch's
-training time; ``eval_seconds`` its evaluation (batch-norm recalibration and the test set with every test-time
+training time, of which ``hyper_seconds`` went to the objective's hyper-steps (the marginal likelihood's
+updates of the augmentation; 0 for the reward objective); ``objective`` holds the objective's own learned values
+(the marginal likelihood's prior precision); ``final`` sums both times over the epochs. ``eval_seconds`` is the
+epoch's evaluation (batch-norm recalibration and the test set with every test-time
 copy). Everything a run needs (data, model, trainer) is built and checked before its directory is created, so a
 refused run leaves nothing behind.
 """
@@ -154,7 +158,7 @@ def _prepare(config: dict, out: Path, resume: bool):
     except DataError as error:
         raise ConfigError(str(error)) from None
     learner = _checked_learner(config, data)
-    return data, InvarianceTask(config, learner, data.train.inputs, data.n_classes)
+    return data, InvarianceTask(config, learner, data.train.inputs, data.n_classes, len(data.train.inputs))
 
 
 def _checked_learner(config: dict, data):
@@ -215,6 +219,8 @@ def _metrics(task, start: float, diverged: dict | None = None) -> dict:
             "learned_invariances": learned,
             "epochs": len(task.history),
             "identification": _identification(task.config, learned),
+            "train_seconds": sum(entry["seconds"] for entry in task.history),
+            "hyper_seconds": sum(entry["hyper_seconds"] for entry in task.history),
         },
         "epochs": task.history,
         "wall_time_s": time.perf_counter() - start,
@@ -276,7 +282,8 @@ def load_trained(run_dir: str | Path, n_copies: int | None = None):
     except DataError as error:
         raise ConfigError(str(error)) from None
     model = build_learner(config, data).model
-    state = {key.removeprefix("model."): value for key, value in checkpoint["state_dict"].items()}
+    # the model's weights (the task's state also holds the objective's, e.g. a learned prior precision)
+    state = {key[len("model.") :]: value for key, value in checkpoint["state_dict"].items() if key.startswith("model.")}
     try:
         model.load_state_dict(state)
     except RuntimeError as error:

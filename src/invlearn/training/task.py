@@ -1,9 +1,11 @@
 """The Lightning glue: one ``LightningModule`` that trains any learner it is given.
 
 The learners know nothing of Lightning, and this module knows nothing of their kind: it receives a built
-:class:`~invlearn.training.build.Learner` (a model and the weight of its penalty), wires its loss into
-Lightning's loop, keeps the augmentation generator's state in checkpoints (exact resumption), stops a run whose
-loss or weights stop being finite, and records one entry per epoch for ``metrics.json``.
+:class:`~invlearn.training.build.Learner` (a model and its :class:`~invlearn.objectives.Objective`), wires the
+objective's weight loss into Lightning's loop, takes the objective's hyper-steps (the augmentation's own updates,
+with their own Adam, e.g. the marginal likelihood's) where it asks for them and times them apart, keeps the
+augmentation generator's state in checkpoints (exact resumption), stops a run whose loss or weights stop being
+finite, and records one entry per epoch for ``metrics.json``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import lightning as L
 import torch
 from torch import Tensor
 
-from invlearn.losses import regularized_loss
 from invlearn.training import seeds
 from invlearn.training.build import Learner
 from invlearn.training.evaluation import (
@@ -41,17 +42,24 @@ class InvarianceTask(L.LightningModule):
     Args:
         config: a validated configuration (:func:`invlearn.training.config.validate`); its ``optim``,
             ``trainer`` and ``seed`` sections are used here.
-        learner: the model to train and the weight ``lam`` of its penalty in the loss.
+        learner: the model to train and its objective.
         calibration_inputs: training examples ``(N, ...)`` that set the batch-norm statistics before every
             evaluation (the first :data:`~invlearn.training.evaluation.CALIBRATION_EXAMPLES` are kept).
         n_classes: number of classes (for per-class accuracy).
+        n_train: the number of training examples (the data-set size ``N`` of the objective).
     """
 
-    def __init__(self, config: dict, learner: Learner, calibration_inputs: Tensor, n_classes: int) -> None:
+    def __init__(
+        self, config: dict, learner: Learner, calibration_inputs: Tensor, n_classes: int, n_train: int
+    ) -> None:
         super().__init__()
         self.config = config
         self.model = learner.model
-        self.lam = learner.lam
+        self.objective = learner.objective
+        self.n_train = n_train
+        self._hyper_optimizer: torch.optim.Optimizer | None = None
+        self._hyper_state: dict | None = None  # a resumed hyper-optimiser's state, loaded at its creation
+        self._hyper_seconds = 0.0
         self.generator = torch.Generator().manual_seed(seeds.augmentation_seed(config["seed"], 0))
         self._calibration_inputs = calibration_inputs[:CALIBRATION_EXAMPLES]
         self.history: list[dict] = []
@@ -72,7 +80,9 @@ class InvarianceTask(L.LightningModule):
 
     def training_step(self, batch, batch_idx):
         x, y = batch
-        loss = regularized_loss(self(x, self.generator), y, self.model, self.lam)
+        if self.objective.hyper_step_due(self.current_epoch, self.global_step + 1):
+            self._hyper_step(x, y)
+        loss = self.objective.weights_loss(self.model, self(x, self.generator), y, self.n_train)
         value = float(loss.detach())
         if not self.trainer.strategy.reduce_boolean_decision(math.isfinite(value), all=True):  # every process stops
             raise self._diverged(self.global_step + 1, f"the training loss is {value}")
@@ -80,6 +90,26 @@ class InvarianceTask(L.LightningModule):
         self.log("loss", loss, on_step=True, on_epoch=False)
         self.log("train_loss", loss, on_step=False, on_epoch=True, sync_dist=True)
         return loss
+
+    def _hyper_step(self, x: Tensor, y: Tensor) -> None:
+        """One update of the objective's hyper-parameters (the augmentation, a prior) on this batch, with their
+        own Adam; its time is counted apart (``hyper_seconds``)."""
+        start = time.perf_counter()
+        parameters = self.objective.hyper_parameters(self.model)
+        if self._hyper_optimizer is None:
+            self._hyper_optimizer = torch.optim.Adam(parameters, lr=self.objective.lr)
+            if self._hyper_state is not None:
+                self._hyper_optimizer.load_state_dict(self._hyper_state)
+        loss = self.objective.hyper_loss(self.model, x, y, self.n_train, self.generator)
+        if not math.isfinite(float(loss.detach())):
+            raise self._diverged(self.global_step + 1, f"the objective's hyper-step loss is {float(loss)}")
+        grads = torch.autograd.grad(loss, parameters, allow_unused=True)
+        for parameter, grad in zip(parameters, grads, strict=True):
+            parameter.grad = grad
+        self._hyper_optimizer.step()
+        self._hyper_optimizer.zero_grad(set_to_none=True)
+        self.model.project_()
+        self._hyper_seconds += time.perf_counter() - start
 
     def _diverged(self, step: int, what: str) -> Diverged:
         optim = self.config["optim"]
@@ -116,6 +146,7 @@ class InvarianceTask(L.LightningModule):
         # not called for an epoch resumed in the middle, whose losses so far come from the checkpoint
         self._epoch_start = time.perf_counter()
         self._train_losses = []
+        self._hyper_seconds = 0.0
 
     def on_validation_epoch_start(self) -> None:
         self._train_seconds = time.perf_counter() - self._epoch_start
@@ -146,7 +177,9 @@ class InvarianceTask(L.LightningModule):
                 "balanced_accuracy": balanced,
                 "learned_invariances": self.model.learned_invariances(),
                 "seconds": self._train_seconds,
+                "hyper_seconds": self._hyper_seconds,
                 "eval_seconds": time.perf_counter() - self._eval_start,
+                "objective": self.objective.hyper_values(),
             }
         )
 
@@ -164,8 +197,9 @@ class InvarianceTask(L.LightningModule):
         decoupled decay instead of Adam's L2 term. ``optim.schedule: cosine`` anneals every group's learning
         rate to 0 over ``trainer.epochs``, one step per batch."""
         optim = self.config["optim"]
-        trunk_ids = {id(p) for p in self.model.trunk.parameters()}
-        others = [p for p in self.model.parameters() if id(p) not in trunk_ids and p.requires_grad]
+        apart = [] if self.objective.augmentation_with_weights else self.objective.hyper_parameters(self.model)
+        excluded = {id(p) for p in [*self.model.trunk.parameters(), *apart]}
+        others = [p for p in self.model.parameters() if id(p) not in excluded and p.requires_grad]
         groups = [{"params": list(self.model.trunk.parameters()), "weight_decay": optim["weight_decay"]}]
         if others:
             decay = optim["weight_decay"] if optim["decay_augmentation"] else 0.0
@@ -190,6 +224,8 @@ class InvarianceTask(L.LightningModule):
             "generators": states.reshape(self.trainer.world_size, -1).cpu(),
             "history": self.history,
             "epoch_losses": list(self._train_losses),
+            "epoch_hyper_seconds": self._hyper_seconds,
+            "hyper_optimizer": None if self._hyper_optimizer is None else self._hyper_optimizer.state_dict(),
         }
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
@@ -203,3 +239,5 @@ class InvarianceTask(L.LightningModule):
         self.generator.set_state(generators[self.global_rank].clone())
         self.history = list(state["history"])
         self._train_losses = list(state["epoch_losses"])
+        self._hyper_seconds = state.get("epoch_hyper_seconds", 0.0)
+        self._hyper_state = state.get("hyper_optimizer")
