@@ -25,7 +25,8 @@ from invlearn.training.report import truth, truth_span
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
-#: The subset of `make demo`: 5,000 training and 1,000 test sprites, 10 epochs.
+#: The subset of the sprites demo (`make demo` before the identification demo): 5,000 training and 1,000 test
+#: sprites, 10 epochs.
 DEMO = ["data.n_train=5000", "data.n_test=1000", "trainer.epochs=10"]
 
 

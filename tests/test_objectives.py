@@ -93,3 +93,26 @@ def test_bad_settings_are_refused(build, message):
 
 def test_the_registry_names_both():
     assert OBJECTIVES == {"reward": RewardPenalty, "marglik": MarginalLikelihood}
+
+
+@pytest.mark.parametrize("family", ["augnet", "augerino", "independent"])
+def test_the_marginal_likelihood_trains_every_family(family):
+    """Each family's augmentation parameters (AugNet's weights and magnitudes, Augerino's widths, independent
+    ranges) get a finite gradient from the hyper-step, and none is left to the weight optimiser."""
+    from invlearn import Augerino, AugmentationLayer, AugNet, UniformLieAffine
+
+    torch.manual_seed(0)
+    trunk = TinyImageTrunk()
+    candidates = [make_augmentation("rotate", 0.3), make_augmentation("translate_x", 0.2)]
+    model = {
+        "augnet": lambda: AugNet(trunk, AugmentationLayer(candidates)),
+        "augerino": lambda: Augerino(trunk, UniformLieAffine(init_width=0.3)),
+        "independent": lambda: Independent(trunk, candidates),
+    }[family]()
+    objective = MarginalLikelihood(copies=2)
+    x, y = torch.rand(6, 3, 8, 8), torch.tensor([0, 1, 2, 0, 1, 2])
+    parameters = objective.hyper_parameters(model)
+    grads = torch.autograd.grad(objective.hyper_loss(model, x, y, 60, seeded(0)), parameters)
+    assert all(torch.isfinite(g).all() for g in grads)
+    assert any(g.abs().sum() > 0 for g in grads[:-1])  # the augmentation itself moves
+    assert {id(p) for p in model.augmentation.parameters()} <= {id(p) for p in parameters}
