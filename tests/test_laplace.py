@@ -207,3 +207,9 @@ def test_mean_patches_equal_the_unfolded_patches_mean(layer, shape):
 def test_same_padding_is_refused():
     with pytest.raises(ValueError, match="numeric zero padding"):
         laplace.kfac_layers(nn.Conv2d(2, 2, 3, padding="same"))
+
+
+def test_a_layer_run_twice_is_refused():
+    layer = nn.Linear(3, 3)
+    with pytest.raises(ValueError, match="ran a layer twice"):
+        laplace.kfac_factors(layer, lambda: layer(layer(torch.rand(2, 3))), 1, [layer])

@@ -16,11 +16,11 @@ import torch
 from torch import Tensor, nn
 
 from invlearn import ops
-from invlearn.augmentations import AffineAugmentation, Augmentation, Params, RandomTransform
-from invlearn.layers import candidate_list, common_modality, prefixed, unprefixed
+from invlearn.augmentations import AffineAugmentation, Augmentation
+from invlearn.layers import CompositeTransform, candidate_list, common_modality, unprefixed
 
 
-class IndependentCandidates(RandomTransform):
+class IndependentCandidates(CompositeTransform):
     """All candidates applied to every example, each with its own learnable magnitude (or probability).
 
     Args:
@@ -38,18 +38,8 @@ class IndependentCandidates(RandomTransform):
         self.candidates = nn.ModuleList(candidates)
 
     @property
-    def batch_index_keys(self) -> tuple[str, ...]:
-        return tuple(f"{q}.{key}" for q, c in enumerate(self.candidates) for key in c.batch_index_keys)
-
-    @property
-    def permutation_keys(self) -> tuple[str, ...]:
-        return tuple(f"{q}.{key}" for q, c in enumerate(self.candidates) for key in c.permutation_keys)
-
-    def generate_parameters(self, batch_size, generator, device, shape) -> Params:
-        params: Params = {}
-        for q, candidate in enumerate(self.candidates):
-            params.update(prefixed(q, candidate.generate_parameters(batch_size, generator, device, shape)))
-        return params
+    def parts(self) -> nn.ModuleList:
+        return self.candidates
 
     def apply_transform(self, x: Tensor, params: Mapping[str, Tensor]) -> Tensor:
         affine = [q for q, c in enumerate(self.candidates) if isinstance(c, AffineAugmentation)]

@@ -116,7 +116,7 @@ def kfac_factors(
     labels: str = "sampled",
     generator: torch.Generator | None = None,
 ) -> tuple[Tensor, list[Factors]]:
-    """Run ``forward`` and return its output with the KFAC factors of ``layers`` (all of ``trunk``).
+    """Run ``forward`` and return its output with the KFAC factors of ``layers`` (each must run once in it).
 
     Args:
         trunk: the network whose layers are hooked while ``forward`` runs.
@@ -134,7 +134,11 @@ def kfac_factors(
     inputs: dict[nn.Module, Tensor] = {}
     outputs: dict[nn.Module, Tensor] = {}
 
+    repeated: list[nn.Module] = []
+
     def hook(module, args, output):
+        if module in outputs:
+            repeated.append(module)
         inputs[module], outputs[module] = args[0], output
 
     handles = [layer.register_forward_hook(hook) for layer in layers]
@@ -148,6 +152,8 @@ def kfac_factors(
     missing = [layer for layer in layers if layer not in outputs]
     if missing:
         raise ValueError(f"the forward pass did not run {len(missing)} of the trunk's layers (e.g. {missing[0]})")
+    if repeated:
+        raise ValueError(f"the forward pass ran a layer twice ({repeated[0]}); KFAC needs each layer once")
     batch = logits.shape[0]
     if labels == "sampled":
         chosen = torch.multinomial(log_p.detach().exp(), 1, generator=generator).squeeze(1)

@@ -62,7 +62,36 @@ def candidate_list(augmentations: Sequence[Augmentation | str]) -> list[Augmenta
     return candidates
 
 
-class AugmentationLayer(RandomTransform):
+class CompositeTransform(RandomTransform):
+    """A random transform made of numbered parts (candidates or layers): each part's parameters are kept under
+    its index (``"2.u"``), with its batch-index and permutation keys. Subclasses name their parts in
+    :attr:`parts`."""
+
+    @property
+    def parts(self) -> nn.ModuleList:
+        """The parts, in order."""
+        raise NotImplementedError
+
+    @property
+    def batch_index_keys(self) -> tuple[str, ...]:
+        return tuple(f"{i}.{key}" for i, part in enumerate(self.parts) for key in part.batch_index_keys)
+
+    @property
+    def permutation_keys(self) -> tuple[str, ...]:
+        return tuple(f"{i}.{key}" for i, part in enumerate(self.parts) for key in part.permutation_keys)
+
+    def parts_parameters(self, batch_size, generator, device, shape) -> Params:
+        """Every part's noise, drawn part after part, under its index."""
+        params: Params = {}
+        for i, part in enumerate(self.parts):
+            params.update(prefixed(i, part.generate_parameters(batch_size, generator, device, shape)))
+        return params
+
+    def generate_parameters(self, batch_size, generator, device, shape) -> Params:
+        return self.parts_parameters(batch_size, generator, device, shape)
+
+
+class AugmentationLayer(CompositeTransform):
     """A softmax-weighted set of candidate augmentations.
 
     Args:
@@ -93,19 +122,14 @@ class AugmentationLayer(RandomTransform):
         return torch.softmax(self.logits / self.temperature, dim=0)
 
     @property
-    def batch_index_keys(self) -> tuple[str, ...]:
-        return tuple(f"{q}.{key}" for q, c in enumerate(self.candidates) for key in c.batch_index_keys)
-
-    @property
-    def permutation_keys(self) -> tuple[str, ...]:
-        return tuple(f"{q}.{key}" for q, c in enumerate(self.candidates) for key in c.permutation_keys)
+    def parts(self) -> nn.ModuleList:
+        return self.candidates
 
     def generate_parameters(self, batch_size, generator, device, shape) -> Params:
         per_batch = self.eval_sampling == "per_batch"
-        choice = uniform((1,) if per_batch else (batch_size,), generator, device)
+        choice = uniform((1,) if per_batch else (batch_size,), generator, device)  # drawn first
         params: Params = {"choice": choice.expand(batch_size) if per_batch else choice}
-        for q, candidate in enumerate(self.candidates):
-            params.update(prefixed(q, candidate.generate_parameters(batch_size, generator, device, shape)))
+        params.update(self.parts_parameters(batch_size, generator, device, shape))
         return params
 
     def choices(self, params: Mapping[str, Tensor]) -> Tensor:
@@ -170,7 +194,7 @@ class AugmentationLayer(RandomTransform):
         return f"temperature={self.temperature}, eval_sampling={self.eval_sampling!r}"
 
 
-class AugmentationModule(RandomTransform):
+class AugmentationModule(CompositeTransform):
     """Augmentation layers applied in sequence (AugNet's augmentation module).
 
     Args:
@@ -191,18 +215,8 @@ class AugmentationModule(RandomTransform):
         self.layers = nn.ModuleList(layers)
 
     @property
-    def batch_index_keys(self) -> tuple[str, ...]:
-        return tuple(f"{i}.{key}" for i, layer in enumerate(self.layers) for key in layer.batch_index_keys)
-
-    @property
-    def permutation_keys(self) -> tuple[str, ...]:
-        return tuple(f"{i}.{key}" for i, layer in enumerate(self.layers) for key in layer.permutation_keys)
-
-    def generate_parameters(self, batch_size, generator, device, shape) -> Params:
-        params: Params = {}
-        for i, layer in enumerate(self.layers):
-            params.update(prefixed(i, layer.generate_parameters(batch_size, generator, device, shape)))
-        return params
+    def parts(self) -> nn.ModuleList:
+        return self.layers
 
     def apply_transform(self, x: Tensor, params: Mapping[str, Tensor]) -> Tensor:
         for i, layer in enumerate(self.layers):

@@ -27,6 +27,20 @@ PENALTIES = ("magnitude_weight", "magnitude")
 N_COPIES_EVAL = 4
 
 
+def _range_entry(candidate: Augmentation, weight: float | None) -> dict:
+    """One candidate's entry of ``learned_invariances()``: its weight (``None`` outside a softmax layer), magnitude
+    (``None`` for a probability), the physical range ``low``, ``high`` it samples now and the unit."""
+    low, high = candidate.range()
+    magnitude = candidate.magnitude
+    return {
+        "weight": weight,
+        "magnitude": None if magnitude is None else float(magnitude.detach()),
+        "low": low,
+        "high": high,
+        "unit": candidate.unit,
+    }
+
+
 class InvariantModel(nn.Module):
     """A trunk behind a learnable augmentation, averaged over copies.
 
@@ -166,15 +180,7 @@ class AugNet(InvariantModel):
         out = {}
         for i, layer in enumerate(self.augmentation.layers):
             for candidate, weight in zip(layer.candidates, layer.weights.detach().tolist(), strict=True):
-                low, high = candidate.range()
-                magnitude = candidate.magnitude
-                out[f"{i}.{candidate.name}"] = {
-                    "weight": weight,
-                    "magnitude": None if magnitude is None else float(magnitude.detach()),
-                    "low": low,
-                    "high": high,
-                    "unit": candidate.unit,
-                }
+                out[f"{i}.{candidate.name}"] = _range_entry(candidate, weight)
         return out
 
     def headline(self) -> tuple[str, dict]:
@@ -271,18 +277,7 @@ class Independent(InvariantModel):
         return torch.stack([candidate.strength for candidate in self.augmentation.candidates]).norm()
 
     def learned_invariances(self) -> dict[str, dict]:
-        out = {}
-        for candidate in self.augmentation.candidates:
-            low, high = candidate.range()
-            magnitude = candidate.magnitude
-            out[candidate.name] = {
-                "weight": None,
-                "magnitude": None if magnitude is None else float(magnitude.detach()),
-                "low": low,
-                "high": high,
-                "unit": candidate.unit,
-            }
-        return out
+        return {candidate.name: _range_entry(candidate, None) for candidate in self.augmentation.candidates}
 
     def headline(self) -> tuple[str, dict]:
         """The candidate with the largest strength (fraction of its scale)."""
