@@ -78,3 +78,12 @@ def test_a_transform_range_moves_the_truth():
     assert truth(resolved).half_range == math.pi / 2
     with pytest.raises(configs.ConfigError, match="data.transform_range: set data.transform too"):
         configs.load(AUGNET.parent / "sinusoids-augnet.yaml", ["data.transform_range=1.0"])
+
+
+def test_runs_of_the_same_name_are_labelled_by_their_parent_folder(runs, tmp_path):
+    import shutil
+
+    for method in ("augnet", "none"):
+        shutil.copytree(runs / method, tmp_path / method / "seed0")
+    text = write_report([tmp_path / "augnet" / "seed0", tmp_path / "none" / "seed0"], tmp_path / "r.md").read_text()
+    assert "| augnet/seed0 | augnet (reward) |" in text and "| none/seed0 | none |" in text

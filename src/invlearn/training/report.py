@@ -127,7 +127,10 @@ def write_report(run_dirs: list[str | Path], out: str | Path | None = None) -> P
     dirs = [Path(d) for d in run_dirs]
     if not dirs:
         raise ConfigError("give at least one run directory")
-    runs = [(d.name, read_config(d), read_metrics(d)) for d in dirs]
+    names = [d.name for d in dirs]
+    if len(set(names)) < len(names):  # e.g. seed0 of several methods: label each by its parent folder too
+        names = [f"{d.parent.name}/{d.name}" for d in dirs]
+    runs = [(name, read_config(d), read_metrics(d)) for name, d in zip(names, dirs, strict=True)]
     data_names = {(config["data"]["name"], config["data"].get("transform", "none")) for _, config, _ in runs}
     if len(data_names) != 1:
         raise ConfigError(f"runs of different data sets cannot share a report: {sorted(data_names)}")
