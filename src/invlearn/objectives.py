@@ -37,6 +37,8 @@ class Objective(nn.Module):
 
     #: Whether the augmentation's parameters are updated by the weight optimiser (else by the hyper-step).
     augmentation_with_weights: ClassVar[bool] = True
+    #: Adam's learning rate of the hyper-step (unused where there is none).
+    lr: float = 0.0
 
     def weights_loss(self, model: InvariantModel, output: Tensor, target: Tensor, n_data: int) -> Tensor:
         """The scalar loss of a weight step, from the model's aggregated ``output`` ``(B, K)`` on a batch with
