@@ -77,8 +77,14 @@ def test_a_run_diverging_from_its_first_steps(tmp_path, capsys, config_name):
 def test_ctrl_c_says_how_to_resume(tmp_path):
     out = tmp_path / "r"
     args = ["train", str(AUGNET), *SETS, "--set", "trainer.epochs=200", "--set", "trainer.checkpoint_every_n_steps=1"]
+    # Ctrl-C as a terminal delivers it: with SIGINT's default disposition, whatever this process inherited (once
+    # Lightning has handled an interrupt in-process it ignores SIGINT, and a child would inherit that)
     process = subprocess.Popen(
-        COMMAND + args + ["--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        COMMAND + args + ["--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509 (no threads here)
     )
     deadline = time.monotonic() + 120
     while not (out / "checkpoints" / "last.ckpt").is_file() and time.monotonic() < deadline:
