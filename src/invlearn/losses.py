@@ -11,6 +11,13 @@ from torch import Tensor
 from invlearn.models.invariant import InvariantModel
 
 
+def check_lam(lam: object) -> float:
+    """Require the reward's weight ``lam``: a finite number >= 0 (bool refused)."""
+    if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not math.isfinite(lam) or lam < 0:
+        raise ValueError(f"lam must be a finite number >= 0, got {lam!r}")
+    return float(lam)
+
+
 def regularized_loss(
     output: Tensor,
     target: Tensor,
@@ -31,8 +38,7 @@ def regularized_loss(
     Returns:
         The scalar loss to minimise.
     """
-    if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not math.isfinite(lam) or lam < 0:
-        raise ValueError(f"lam must be a finite number >= 0, got {lam!r}")
+    check_lam(lam)
     if not callable(getattr(model, "penalty", None)):
         raise TypeError(f"model must have a penalty() method, got {type(model).__name__}")
     loss = F.cross_entropy(output, target) if task_loss is None else task_loss(output, target)

@@ -17,8 +17,8 @@ The trainer asks an objective for its two losses and its schedule; it never bran
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Callable
 from typing import ClassVar
 
 import torch
@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from invlearn import laplace
 from invlearn._validation import check_choice, check_count, check_positive
-from invlearn.losses import regularized_loss
+from invlearn.losses import check_lam, regularized_loss
 from invlearn.models.invariant import InvariantModel
 
 
@@ -73,9 +73,7 @@ class RewardPenalty(Objective):
 
     def __init__(self, lam: float = 0.5) -> None:
         super().__init__()
-        if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not math.isfinite(lam) or lam < 0:
-            raise ValueError(f"lam must be a finite number >= 0, got {lam!r}")
-        self.lam = float(lam)
+        self.lam = check_lam(lam)
 
     def weights_loss(self, model, output, target, n_data):
         return regularized_loss(output, target, model, self.lam)
@@ -140,7 +138,7 @@ class MarginalLikelihood(Objective):
 
     def hyper_loss(self, model, x, target, n_data, generator):
         covered = laplace.kfac_layers(model.trunk, self.layers)
-        forward: Callable[[], Tensor] = lambda: model.predict(x, self.copies, generator)  # noqa: E731
+        forward = functools.partial(model.predict, x, self.copies, generator)
         logits, factors = laplace.kfac_factors(model.trunk, forward, self.copies, covered, self.labels, generator)
         fit = F.cross_entropy(logits, target)
         delta = self.prior_precision.to(logits.device)
