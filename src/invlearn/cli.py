@@ -147,10 +147,14 @@ def _report(args: argparse.Namespace) -> int:
 
 def _study(args: argparse.Namespace) -> int:
     _require(("lightning", "yaml"), "train")
-    from invlearn.training import config, run, study
+    from invlearn.training import config, identification_study, run, study
 
     try:
         spec = study.load_study(args.study)
+        if args.tasks or args.methods:
+            if spec.get("kind") != "identification":
+                raise config.ConfigError("--tasks and --methods select a part of an identification study")
+            spec = identification_study.select(spec, args.tasks, args.methods)
         result = study.run_study(spec, args.out or str(Path("runs") / spec["study"]), args.jobs)
     except config.ConfigError as error:
         raise UsageError(str(error)) from None
@@ -196,6 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     grid.add_argument(
         "--jobs", type=_positive_int, default=1, metavar="N", help="runs trained at a time (identification studies)"
     )
+    grid.add_argument("--tasks", nargs="+", metavar="TASK", help="train and tabulate only these tasks (identification)")
+    grid.add_argument("--methods", nargs="+", metavar="METHOD", help="only these methods (identification)")
     grid.set_defaults(handler=_study)
     return parser
 

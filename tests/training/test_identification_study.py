@@ -154,3 +154,35 @@ def test_huge_spurious_ratios_are_tabled_as_such():
         "summary": {"t/augnet": {**summary, "spurious": 254911.05, "test_accuracy": 0.5, "seconds": 1.0}},
     }
     assert "| t | augnet | 0/3 | 0.00 | > 1000 | 0.500 | 1.0 |" in identification_study.markdown(result)
+
+
+def test_a_part_of_a_study_keeps_its_untransformed_tasks_and_names_unknown_ones():
+    from invlearn.training import identification_study
+
+    whole = study.load_study(QUICK.parent / "identification.yaml")
+    part = identification_study.select(whole, ["mnist-mlp-rotate90", "sinusoids"], ["marglik"])
+    assert set(part["tasks"]) == {"mnist-mlp-rotate90", "mnist-mlp", "sinusoids"}  # with its plain task
+    assert sorted({(task, method) for task, method, _ in part["runs"]}) == [
+        ("mnist-mlp", "marglik"),
+        ("mnist-mlp-rotate90", "marglik"),
+        ("sinusoids", "marglik"),
+    ]
+    assert all(part["runs"][key] == whole["runs"][key] for key in part["runs"])  # the same configs, same folders
+    assert len(identification_study.select(whole)["runs"]) == len(whole["runs"])
+    with pytest.raises(ConfigError, match="--tasks: 'mnist' is not one of the study's tasks"):
+        identification_study.select(whole, ["mnist"])
+    with pytest.raises(ConfigError, match="--methods: 'lila' is not one"):
+        identification_study.select(whole, None, ["lila"])
+
+
+def test_the_command_line_trains_only_the_part_asked_for(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["study", str(QUICK), "--out", str(out), "--tasks", "sinusoids", "--methods", "none"]) == 0
+    rows = json.loads((out / "study.json").read_text())["runs"]
+    assert {(r["task"], r["method"]) for r in rows} == {("sinusoids", "none")} and len(rows) == 2
+    assert not (out / "sprites").exists()
+    assert main(["study", str(QUICK), "--out", str(out), "--tasks", "colour"]) == 2
+    assert "--tasks: 'colour' is not one" in capsys.readouterr().err
+    capacity = QUICK.parent / "sinusoids-capacity.yaml"
+    assert main(["study", str(capacity), "--out", str(out), "--methods", "none"]) == 2
+    assert "select a part of an identification study" in capsys.readouterr().err

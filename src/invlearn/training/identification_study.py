@@ -126,6 +126,26 @@ def load(path: str | Path, spec: dict) -> dict:
     return {**spec, "runs": runs}
 
 
+def select(spec: dict, tasks: list[str] | None = None, methods: list[str] | None = None) -> dict:
+    """The part of a loaded study with only the named tasks (and the untransformed tasks they are compared
+    with) and methods; ``None`` keeps all. Its runs train into the same directories as the whole study's, so a
+    long study can be trained part by part and then tabulated whole (finished runs are reused)."""
+    for section, names in (("tasks", tasks), ("methods", methods)):
+        unknown = sorted(set(names or ()) - set(spec[section]))
+        if unknown:
+            raise ConfigError(
+                f"--{section}: {unknown[0]!r} is not one of the study's {section} ({sorted(spec[section])})"
+            )
+    kept_tasks = set(tasks or spec["tasks"])
+    kept_tasks |= {spec["tasks"][task]["plain"] for task in kept_tasks if spec["tasks"][task].get("plain")}
+    kept_methods = set(methods or spec["methods"])
+    return {
+        **spec,
+        "tasks": {name: task for name, task in spec["tasks"].items() if name in kept_tasks},
+        "runs": {key: run for key, run in spec["runs"].items() if key[0] in kept_tasks and key[1] in kept_methods},
+    }
+
+
 def _row(task: str, method: str, seed: int, metrics: dict) -> dict:
     final = metrics["final"]
     found = final.get("identification") or {}
