@@ -1,0 +1,101 @@
+"""The evidence curve: the Laplace log marginal likelihood of models trained at fixed augmentation ranges.
+
+    .venv/bin/python scripts/evidence.py CONFIG --candidate NAME --magnitudes 0,0.25,0.5 [--seeds 0,1,2]
+        [--out runs/evidence] [--set KEY=VALUE ...]
+
+Where the marginal-likelihood learner does not find a task's known range, this tells whether the objective
+itself prefers that range (then the optimisation is at fault) or is flat or peaked elsewhere (then the data,
+through this model, do not pin the range). For each seed and magnitude, ``invlearn train CONFIG`` trains the
+independent-candidates learner with the one named candidate held at that magnitude (``--set`` first, e.g. the
+task), on the marginal likelihood's MAP loss with its initial prior precision and no hyper-step (burn-in past
+the last epoch); then ``log p(D | magnitude) / N`` is estimated on the training set at the trained weights:
+KFAC factors with the exact output-gradient factor, over the training set in batches of ``--batch`` (each batch
+standing for the whole set, as in a hyper-step), averaged, at the prior precision that maximises it (a grid of
+``10^-3 .. 10^3``). Prints and writes ``<out>/evidence.json``: per magnitude, the value per seed and the mean.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import sys
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from invlearn import laplace
+from invlearn.training import config, run
+
+PRIOR_GRID = torch.logspace(-3, 3, 61, dtype=torch.float64)
+
+
+def log_evidence(run_dir: Path, batch: int, copies: int) -> float:
+    """``max_delta log p(D | eta, delta) / N`` of a trained run on its training set (see the module)."""
+    settings, data, model, _ = run.load_trained(run_dir)
+    model.train()  # sample the augmentation per example, as in training
+    covered = laplace.kfac_layers(model.trunk, settings["marglik"]["layers"])
+    generator = torch.Generator().manual_seed(settings["seed"])
+    x, y, n_data = data.train.inputs, data.train.labels, len(data.train.labels)
+    totals = torch.zeros_like(PRIOR_GRID)
+    n_batches = 0
+    for start in range(0, n_data, batch):
+        xb, yb = x[start : start + batch], y[start : start + batch]
+        forward = functools.partial(model.predict, xb, copies, generator)
+        logits, factors = laplace.kfac_factors(model.trunk, forward, copies, covered, "exact", generator)
+        with torch.no_grad():
+            fit = F.cross_entropy(logits, yb).double()
+            factors = [laplace.Factors(f.A.double(), f.G.double()) for f in factors]
+            for i, delta in enumerate(PRIOR_GRID):
+                totals[i] += laplace.log_marginal_likelihood(fit, factors, covered, n_data, delta) / n_data
+        n_batches += 1
+    return float((totals / n_batches).max())
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("config")
+    parser.add_argument("--candidate", required=True, help="catalogue name of the candidate, e.g. rotate")
+    parser.add_argument("--scale", type=float, help="the candidate's scale (its default if not given)")
+    parser.add_argument("--magnitudes", required=True, help="comma-separated magnitudes in [0, 1]")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--batch", type=int, default=250, help="examples per KFAC estimate")
+    parser.add_argument("--copies", type=int, default=8, help="augmented copies per example in the estimate")
+    parser.add_argument("--out", default="runs/evidence")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    args = parser.parse_args(argv)
+    magnitudes = [float(m) for m in args.magnitudes.split(",")]
+    seeds = [int(s) for s in args.seeds.split(",")]
+    out = Path(args.out)
+    result = {"config": args.config, "candidate": args.candidate, "set": args.set, "magnitudes": {}}
+    for magnitude in magnitudes:
+        entry = {"name": args.candidate, "magnitude": magnitude}
+        if args.scale is not None:
+            entry["scale"] = args.scale
+        values = []
+        for seed in seeds:
+            overrides = [
+                *args.set,
+                f"seed={seed}",
+                "model.method=independent",
+                "model.objective=marglik",
+                "model.layers=null",
+                f"model.candidates=[{json.dumps(entry)}]",
+                "trainer.progress_bar=false",
+            ]
+            settings = config.load(args.config, overrides)
+            settings["marglik"]["burn_in_epochs"] = settings["trainer"]["epochs"] + 1
+            run_dir = out / f"{args.candidate}-{magnitude:g}" / f"seed{seed}"
+            if not (run_dir / "metrics.json").exists():
+                run.train(settings, run_dir)
+            values.append(log_evidence(run_dir, args.batch, args.copies))
+        result["magnitudes"][f"{magnitude:g}"] = {"per_seed": values, "mean": sum(values) / len(values)}
+        print(f"{args.candidate} {magnitude:g}: {sum(values) / len(values):.4f} {values}", flush=True)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "evidence.json").write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
