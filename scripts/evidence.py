@@ -46,7 +46,7 @@ def log_evidence(run_dir: Path, batch: int, copies: int) -> float:
         logits, factors = laplace.kfac_factors(model.trunk, forward, copies, covered, "exact", generator)
         with torch.no_grad():
             fit = F.cross_entropy(logits, yb).double()
-            factors = [laplace.Factors(f.A.double(), f.G.double()) for f in factors]
+            factors = [laplace.Factors(f.a.double(), f.g.double(), f.n) for f in factors]
             for i, delta in enumerate(PRIOR_GRID):
                 totals[i] += laplace.log_marginal_likelihood(fit, factors, covered, n_data, delta) / n_data
         n_batches += 1

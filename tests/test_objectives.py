@@ -69,7 +69,7 @@ def test_the_hyper_loss_is_minus_the_log_marginal_likelihood_per_example():
 def test_the_prior_terms_of_the_log_marginal_likelihood():
     """With zero curvature the Occam term is P log(delta), so the P/2 log(delta) of the prior cancels it."""
     layers = [torch.nn.Linear(2, 3)]
-    factors = [laplace.Factors(torch.zeros(3, 3), torch.zeros(3, 3))]
+    factors = [laplace.Factors(torch.zeros(5, 3), torch.zeros(5, 3), 5)]  # 5 examples, no curvature
     delta = torch.tensor(4.0)
     value = laplace.log_marginal_likelihood(torch.tensor(0.5), factors, layers, 10, delta)
     theta = sum(p.square().sum() for p in layers[0].parameters())

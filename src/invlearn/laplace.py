@@ -101,11 +101,25 @@ def _summed_gradients(layer: nn.Module, grad: Tensor) -> Tensor:
 
 @dataclass
 class Factors:
-    """Kronecker factors of one layer: ``A`` ``(fan_in, fan_in)`` and ``G`` ``(fan_out, fan_out)``, both means
-    over the batch (so the data set's GGN block is ``n_data * A (x) G``)."""
+    """Kronecker factors of one layer, kept as their rows: ``A = a^T a / n`` ``(fan_in, fan_in)`` and ``G = g^T g
+    / n`` ``(fan_out, fan_out)``, means over a batch of ``n`` examples (so the data set's GGN block is ``n_data *
+    A (x) G``). ``a`` is ``(n, fan_in)``; ``g`` is ``(R, fan_out)`` (one row per example and label used). Kept as
+    rows so a wide layer (the 12,289 inputs of an MLP on 3x64x64 images) never needs its ``fan_in``-square
+    factor: its non-zero eigenvalues are those of the ``n x n`` Gram matrix."""
 
-    A: Tensor
-    G: Tensor
+    a: Tensor
+    g: Tensor
+    n: int
+
+    @property
+    def A(self) -> Tensor:
+        """``(fan_in, fan_in)``: the input factor."""
+        return self.a.T @ self.a / self.n
+
+    @property
+    def G(self) -> Tensor:
+        """``(fan_out, fan_out)``: the output-gradient factor."""
+        return self.g.T @ self.g / self.n
 
 
 def kfac_factors(
@@ -164,25 +178,38 @@ def kfac_factors(
         layer: _mean_patches(layer, inputs[layer], outputs[layer]).view(copies, batch, -1).mean(dim=0)
         for layer in layers
     }
-    g_factors = {layer: 0.0 for layer in layers}
+    g_rows: dict[nn.Module, list[Tensor]] = {layer: [] for layer in layers}
     for label, probability in classes:
+        # each row is scaled by sqrt(weight), so g^T g sums weight * g g^T; sqrt(p) as exp(log p / 2) stays finite
         weight = probability / probability.detach() if labels == "sampled" else probability
+        root = weight.sqrt() if labels == "sampled" else (log_p.gather(1, label[:, None]).squeeze(1) / 2).exp()
         with torch.enable_grad():
             nll = -log_p.gather(1, label[:, None]).sum()
         targets = [outputs[layer] for layer in layers]
         grads = torch.autograd.grad(nll, targets, retain_graph=True, create_graph=torch.is_grad_enabled())
         for layer, grad in zip(layers, grads, strict=True):
             g = _summed_gradients(layer, grad).view(copies, batch, -1).sum(dim=0)
-            g_factors[layer] = g_factors[layer] + (g * weight[:, None]).T @ g
-    factors = [Factors(means[layer].T @ means[layer] / batch, g_factors[layer] / batch) for layer in layers]
+            g_rows[layer].append(g * root[:, None])
+    factors = [Factors(means[layer], torch.cat(g_rows[layer]), batch) for layer in layers]
     return logits, factors
 
 
+def _spectrum(rows: Tensor, n: int) -> Tensor:
+    """The eigenvalues of ``rows^T rows / n`` that can be non-zero (clamped at 0), in float64: those of the
+    smaller of the two Gram matrices (at most ``min(R, d)`` of ``d``; the others are exactly 0)."""
+    rows = rows.double()
+    gram = rows @ rows.T if rows.shape[0] < rows.shape[1] else rows.T @ rows
+    return torch.linalg.eigvalsh(gram / n).clamp(min=0)
+
+
 def kfac_log_det(factors: Factors, n_data: int, prior_precision: Tensor) -> Tensor:
-    """``log det(n_data * A (x) G + delta I)`` from the eigenvalues of ``A`` and ``G`` (clamped at 0)."""
-    a = torch.linalg.eigvalsh(factors.A).clamp(min=0)
-    g = torch.linalg.eigvalsh(factors.G).clamp(min=0)
-    return torch.log(n_data * torch.outer(a, g) + prior_precision).sum()
+    """``log det(n_data * A (x) G + delta I)`` from the eigenvalues of ``A`` and ``G`` (float64, computed from
+    the factors' rows; each pair with a zero eigenvalue adds ``log delta``)."""
+    delta = prior_precision.double()
+    a, g = _spectrum(factors.a, factors.n), _spectrum(factors.g, factors.n)
+    pairs = factors.a.shape[1] * factors.g.shape[1]
+    paired = torch.log(n_data * torch.outer(a, g) + delta).sum()
+    return (paired + (pairs - a.numel() * g.numel()) * torch.log(delta)).to(factors.a.dtype)
 
 
 def n_weights(layers: list[nn.Module]) -> int:
