@@ -31,6 +31,18 @@ from invlearn.training import config, run
 PRIOR_GRID = torch.logspace(-3, 3, 61, dtype=torch.float64)
 
 
+def _numbers(kind: type):
+    """An argparse type: a comma-separated list of ``kind`` (``"0,0.25"``), refused with a clear message."""
+
+    def parse(text: str) -> list:
+        try:
+            return [kind(item) for item in text.split(",")]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {kind.__name__}s, got {text!r}") from None
+
+    return parse
+
+
 def log_evidence(run_dir: Path, batch: int, copies: int) -> float:
     """``max_delta log p(D | eta, delta) / N`` of a trained run on its training set (see the module)."""
     settings, data, model, _ = run.load_trained(run_dir)
@@ -58,23 +70,21 @@ def main(argv: list[str]) -> int:
     parser.add_argument("config")
     parser.add_argument("--candidate", required=True, help="catalogue name of the candidate, e.g. rotate")
     parser.add_argument("--scale", type=float, help="the candidate's scale (its default if not given)")
-    parser.add_argument("--magnitudes", required=True, help="comma-separated magnitudes in [0, 1]")
-    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--magnitudes", required=True, type=_numbers(float), help="comma-separated, in [0, 1]")
+    parser.add_argument("--seeds", default=[0, 1, 2], type=_numbers(int), help="comma-separated")
     parser.add_argument("--batch", type=int, default=250, help="examples per KFAC estimate")
     parser.add_argument("--copies", type=int, default=8, help="augmented copies per example in the estimate")
     parser.add_argument("--out", default="runs/evidence")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args(argv)
-    magnitudes = [float(m) for m in args.magnitudes.split(",")]
-    seeds = [int(s) for s in args.seeds.split(",")]
     out = Path(args.out)
     result = {"config": args.config, "candidate": args.candidate, "set": args.set, "magnitudes": {}}
-    for magnitude in magnitudes:
+    for magnitude in args.magnitudes:
         entry = {"name": args.candidate, "magnitude": magnitude}
         if args.scale is not None:
             entry["scale"] = args.scale
         values = []
-        for seed in seeds:
+        for seed in args.seeds:
             overrides = [
                 *args.set,
                 f"seed={seed}",
@@ -90,8 +100,9 @@ def main(argv: list[str]) -> int:
             if not (run_dir / "metrics.json").exists():
                 run.train(settings, run_dir)
             values.append(log_evidence(run_dir, args.batch, args.copies))
-        result["magnitudes"][f"{magnitude:g}"] = {"per_seed": values, "mean": sum(values) / len(values)}
-        print(f"{args.candidate} {magnitude:g}: {sum(values) / len(values):.4f} {values}", flush=True)
+        mean = sum(values) / len(values)
+        result["magnitudes"][f"{magnitude:g}"] = {"per_seed": values, "mean": mean}
+        print(f"{args.candidate} {magnitude:g}: {mean:.4f} {values}", flush=True)
     out.mkdir(parents=True, exist_ok=True)
     (out / "evidence.json").write_text(json.dumps(result, indent=2))
     return 0

@@ -7,6 +7,8 @@ import json
 import math
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -34,3 +36,12 @@ def test_the_evidence_curve_trains_fixed_ranges_and_is_reproducible(tmp_path):
         assert learned["magnitude"] == float(magnitude)
     assert evidence.main(argv) == 0  # the trained runs are reused and the estimate is seeded
     assert json.loads((tmp_path / "evidence.json").read_text()) == first
+
+
+def test_a_bad_list_of_magnitudes_is_refused_before_anything_trains(tmp_path, capsys):
+    evidence = _script()
+    argv = [str(ROOT / "configs" / "sinusoids-augnet.yaml"), "--candidate", "rotate", "--out", str(tmp_path)]
+    with pytest.raises(SystemExit) as stop:
+        evidence.main([*argv, "--magnitudes", "0,a quarter"])
+    assert stop.value.code == 2 and "expected comma-separated floats, got '0,a quarter'" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
