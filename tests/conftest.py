@@ -26,10 +26,14 @@ def make_augmentation(name: str, strength: float = 0.5, **kwargs) -> augmentatio
 
 
 def make_input(modality: str, dtype=torch.float32, device="cpu", batch: int = 2, seed: int = 0) -> torch.Tensor:
-    """Images ``(batch, 3, 6, 6)`` in ``[0.05, 0.95]`` or signals ``(batch, 3, 32)`` standard normal."""
+    """Images ``(batch, 3, 6, 6)`` in ``[0.05, 0.95]``, signals ``(batch, 3, 32)`` standard normal, or point sets
+    ``(batch, 5, 3 + 2 + 1)``: normal coordinates, two features, the mask (the last point of the first set padded)."""
     g = torch.Generator().manual_seed(seed)
     if modality == "image":
         x = 0.05 + 0.9 * torch.rand(batch, 3, 6, 6, generator=g, dtype=torch.float64)
+    elif modality == "points":
+        x = torch.cat([torch.randn(batch, 5, 5, generator=g, dtype=torch.float64), torch.ones(batch, 5, 1)], dim=-1)
+        x[0, -1] = 0.0
     else:
         x = torch.randn(batch, 3, 32, generator=g, dtype=torch.float64)
     return x.to(device=device, dtype=dtype)

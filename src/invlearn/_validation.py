@@ -80,6 +80,18 @@ def check_signal(x: object, name: str = "x") -> Tensor:
     return check_finite(check_float_tensor(x, name, ndim=3, what=" (B, channels, times)"), name)
 
 
+def check_points(x: object, name: str = "x") -> Tensor:
+    """Require a finite float batch of point sets ``(B, N, 3 + C)``: coordinates, then ``C >= 1`` channels, the
+    last one the mask (see :mod:`invlearn.ops.points`)."""
+    x = check_finite(check_float_tensor(x, name, ndim=3, what=" (B, points, 3 + channels)"), name)
+    if checking() and x.shape[-1] < 4:
+        raise ValueError(
+            f"{name} must have shape (B, N, 3 + C): x, y, z then C >= 1 channels, the last the mask; "
+            f"got {tuple(x.shape)}"
+        )
+    return x
+
+
 def check_full_precision(x: Tensor, name: str, op: str) -> Tensor:
     """Require float32 or float64 where an op (the FFT on a CPU) has no half-precision kernel."""
     if checking() and x.dtype not in (torch.float32, torch.float64):

@@ -109,6 +109,9 @@ class UniformLieAffine(RandomTransform):
     def apply_transform(self, x: Tensor, params: Mapping[str, Tensor]) -> Tensor:
         return ops.affine(x, self.matrix(params).to(x.dtype), self.mode, self.padding_mode, self.align_corners)
 
+    def warp_matrix(self, params, height, width) -> Tensor:
+        return self.matrix(params)
+
     def ranges(self) -> dict[str, dict]:
         """Per generator: ``{"low", "high", "unit", "width"}``, the physical interval currently sampled."""
         out = {}

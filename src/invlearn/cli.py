@@ -112,7 +112,7 @@ def _train(args: argparse.Namespace) -> int:
     report = Path(out) / rundir.REPORT
     summary = {
         "run": out,
-        "test_accuracy": final["test_accuracy"],
+        final["score"]: final[final["score"]],
         "epochs": final["epochs"],
         "learned": [progress.describe(key, entry) for key, entry in learned.items()],
         "report": str(report) if report.is_file() else None,
@@ -184,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last checkpoint")
     train.set_defaults(handler=_train)
 
-    evaluate = commands.add_parser("eval", help="test accuracy of a run's last checkpoint")
+    evaluate = commands.add_parser("eval", help="test score of a run's last checkpoint")
     evaluate.add_argument("run_dir", metavar="RUN_DIR")
     evaluate.add_argument("--copies", type=_positive_int, help="test-time copies (default: the config's)")
     evaluate.set_defaults(handler=_eval)

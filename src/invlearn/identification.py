@@ -7,7 +7,9 @@ For a task whose data were transformed by a known transformation, uniform over a
   layers (they compose); for Augerino and independent ranges, the range itself (half the generator's width);
 * the task is **recovered** when the effective range of every transform the data were given lies within +-30 % of
   the true half-range; for the full circle (a true half-range of pi) at least 0.8 pi, and never above 1.3 times
-  the truth, so a learner that grows every range without bound does not pass;
+  the truth, so a learner that grows every range without bound does not pass; where the right answer is *no*
+  invariance to a transform (a regression whose target is the rotation angle: a true half-range of 0), when its
+  effective range is at most the truth's ``at_most`` (e.g. 0.1 rad);
 * the **spurious ratio** of every other transform is its effective range on the transformed task over its
   effective range on the untransformed task, same method and seed (about 1 when the learner is not fooled).
 """
@@ -27,14 +29,18 @@ FULL_CIRCLE_FLOOR = 0.8 * math.pi
 @dataclass(frozen=True)
 class Truth:
     """The transformation applied to a task's data: the transform names it acts on (``("translate_x",
-    "translate_y")`` for a shift in both directions), its true half-range and unit."""
+    "translate_y")`` for a shift in both directions), its true half-range and unit; for a task that must not
+    become invariant (``half_range`` 0), ``at_most``, the largest effective range that still counts as none."""
 
     names: tuple[str, ...]
     half_range: float
     unit: str
+    at_most: float = 0.0
 
     def bounds(self) -> tuple[float, float]:
         """``(low, high)``: the effective ranges that count as recovered."""
+        if self.half_range == 0:
+            return 0.0, self.at_most
         high = (1.0 + TOLERANCE) * self.half_range
         if self.half_range >= math.pi - 1e-9 and self.unit == "rad":
             return FULL_CIRCLE_FLOOR, high

@@ -41,17 +41,38 @@ class IndependentCandidates(CompositeTransform):
     def parts(self) -> nn.ModuleList:
         return self.candidates
 
+    def _affine(self) -> list[int]:
+        return [q for q, c in enumerate(self.candidates) if isinstance(c, AffineAugmentation)]
+
+    @property
+    def align_corners(self) -> bool:
+        """The affine candidates' ``align_corners`` (True where there are none)."""
+        affine = self._affine()
+        return self.candidates[affine[0]].align_corners if affine else True
+
+    def _composed(self, params: Mapping[str, Tensor], height: int, width: int) -> Tensor:
+        """``(B, 3, 3)``: the product of the affine candidates' sampling matrices, in the given order."""
+        matrices = [self.candidates[q].matrix(unprefixed(q, params), height, width) for q in self._affine()]
+        composed = matrices[0]
+        for matrix in matrices[1:]:
+            composed = torch.bmm(composed, matrix)
+        return composed
+
     def apply_transform(self, x: Tensor, params: Mapping[str, Tensor]) -> Tensor:
-        affine = [q for q, c in enumerate(self.candidates) if isinstance(c, AffineAugmentation)]
+        affine = self._affine()
         if affine:
-            h, w = x.shape[-2:]
-            matrices = [self.candidates[q].matrix(unprefixed(q, params), h, w) for q in affine]
-            composed = matrices[0]
-            for matrix in matrices[1:]:
-                composed = torch.bmm(composed, matrix)
             first = self.candidates[affine[0]]
+            composed = self._composed(params, x.shape[-2], x.shape[-1])
             x = ops.affine(x, composed.to(x.dtype), first.mode, first.padding_mode, first.align_corners)
         for q, candidate in enumerate(self.candidates):
             if q not in affine:
                 x = candidate.apply_transform(x, unprefixed(q, params))
         return x
+
+    def warp_matrix(self, params, height, width) -> Tensor:
+        """The composed warp of the affine candidates; a non-affine candidate (whose pixel motion, if any, is not
+        an invertible warp) is refused."""
+        others = [c.name for c in self.candidates if not isinstance(c, AffineAugmentation)]
+        if others:
+            raise ValueError(f"the candidates {others} are not affine warps: a dense target cannot move with them")
+        return self._composed(params, height, width)

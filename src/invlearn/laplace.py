@@ -12,7 +12,9 @@ its weights) for the same fit, so an invariance wins only where the data have it
 Here the generalised Gauss-Newton is Kronecker-factored per ``Linear`` / ``Conv1d`` / ``Conv2d`` layer ("KFAC
 reduce", as LILA does for averaged outputs): for the ``n``-th example, ``a_n`` is the layer's input (a ``1``
 appended for the bias) averaged over augmented copies and positions, ``g_n`` the gradient of the loss with a
-label drawn from the model's predictive w.r.t. the layer's output, summed over copies and positions; then
+label drawn from the model's predictive w.r.t. the layer's output, summed over copies and positions (for a
+regression's Gaussian likelihood, the output's gradient over the noise's standard deviation; see
+:mod:`invlearn.likelihoods`); then
 
     GGN_layer ~= N (mean_n a_n a_n^T) (x) (mean_n g_n g_n^T)
 
@@ -20,7 +22,8 @@ on a batch of ``B`` of the ``N`` training examples, and ``log det(N A (x) G + de
 mu_j + delta)`` from the factors' eigenvalues. The output gradients come from a ``create_graph=True`` backward,
 so the log-determinant carries gradients to the augmentation (the curvature is computed on augmented inputs).
 ``labels="exact"`` replaces the sampled label by the expectation over all ``K`` classes (``K`` backward
-passes): then ``G`` is the exact GGN factor, and for one layer and one example KFAC is the exact GGN.
+passes; ``D`` for a regression's ``D`` outputs): then ``G`` is the exact GGN factor, and for one layer and one
+example KFAC is the exact GGN.
 """
 
 from __future__ import annotations
@@ -33,10 +36,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from invlearn.likelihoods import Categorical, Likelihood
+
 #: The layers whose weights are in the Laplace approximation (everything else, e.g. batch norm, is not).
 KFAC_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d)
-#: How the output-gradient factor is formed: one sampled label per example, or the exact expectation.
-LABELS = ("sampled", "exact")
 #: Which layers are covered: all of them, or the last one (a cheaper last-layer Laplace).
 SUBSETS = ("all", "last")
 
@@ -129,18 +132,20 @@ def kfac_factors(
     layers: list[nn.Module],
     labels: str = "sampled",
     generator: torch.Generator | None = None,
+    likelihood: Likelihood | None = None,
 ) -> tuple[Tensor, list[Factors]]:
     """Run ``forward`` and return its output with the KFAC factors of ``layers`` (each must run once in it).
 
     Args:
         trunk: the network whose layers are hooked while ``forward`` runs.
-        forward: computes the aggregated logits ``(B, K)``, running ``trunk`` once on ``(copies * B, ...)``
-            copy-major augmented inputs.
+        forward: computes the aggregated output (logits ``(B, K)``, ``(B, K, H, W)`` per pixel, or a regression's
+            ``(B, D)``), running ``trunk`` once on ``(copies * B, ...)`` copy-major augmented inputs.
         copies: the number of augmented copies ``S`` per example.
         layers: from :func:`kfac_layers`.
         labels: ``"sampled"`` (one label per example from the model's predictive; the sample is weighted by
             ``p_y / p_y.detach()`` so the factor's gradient is that of its expectation) or ``"exact"``.
         generator: source of the sampled labels.
+        likelihood: what the output means (:mod:`invlearn.likelihoods`; default: a categorical over dimension 1).
 
     Returns:
         ``(logits, factors)``; both are in the autograd graph.
@@ -159,7 +164,6 @@ def kfac_factors(
     try:
         with torch.enable_grad():  # the output gradients need a graph, also when called under no_grad
             logits = forward()
-            log_p = torch.log_softmax(logits, dim=-1)
     finally:
         for handle in handles:
             handle.remove()
@@ -169,24 +173,17 @@ def kfac_factors(
     if repeated:
         raise ValueError(f"the forward pass ran a layer twice ({repeated[0]}); KFAC needs each layer once")
     batch = logits.shape[0]
-    if labels == "sampled":
-        chosen = torch.multinomial(log_p.detach().exp(), 1, generator=generator).squeeze(1)
-        classes = [(chosen, log_p.gather(1, chosen[:, None]).squeeze(1).exp())]
-    else:
-        classes = [(torch.full((batch,), k, device=logits.device), log_p[:, k].exp()) for k in range(log_p.shape[1])]
+    with torch.enable_grad():
+        likelihood = Categorical() if likelihood is None else likelihood
+        terms = likelihood.curvature_terms(logits, labels, generator)
     means = {
         layer: _mean_patches(layer, inputs[layer], outputs[layer]).view(copies, batch, -1).mean(dim=0)
         for layer in layers
     }
     g_rows: dict[nn.Module, list[Tensor]] = {layer: [] for layer in layers}
-    for label, probability in classes:
-        # each row is scaled by sqrt(weight), so g^T g sums weight * g g^T; sqrt(p) as exp(log p / 2) stays finite
-        weight = probability / probability.detach() if labels == "sampled" else probability
-        root = weight.sqrt() if labels == "sampled" else (log_p.gather(1, label[:, None]).squeeze(1) / 2).exp()
-        with torch.enable_grad():
-            nll = -log_p.gather(1, label[:, None]).sum()
+    for scalar, root in terms:
         targets = [outputs[layer] for layer in layers]
-        grads = torch.autograd.grad(nll, targets, retain_graph=True, create_graph=torch.is_grad_enabled())
+        grads = torch.autograd.grad(scalar, targets, retain_graph=True, create_graph=torch.is_grad_enabled())
         for layer, grad in zip(layers, grads, strict=True):
             g = _summed_gradients(layer, grad).view(copies, batch, -1).sum(dim=0)
             g_rows[layer].append(g * root[:, None])

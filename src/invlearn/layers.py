@@ -35,10 +35,10 @@ def unprefixed(prefix: int, params: Mapping[str, Tensor]) -> Params:
 
 
 def common_modality(parts: Sequence[RandomTransform], what: str) -> str:
-    """The one modality of ``parts``; mixing image and signal transforms is an error naming ``what``."""
+    """The one modality of ``parts``; mixing modalities is an error naming ``what``."""
     modalities = sorted({part.modality for part in parts})
     if len(modalities) != 1:
-        raise ValueError(f"{what} mixes modalities {modalities}; image and signal transforms cannot be chained")
+        raise ValueError(f"{what} mixes modalities {modalities}; transforms of different modalities cannot be chained")
     return modalities[0]
 
 

@@ -22,27 +22,38 @@ import math
 from typing import ClassVar
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from invlearn import laplace
 from invlearn._validation import check_choice, check_count, check_positive
+from invlearn.likelihoods import LABELS, Categorical, Likelihood
 from invlearn.losses import check_lam, regularized_loss
 from invlearn.models.invariant import InvariantModel
 
 
+def _checked_likelihood(likelihood: Likelihood | None) -> Likelihood:
+    likelihood = Categorical() if likelihood is None else likelihood
+    if not isinstance(likelihood, Likelihood):
+        raise TypeError(f"likelihood must be an invlearn.likelihoods.Likelihood, got {type(likelihood).__name__}")
+    return likelihood
+
+
 class Objective(nn.Module):
     """Base of the objectives: the loss of the weight optimiser's step and, where the augmentation is learned
-    apart, the loss of the augmentation's own step (its *hyper-step*)."""
+    apart, the loss of the augmentation's own step (its *hyper-step*). Each holds the task's
+    :class:`~invlearn.likelihoods.Likelihood` (``likelihood``: a categorical by default)."""
 
     #: Whether the augmentation's parameters are updated by the weight optimiser (else by the hyper-step).
     augmentation_with_weights: ClassVar[bool] = True
     #: Adam's learning rate of the hyper-step (unused where there is none).
     lr: float = 0.0
 
+    likelihood: Likelihood
+
     def weights_loss(self, model: InvariantModel, output: Tensor, target: Tensor, n_data: int) -> Tensor:
-        """The scalar loss of a weight step, from the model's aggregated ``output`` ``(B, K)`` on a batch with
-        ``target`` ``(B,)``; ``n_data`` is the number of training examples."""
+        """The scalar loss of a weight step, from the model's training ``output`` and the ``target`` it is
+        compared with (:meth:`~invlearn.models.InvariantModel.training_outputs`); ``n_data`` is the number of
+        training examples."""
         raise NotImplementedError
 
     def hyper_parameters(self, model: InvariantModel) -> list[nn.Parameter]:
@@ -56,7 +67,7 @@ class Objective(nn.Module):
     def hyper_loss(
         self, model: InvariantModel, x: Tensor, target: Tensor, n_data: int, generator: torch.Generator | None
     ) -> Tensor:
-        """The scalar loss of a hyper-step on the batch ``x`` ``(B, ...)``, ``target`` ``(B,)``."""
+        """The scalar loss of a hyper-step on the batch ``x`` ``(B, ...)`` with its targets."""
         raise NotImplementedError
 
     def hyper_values(self) -> dict[str, float]:
@@ -65,18 +76,21 @@ class Objective(nn.Module):
 
 
 class RewardPenalty(Objective):
-    """The published reward objective, ``cross-entropy - lam * model.penalty()`` (:func:`regularized_loss`).
+    """The published reward objective, ``task loss - lam * model.penalty()`` (:func:`regularized_loss`), the task
+    loss being the likelihood's conventional one (cross-entropy, mean squared error).
 
     Args:
         lam: ``lambda >= 0``, the weight of the reward for wide augmentation.
+        likelihood: the task's likelihood (default: categorical).
     """
 
-    def __init__(self, lam: float = 0.5) -> None:
+    def __init__(self, lam: float = 0.5, likelihood: Likelihood | None = None) -> None:
         super().__init__()
         self.lam = check_lam(lam)
+        self.likelihood = _checked_likelihood(likelihood)
 
     def weights_loss(self, model, output, target, n_data):
-        return regularized_loss(output, target, model, self.lam)
+        return regularized_loss(output, target, model, self.lam, self.likelihood.loss)
 
     def extra_repr(self) -> str:
         return f"lam={self.lam:g}"
@@ -96,6 +110,8 @@ class MarginalLikelihood(Objective):
             passes) for the output-gradient factor.
         layers: ``"all"`` (KFAC over every Linear and Conv layer) or ``"last"`` (the last layer only: cheaper,
             but on digits rotated over the full circle it did not identify rotation where ``"all"`` did).
+        likelihood: the task's likelihood (default: categorical); its own parameters (a regression's noise) are
+            learned with the augmentation.
     """
 
     augmentation_with_weights = False
@@ -109,15 +125,17 @@ class MarginalLikelihood(Objective):
         lr: float = 0.05,
         labels: str = "sampled",
         layers: str = "all",
+        likelihood: Likelihood | None = None,
     ) -> None:
         super().__init__()
+        self.likelihood = _checked_likelihood(likelihood)
         log_delta = math.log(check_positive(prior_precision, "prior_precision"))
         self.log_prior_precision = nn.Parameter(torch.tensor(log_delta))
         self.copies = check_count(copies, "copies")
         self.every_n_steps = check_count(every_n_steps, "every_n_steps")
         self.burn_in_epochs = check_count(burn_in_epochs, "burn_in_epochs", minimum=0)
         self.lr = check_positive(lr, "lr")
-        self.labels = check_choice(labels, "labels", laplace.LABELS)
+        self.labels = check_choice(labels, "labels", LABELS)
         self.layers = check_choice(layers, "layers", laplace.SUBSETS)
 
     @property
@@ -128,10 +146,11 @@ class MarginalLikelihood(Objective):
     def weights_loss(self, model, output, target, n_data):
         covered = laplace.kfac_layers(model.trunk, self.layers)
         decay = self.prior_precision.detach() / (2 * n_data) * laplace.squared_norm(covered).to(output.device)
-        return F.cross_entropy(output, target) + decay
+        # the likelihood's own parameters (a noise) are not the weight optimiser's: they move in the hyper-step
+        return self.likelihood.nll(output, target) + decay
 
     def hyper_parameters(self, model):
-        return [*model.augmentation.parameters(), self.log_prior_precision]
+        return [*model.augmentation.parameters(), self.log_prior_precision, *self.likelihood.parameters()]
 
     def hyper_step_due(self, epoch, step):
         return epoch >= self.burn_in_epochs and step % self.every_n_steps == 0
@@ -139,13 +158,15 @@ class MarginalLikelihood(Objective):
     def hyper_loss(self, model, x, target, n_data, generator):
         covered = laplace.kfac_layers(model.trunk, self.layers)
         forward = functools.partial(model.predict, x, self.copies, generator)
-        logits, factors = laplace.kfac_factors(model.trunk, forward, self.copies, covered, self.labels, generator)
-        fit = F.cross_entropy(logits, target)
-        delta = self.prior_precision.to(logits.device)
+        output, factors = laplace.kfac_factors(
+            model.trunk, forward, self.copies, covered, self.labels, generator, self.likelihood
+        )
+        fit = self.likelihood.nll(output, target)
+        delta = self.prior_precision.to(output.device)
         return -laplace.log_marginal_likelihood(fit, factors, covered, n_data, delta) / n_data
 
     def hyper_values(self) -> dict[str, float]:
-        return {"prior_precision": float(self.prior_precision.detach())}
+        return {"prior_precision": float(self.prior_precision.detach()), **self.likelihood.hyper_values()}
 
     def extra_repr(self) -> str:
         return (

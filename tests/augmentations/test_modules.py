@@ -17,11 +17,14 @@ def test_registry_covers_the_catalogue():
         "translate_x", "translate_y", "rotate", "scale", "shear_x", "shear_y", "brightness", "contrast",
         "saturation", "hue", "sharpness", "sample_pairing", "hflip", "vflip", "invert", "grayscale", "solarize",
         "posterize", "time_shift", "time_reverse", "sign_flip", "amplitude_scale", "gaussian_noise",
-        "ft_surrogate", "frequency_shift", "time_mask", "channel_dropout", "channel_shuffle",
+        "ft_surrogate", "frequency_shift", "time_mask", "channel_dropout", "channel_shuffle", "rotate_about_x",
+        "rotate_about_y", "rotate_about_z", "translate_3d", "scale_3d", "reflect",
     }  # fmt: skip
     assert set(augmentations.available()) == expected
     images, signals = augmentations.available("image"), augmentations.available("signal")
-    assert set(images) | set(signals) == expected and not set(images) & set(signals)
+    points = augmentations.available("points")
+    assert set(images) | set(signals) | set(points) == expected
+    assert len(images) + len(signals) + len(points) == len(expected)
     assert all(augmentations.get(n).modality == "image" for n in images)
 
 
@@ -53,7 +56,7 @@ def test_strength_accessors(name):
     setter(0.7)
     assert float(aug.strength.detach()) == pytest.approx(0.7)
     assert [aug.strength_parameter] == list(aug.parameters())
-    assert aug.modality in ("image", "signal") and isinstance(aug.unit, str) and aug.unit
+    assert aug.modality in ("image", "signal", "points") and isinstance(aug.unit, str) and aug.unit
     if has_magnitude:
         assert aug.scale > 0
         low, high = aug.range()
@@ -95,14 +98,15 @@ def test_replay_with_returned_params(name):
     assert all(v.shape[0] == 4 for v in params.values())
 
 
-@pytest.mark.parametrize(
-    "name", [n for n in ALL_NAMES if n not in {"hflip", "vflip", "invert", "grayscale", "time_reverse", "sign_flip"}]
-)
+PROBABILITIES = {"hflip", "vflip", "invert", "grayscale", "time_reverse", "sign_flip", "reflect"}
+
+
+@pytest.mark.parametrize("name", [n for n in ALL_NAMES if n not in PROBABILITIES])
 @settings(max_examples=15, deadline=None)
 @given(magnitude=st.floats(0.0, 1.0), seed=st.integers(0, 2**31 - 1))
 def test_values_drawn_within_magnitude_times_scale(name, magnitude, seed):
     aug = make_augmentation(name, strength=magnitude)
-    shape = (3, 32) if aug.modality == "signal" else (3, 6, 6)
+    shape = {"signal": (3, 32), "image": (3, 6, 6), "points": (5, 6)}[aug.modality]
     params = aug.sample(64, generator=seeded(seed), shape=shape)
     values = aug.value(params).detach()
     low, high = aug.range()
@@ -111,7 +115,7 @@ def test_values_drawn_within_magnitude_times_scale(name, magnitude, seed):
         assert values.min() >= 0
 
 
-@pytest.mark.parametrize("name", ["hflip", "vflip", "invert", "grayscale", "time_reverse", "sign_flip"])
+@pytest.mark.parametrize("name", sorted(PROBABILITIES))
 def test_probability_mask_hard_in_eval_relaxed_in_training(name):
     aug = make_augmentation(name, strength=0.5)
     params = aug.sample(4000, generator=seeded(0))

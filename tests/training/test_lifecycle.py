@@ -115,7 +115,7 @@ def test_a_comparison_report_in_a_run_folder_leaves_the_run_plots_alone(tmp_path
     for name in ("a", "b"):
         assert main(["train", str(AUGNET), *SETS, "--set", "trainer.epochs=1", "--out", str(tmp_path / name)]) == 0
     own = {p.name: p.read_bytes() for p in (tmp_path / "a").glob("*.png")}
-    assert set(own) == {"report-ranges.png", "report-weights.png", "report-accuracy.png"}
+    assert set(own) == {"report-ranges.png", "report-weights.png", "report-score.png"}
     assert main(["report", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "a" / "compare.md")]) == 0
     assert {p.name: p.read_bytes() for p in (tmp_path / "a").glob("report-*.png")} == own
     assert (tmp_path / "a" / "compare-ranges.png").is_file()

@@ -30,7 +30,7 @@ def test_train_writes_a_report_with_plots(runs):
     assert report.count(" | yes | ") + report.count(" | no | ") == 1  # the identification metric
     assert "frequency-shift magnitude 0.236 (truth 0.25)" in report  # the published number beside ours
     assert "Rommel, Moreau, Gramfort" in report  # ... with its source
-    for name in ("report-ranges.png", "report-weights.png", "report-accuracy.png"):
+    for name in ("report-ranges.png", "report-weights.png", "report-score.png"):
         assert (runs / "augnet" / name).stat().st_size > 1000
 
 

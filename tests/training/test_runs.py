@@ -47,14 +47,14 @@ def test_run_directory_and_determinism(tmp_path):
     written = json.loads((out / "metrics.json").read_text())
     assert set(written) == {"final", "epochs", "wall_time_s"} and len(written["epochs"]) == 3
     found = written["final"]["identification"]  # the sinusoids carry a +-0.5 Hz frequency shift
-    assert found["truth"] == {"names": ["frequency_shift"], "half_range": 0.5, "unit": "Hz"}
+    assert found["truth"] == {"names": ["frequency_shift"], "half_range": 0.5, "unit": "Hz", "at_most": 0.0}
     assert isinstance(found["recovered"], bool) and set(found["effective_ranges"]) == {
         "frequency_shift",
         "ft_surrogate",
         "gaussian_noise",
     }
     assert set(written["epochs"][0]) == {
-        "epoch", "train_loss", "test_accuracy", "balanced_accuracy", "learned_invariances", "seconds",
+        "epoch", "train_loss", "test_accuracy", "balanced_accuracy", "score", "learned_invariances", "seconds",
         "hyper_seconds", "eval_seconds", "objective",
     }  # fmt: skip
     assert written["epochs"][0]["hyper_seconds"] == 0.0 and written["epochs"][0]["objective"] == {}  # the reward
@@ -218,14 +218,15 @@ def test_each_process_draws_its_own_augmentations():
 
 
 def test_evaluation_counts_per_class_for_the_balanced_accuracy():
-    from invlearn.training.evaluation import accuracies, class_counts, evaluate
+    from invlearn.training.evaluation import Accuracy, accuracies, class_counts, evaluate
 
     always_zero = lambda x, generator=None: torch.tensor([[1.0, 0, 0, 0]]).expand(x.shape[0], 4)  # noqa: E731
     counts = class_counts(always_zero, torch.zeros(4, 1, 1000), torch.tensor([0, 0, 0, 1]), 4, None)
     assert counts.tolist() == [[3, 3], [0, 1], [0, 0], [0, 0]]
     assert accuracies(counts) == (0.75, 0.5)  # classes 2 and 3 absent: not counted
     labels = torch.tensor([0, 0, 0, 1, 2, 2])
-    assert evaluate(always_zero, torch.zeros(6, 1, 8), labels, 4, 4, None) == (0.5, 1 / 3)  # batches of 4 and 2
+    results = evaluate(always_zero, torch.zeros(6, 1, 8), labels, Accuracy(4), 4, None)  # batches of 4 and 2
+    assert results == {"test_accuracy": 0.5, "balanced_accuracy": 1 / 3}
 
 
 def test_sgd_with_a_cosine_schedule_anneals_to_zero(tmp_path):

@@ -6,7 +6,7 @@
 ['amplitude_scale', 'channel_dropout', 'channel_shuffle']
 """
 
-from invlearn.augmentations import image, noise, signal  # noqa: F401  (registers the classes)
+from invlearn.augmentations import image, noise, points, signal  # noqa: F401  (registers the classes)
 from invlearn.augmentations.base import (
     Augmentation,
     Identity,

@@ -35,6 +35,7 @@ from invlearn._validation import (
     check_image,
     check_index_param,
     check_permutations,
+    check_points,
     check_positive,
     check_signal,
     check_unit_interval,
@@ -42,10 +43,17 @@ from invlearn._validation import (
     trusted,
 )
 from invlearn.augmentations.noise import uniform
+from invlearn.ops.geometry import affine
 from invlearn.ops.relax import bernoulli_mask
 
 Params = dict[str, Tensor]
-MODALITIES = ("image", "signal")
+MODALITIES = ("image", "signal", "points")
+#: Per modality: the layout of a batch, and the check of one.
+LAYOUTS = {
+    "image": ("(B, C, H, W)", check_image),
+    "signal": ("(B, channels, times)", check_signal),
+    "points": ("(B, points, 3 + channels)", check_points),
+}
 
 
 def _clamp_straight_through(raw: Tensor) -> Tensor:
@@ -57,7 +65,7 @@ def _clamp_straight_through(raw: Tensor) -> Tensor:
 class RandomTransform(nn.Module):
     """A randomised, batched transform with the sample/apply protocol (augmentations, layers, modules).
 
-    Subclasses set ``modality`` (``"image"`` or ``"signal"``) and implement :meth:`generate_parameters` and
+    Subclasses set ``modality`` (one of :data:`MODALITIES`) and implement :meth:`generate_parameters` and
     :meth:`apply_transform`.
     """
 
@@ -68,14 +76,15 @@ class RandomTransform(nn.Module):
     permutation_keys: ClassVar[tuple[str, ...]] = ()
 
     def check_input(self, x: object) -> Tensor:
-        """Validate ``x`` for this transform's modality: finite images ``(B, C, H, W)`` or signals ``(B, C, T)``."""
-        if checking() and isinstance(x, Tensor) and x.ndim != (4 if self.modality == "image" else 3):
-            layout = "(B, C, H, W)" if self.modality == "image" else "(B, channels, times)"
+        """Validate ``x`` for this transform's modality: finite images ``(B, C, H, W)``, signals ``(B, C, T)`` or
+        point sets ``(B, N, 3 + C)`` (:data:`LAYOUTS`)."""
+        layout, check = LAYOUTS[self.modality]
+        if checking() and isinstance(x, Tensor) and x.ndim != layout.count(",") + 1:
             raise ValueError(
-                f"x must have {4 if self.modality == 'image' else 3} dimensions {layout} for the {self.modality} "
+                f"x must have {layout.count(',') + 1} dimensions {layout} for the {self.modality} "
                 f"transform {type(self).__name__}, got shape {tuple(x.shape)}"
             )
-        return check_image(x) if self.modality == "image" else check_signal(x)
+        return check(x)
 
     def generate_parameters(
         self,
@@ -154,6 +163,28 @@ class RandomTransform(nn.Module):
         with trusted():
             return self.apply_transform(x, params)
 
+    def warp_matrix(self, params: Mapping[str, Tensor], height: int, width: int) -> Tensor | None:
+        """Hook: ``(B, 3, 3)`` sampling matrices (``affine_grid``'s convention) of the pixel motion of a draw, for
+        images of ``height`` x ``width``; ``None`` where the transform moves no pixel. Transforms whose motion
+        is not one invertible warp per example (a soft mixture of warps, a flip) raise."""
+        raise ValueError(
+            f"{type(self).__name__} does not move each example by one invertible warp, so a dense target cannot "
+            "move with its input; equivariant models take Augerino's distribution, independent candidates that "
+            "are all affine, or no augmentation"
+        )
+
+    def warp(self, maps: Tensor, params: Mapping[str, Tensor], inverse: bool = False, mode: str = "bilinear") -> Tensor:
+        """Move dense maps ``(B, C, H, W)`` of the batch's examples (segmentation targets, or outputs) as the draw
+        ``params`` moved the images (:meth:`warp_matrix`), or back with ``inverse``. Targets are moved with
+        ``mode="nearest"`` (classes never blend) and zeros outside (class 0, the background); outputs moved
+        back take the nearest border value outside."""
+        matrix = self.warp_matrix(params, maps.shape[-2], maps.shape[-1])
+        if matrix is None:
+            return maps
+        matrix = torch.linalg.inv(matrix.double()) if inverse else matrix
+        padding = "zeros" if mode == "nearest" else "border"
+        return affine(maps, matrix.to(maps.dtype), mode, padding, getattr(self, "align_corners", True))
+
     def sample_copies(
         self,
         copies: int,
@@ -204,7 +235,7 @@ class Identity(RandomTransform):
     """No augmentation: returns its input; nothing is sampled or learned (the ``none`` method's family).
 
     Args:
-        modality: ``"image"`` or ``"signal"``, the inputs it accepts.
+        modality: one of :data:`MODALITIES`, the inputs it accepts.
     """
 
     def __init__(self, modality: str = "image") -> None:
@@ -217,6 +248,9 @@ class Identity(RandomTransform):
     def apply_transform(self, x: Tensor, params: Mapping[str, Tensor]) -> Tensor:
         return x
 
+    def warp_matrix(self, params, height, width) -> None:
+        return None
+
     def extra_repr(self) -> str:
         return f"modality={self.modality!r}"
 
@@ -224,7 +258,7 @@ class Identity(RandomTransform):
 class Augmentation(RandomTransform):
     """A differentiable, randomised transform with one learnable strength.
 
-    Subclasses set the class attributes ``name`` (registry key), ``modality`` (``"image"`` or ``"signal"``)
+    Subclasses set the class attributes ``name`` (registry key), ``modality`` (one of :data:`MODALITIES`)
     and ``unit``, and implement the two hooks of :class:`RandomTransform`.
     """
 
@@ -377,5 +411,5 @@ class ProbabilityAugmentation(Augmentation):
 
 
 def check_modality(modality: str | None) -> str | None:
-    """Validate a modality filter (``None``, ``"image"`` or ``"signal"``)."""
+    """Validate a modality filter (``None`` or one of :data:`MODALITIES`)."""
     return None if modality is None else check_choice(modality, "modality", MODALITIES)

@@ -17,7 +17,8 @@ def register(cls: type[Augmentation]) -> type[Augmentation]:
 
 
 def available(modality: str | None = None) -> list[str]:
-    """Sorted names of the registered augmentations, optionally only those of ``"image"`` or ``"signal"``."""
+    """Sorted names of the registered augmentations, optionally only those of one modality (``"image"``,
+    ``"signal"`` or ``"points"``)."""
     modality = check_modality(modality)
     return sorted(name for name, cls in _REGISTRY.items() if modality in (None, cls.modality))
 

@@ -22,6 +22,8 @@ from invlearn.bench.timing import interleaved_medians, machine, pin_allocator, r
 
 IMAGE_SHAPE = (128, 3, 32, 32)
 SIGNAL_SHAPE = (64, 2, 3000)
+#: Point sets: 128 molecules of at most 29 atoms, coordinates + 5 one-hot elements + the mask (QM9's layout).
+POINTS_SHAPE = (128, 29, 9)
 SFREQ = 100.0
 
 
@@ -68,6 +70,11 @@ def _kornia_baselines(height: int, width: int) -> dict[str, tuple[str, Callable]
 def _input(modality: str, generator: torch.Generator) -> torch.Tensor:
     if modality == "image":
         return torch.rand(IMAGE_SHAPE, generator=generator)
+    if modality == "points":
+        batch, atoms, channels = POINTS_SHAPE
+        elements = torch.randint(0, channels - 4, (batch, atoms), generator=generator)
+        coordinates = torch.randn(batch, atoms, 3, generator=generator)
+        return torch.cat([coordinates, torch.eye(channels - 4)[elements], torch.ones(batch, atoms, 1)], dim=-1)
     return torch.randn(SIGNAL_SHAPE, generator=generator)
 
 

@@ -9,15 +9,20 @@ through :func:`load`.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
-from invlearn.data import images, sinusoids, sleep, sprites, transformed
+from invlearn.data import digit_tasks, images, qm9, sinusoids, sleep, sprites, transformed
 from invlearn.data.split import Split
 from invlearn.data.transformed import TRUE_RANGES
 from invlearn.identification import Truth
+
+#: The kinds of task: what the labels are, how outputs are read and scored (:mod:`invlearn.likelihoods`,
+#: :data:`invlearn.training.evaluation.SCORES`).
+TASKS = ("classification", "regression", "segmentation")
 
 #: ``(n_train, n_test, root, seed) -> (train, test)``: a data set's splits, at most ``n_train`` / ``n_test``
 #: examples long where these are given (generated sets make exactly that many).
@@ -31,14 +36,18 @@ class DataSet:
     Attributes:
         name: its ``data.name``.
         load: its :data:`Loader`.
-        modality: ``"image"`` (``(N, C, H, W)``) or ``"signal"`` (``(N, channels, times)``).
-        n_classes: number of classes.
+        modality: ``"image"`` (``(N, C, H, W)``), ``"signal"`` (``(N, channels, times)``) or ``"points"``
+            (``(N, points, 3 + channels)``, :mod:`invlearn.ops.points`).
+        n_classes: number of classes, per example (classification) or per pixel (segmentation); for a regression
+            the number of outputs.
         sfreq: sampling frequency in Hz (signals), else ``None``.
         root: ``"none"`` (generated, reads no files), ``"optional"`` or ``"required"`` (``data.root``).
         transformable: accepts a known transformation (``data.transform``, :data:`KNOWN_TRANSFORMS`).
         truth: the transformation the data carry of themselves (generated sets), else ``None``.
         n_train: default number of training examples (``None``: all there are).
         n_test: default number of test examples (``None``: all there are).
+        task: one of :data:`TASKS`: labels ``(N,)`` int64 classes, ``(N,)`` or ``(N, D)`` float32 targets, or
+            ``(N, H, W)`` int64 classes per pixel.
     """
 
     name: str
@@ -51,6 +60,7 @@ class DataSet:
     truth: Truth | None = None
     n_train: int | None = None
     n_test: int | None = None
+    task: str = "classification"
 
 
 #: ``data.transform`` -> the transformation it applies to every image, with its true half-range
@@ -72,6 +82,18 @@ def _sinusoids(n_train: int | None, n_test: int | None, root: None, seed: int) -
 
 def _mnist(n_train: int | None, n_test: int | None, root: str | None, seed: int) -> tuple[Split, Split]:
     return images.load_mnist(root, seed=seed)
+
+
+def _digits(make: Callable) -> Loader:
+    """The loader of a task made from MNIST's digits by ``make(split, generator)`` (:mod:`invlearn.data.digit_tasks`):
+    the first ``n_train`` / ``n_test`` digits, train then test from one generator seeded by ``seed``."""
+
+    def load(n_train: int | None, n_test: int | None, root: str | None, seed: int) -> tuple[Split, Split]:
+        train, test = images.load_mnist(root, seed=seed)
+        generator = torch.Generator().manual_seed(seed)
+        return make(train.first(n_train, "data.n_train"), generator), make(test.first(n_test, "data.n_test"), generator)
+
+    return load
 
 
 def _fmnist(n_train: int | None, n_test: int | None, root: str | None, seed: int) -> tuple[Split, Split]:
@@ -106,6 +128,35 @@ DATA_SETS: dict[str, DataSet] = {
         DataSet("fmnist", _fmnist, "image", 10, root="optional", transformable=True),
         DataSet("cifar10", _cifar10, "image", 10, root="required", transformable=True),
         DataSet("sleep", sleep.load, "signal", len(sleep.STAGES), sfreq=sleep.SYNTHETIC_SFREQ, root="optional"),
+        DataSet(
+            "mnist_angles",
+            _digits(digit_tasks.angles),
+            "image",
+            1,
+            root="optional",
+            truth=Truth(("rotate",), 0.0, "rad", at_most=0.1),
+            task="regression",
+        ),
+        DataSet(
+            "mnist_segments",
+            _digits(digit_tasks.segments),
+            "image",
+            11,
+            root="optional",
+            truth=Truth(("rotate",), digit_tasks.HALF_RANGE, "rad"),
+            task="segmentation",
+        ),
+        DataSet(
+            "qm9",
+            qm9.load,
+            "points",
+            1,
+            root="optional",
+            truth=Truth(("rotate_about_x", "rotate_about_y", "rotate_about_z"), math.pi, "rad"),
+            n_train=qm9.N_TRAIN,
+            n_test=qm9.N_TEST,
+            task="regression",
+        ),
     )
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from invlearn.models.activations import activation_module
@@ -77,3 +78,42 @@ class LeNet(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.features(x))
+
+
+class SmallUNet(nn.Module):
+    """A small U-Net for one class per pixel (segmentation): an encoder of 3x3 convolutions at full, half and
+    quarter resolution (``width``, ``2 width``, ``4 width`` channels; max-pooling between them, a dilated
+    convolution at the bottom so a 28-pixel digit is seen whole), a decoder that upsamples (nearest) and merges the
+    encoder's maps at each resolution, and a 1x1 convolution to the classes. Convolutions and pooling make it
+    about shift-equivariant; nothing in it is rotation-equivariant. Height and width must be multiples of 4.
+
+    Args:
+        in_channels: channels of the input images ``(B, in_channels, H, W)``.
+        n_classes: outputs per pixel, ``(B, n_classes, H, W)``.
+        width: channels at full resolution.
+        activation: ``"relu"`` or ``"tanh"``.
+    """
+
+    def __init__(self, in_channels: int = 1, n_classes: int = 11, width: int = 16, activation: str = "relu") -> None:
+        super().__init__()
+
+        def conv(inputs: int, outputs: int, dilation: int = 1) -> nn.Sequential:
+            return nn.Sequential(
+                nn.Conv2d(inputs, outputs, 3, padding=dilation, dilation=dilation), activation_module(activation)
+            )
+
+        self.encode_full = conv(in_channels, width)
+        self.encode_half = conv(width, 2 * width)
+        self.encode_quarter = nn.Sequential(conv(2 * width, 4 * width), conv(4 * width, 4 * width, dilation=2))
+        self.decode_half = conv(6 * width, 2 * width)
+        self.decode_full = conv(3 * width, width)
+        self.head = nn.Conv2d(width, n_classes, 1)
+        self.pool = nn.MaxPool2d(2)
+        self.up = nn.Upsample(scale_factor=2, mode="nearest")
+
+    def forward(self, x: Tensor) -> Tensor:
+        full = self.encode_full(x)
+        half = self.encode_half(self.pool(full))
+        quarter = self.encode_quarter(self.pool(half))
+        half = self.decode_half(torch.cat([self.up(quarter), half], dim=1))
+        return self.head(self.decode_full(torch.cat([self.up(half), full], dim=1)))

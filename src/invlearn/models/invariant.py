@@ -8,6 +8,11 @@ All run all ``C`` copies as one batched call of the augmentation and of the trun
 copy-major to ``(C * B, ...)``, the copies' parameters are drawn copy by copy from the given generator (so a
 ``C``-copy forward equals the average of ``C`` one-copy forwards drawn from the same generator), and the trunk
 outputs are averaged over copies.
+
+An *equivariant* model (``equivariant=True``) has dense outputs that move with its input, ``(B, K, H, W)`` per
+pixel: each copy's output is moved back by the inverse of the warp its input was given before the copies are
+averaged, ``h(x) = mean_c T_c^-1 f(T_c x)``; in training (:meth:`InvariantModel.training_outputs`) the target
+moves with the input instead (nearest interpolation, so classes never blend), as Augerino's segmentation does.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from torch import Tensor, nn
 
 from invlearn._validation import check_choice, check_count, check_generator, checking, trusted
 from invlearn.augerino import UniformLieAffine
-from invlearn.augmentations.base import Augmentation, RandomTransform
+from invlearn.augmentations.base import Augmentation, Params, RandomTransform
 from invlearn.independent import IndependentCandidates
 from invlearn.layers import AugmentationLayer, AugmentationModule
 
@@ -50,9 +55,11 @@ class InvariantModel(nn.Module):
             :class:`~invlearn.augmentations.Identity` for no augmentation).
         n_copies_train: copies per example in training mode.
         n_copies_eval: copies per example in eval mode.
-        aggregate: ``"log_softmax"`` (classification: mean over copies of ``log_softmax`` of the outputs, i.e.
-            the log of the geometric mean of the copies' probabilities, up to normalisation) or ``"mean"`` (raw
-            outputs averaged, for regression or custom losses).
+        aggregate: ``"log_softmax"`` (classification: mean over copies of ``log_softmax`` over the classes in
+            dimension 1 of the outputs, i.e. the log of the geometric mean of the copies' probabilities, up to
+            normalisation) or ``"mean"`` (raw outputs averaged, for regression or custom losses).
+        equivariant: dense outputs ``(B, K, H, W)`` that move with the input (see the module); the augmentation
+            must move each example by one invertible warp (:meth:`RandomTransform.warp_matrix`).
     """
 
     def __init__(
@@ -62,6 +69,7 @@ class InvariantModel(nn.Module):
         n_copies_train: int = 1,
         n_copies_eval: int = N_COPIES_EVAL,
         aggregate: str = "log_softmax",
+        equivariant: bool = False,
     ) -> None:
         super().__init__()
         if not isinstance(trunk, nn.Module):
@@ -73,6 +81,9 @@ class InvariantModel(nn.Module):
         self.n_copies_train = check_count(n_copies_train, "n_copies_train")
         self.n_copies_eval = check_count(n_copies_eval, "n_copies_eval")
         self.aggregate = check_choice(aggregate, "aggregate", AGGREGATES)
+        self.equivariant = bool(equivariant)
+        if self.equivariant:  # refused now rather than at the first batch
+            augmentation.warp_matrix(augmentation.sample(1, torch.Generator()), 8, 8)
 
     @property
     def n_copies(self) -> int:
@@ -86,10 +97,13 @@ class InvariantModel(nn.Module):
             check_count(copies, "copies")
             check_generator(generator)
         with trusted():
-            batch = x.shape[0]
-            params = self.augmentation.sample_copies(copies, batch, generator, x.device, tuple(x.shape[1:]))
-            repeated = x if copies == 1 else x.repeat(copies, *([1] * (x.ndim - 1)))
-            return self.augmentation.apply_transform(repeated, params)
+            return self._augmented(x, copies, generator)[0]
+
+    def _augmented(self, x: Tensor, copies: int, generator: torch.Generator | None) -> tuple[Tensor, Params]:
+        """``(copies * B, ...)`` augmented copies of ``x``, copy-major, and the draw that made them."""
+        params = self.augmentation.sample_copies(copies, x.shape[0], generator, x.device, tuple(x.shape[1:]))
+        repeated = x if copies == 1 else x.repeat(copies, *([1] * (x.ndim - 1)))
+        return self.augmentation.apply_transform(repeated, params), params
 
     def forward(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """Aggregated output ``(B, ...)`` over :attr:`n_copies` augmented copies of ``x``."""
@@ -102,11 +116,30 @@ class InvariantModel(nn.Module):
             check_count(copies, "copies")
             check_generator(generator)
         with trusted():
-            out = self.trunk(self.augment(x, copies, generator))
-        out = out.view(copies, x.shape[0], *out.shape[1:])
-        if self.aggregate == "log_softmax":
-            out = torch.log_softmax(out, dim=-1)
-        return out.mean(dim=0)
+            inputs, params = self._augmented(x, copies, generator)
+            out = self.trunk(inputs)
+            if self.aggregate == "log_softmax":
+                out = torch.log_softmax(out, dim=1)
+            if self.equivariant:
+                out = self.augmentation.warp(out, params, inverse=True)
+        return out.view(copies, x.shape[0], *out.shape[1:]).mean(dim=0)
+
+    def training_outputs(
+        self, x: Tensor, target: Tensor, generator: torch.Generator | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """``(output, target)`` a training loss compares: the aggregated output over :attr:`n_copies` copies and
+        ``target`` itself; for an equivariant model, every copy's dense output ``(copies * B, K, H, W)`` with the
+        per-pixel ``target`` ``(B, H, W)`` moved as its input was (``(copies * B, H, W)``, copy-major)."""
+        if not self.equivariant:
+            return self(x, generator), target
+        if checking():
+            x = self.augmentation.check_input(x)
+            check_generator(generator)
+        with trusted():
+            inputs, params = self._augmented(x, self.n_copies, generator)
+            repeated = target.repeat(self.n_copies, *([1] * (target.ndim - 1)))
+            moved = self.augmentation.warp(repeated.unsqueeze(1).to(x.dtype), params, mode="nearest")
+            return self.trunk(inputs), moved.squeeze(1).round().long()
 
     def penalty(self) -> Tensor:
         """The regulariser that rewards wide augmentation (subtracted from the loss, times lambda): 0 here, for
@@ -194,7 +227,7 @@ class Augerino(InvariantModel):
     Args:
         trunk: any ``nn.Module`` on images.
         augmentation: the distribution; default ``UniformLieAffine()`` over all six generators.
-        n_copies_train, n_copies_eval, aggregate: see :class:`InvariantModel` (reference: 1 and 20).
+        n_copies_train, n_copies_eval, aggregate, equivariant: see :class:`InvariantModel` (reference: 1 and 20).
         width_cap: widths past this value are no longer rewarded by :meth:`penalty` (each width capped
             separately). ``None`` (default) rewards without bound, as the plain method does.
         safe_limit: the reference code's "safe" variant, used in all of its experiments: once any width reaches
@@ -210,11 +243,12 @@ class Augerino(InvariantModel):
         aggregate: str = "log_softmax",
         width_cap: float | None = None,
         safe_limit: float | None = None,
+        equivariant: bool = False,
     ) -> None:
         augmentation = UniformLieAffine() if augmentation is None else augmentation
         if not isinstance(augmentation, UniformLieAffine):
             raise TypeError(f"augmentation must be a UniformLieAffine, got {type(augmentation).__name__}")
-        super().__init__(trunk, augmentation, n_copies_train, n_copies_eval, aggregate)
+        super().__init__(trunk, augmentation, n_copies_train, n_copies_eval, aggregate, equivariant)
         if width_cap is not None and not width_cap > 0:
             raise ValueError(f"width_cap must be > 0 or None, got {width_cap!r}")
         self.width_cap = None if width_cap is None else float(width_cap)
@@ -253,7 +287,7 @@ class Independent(InvariantModel):
     Args:
         trunk: any ``nn.Module``.
         augmentation: the candidates (an :class:`IndependentCandidates`, or a list of augmentations / names).
-        n_copies_train, n_copies_eval, aggregate: see :class:`InvariantModel`.
+        n_copies_train, n_copies_eval, aggregate, equivariant: see :class:`InvariantModel`.
     """
 
     def __init__(
@@ -263,13 +297,14 @@ class Independent(InvariantModel):
         n_copies_train: int = 1,
         n_copies_eval: int = N_COPIES_EVAL,
         aggregate: str = "log_softmax",
+        equivariant: bool = False,
     ) -> None:
         if isinstance(augmentation, (list, tuple)):
             augmentation = IndependentCandidates(augmentation)
         if not isinstance(augmentation, IndependentCandidates):
             kind = type(augmentation).__name__
             raise TypeError(f"augmentation must be IndependentCandidates or a list of augmentations, got {kind}")
-        super().__init__(trunk, augmentation, n_copies_train, n_copies_eval, aggregate)
+        super().__init__(trunk, augmentation, n_copies_train, n_copies_eval, aggregate, equivariant)
 
     def penalty(self) -> Tensor:
         """``|| mu ||_2`` over the candidates' strengths (AugNet's reward without weights), for the published

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from invlearn.models.cnn import LeNet, SpriteCNN
+from invlearn.models.cnn import LeNet, SmallUNet, SpriteCNN
+from invlearn.models.points import PointTransformer
 from invlearn.models.resnet import PreActResNet18
 from invlearn.models.signal import MLP, SignalCNN
 from invlearn.models.sleep import SleepStager
@@ -16,6 +17,8 @@ TRUNKS: dict[str, type[nn.Module]] = {
     "mlp": MLP,
     "sleep_stager": SleepStager,
     "preact_resnet18": PreActResNet18,
+    "small_unet": SmallUNet,
+    "point_transformer": PointTransformer,
 }
 
 

@@ -28,9 +28,19 @@ from invlearn import (
 )
 from invlearn.data import registry
 from invlearn.data.split import Split
+from invlearn.likelihoods import Categorical, Gaussian, Likelihood
 from invlearn.models import create_trunk
 from invlearn.models.registry import TRUNKS
 from invlearn.objectives import OBJECTIVES, Objective, RewardPenalty
+
+#: The kind of task (:data:`invlearn.data.registry.TASKS`) -> the likelihood its outputs are read with.
+LIKELIHOODS: dict[str, type[Likelihood]] = {
+    "classification": Categorical,
+    "regression": Gaussian,
+    "segmentation": Categorical,
+}
+#: Kinds of task whose dense targets move with the input (equivariant models).
+EQUIVARIANT_TASKS = ("segmentation",)
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,11 @@ class Data:
         """``"image"`` for ``(N, C, H, W)`` inputs, ``"signal"`` for ``(N, channels, times)``."""
         return self.facts.modality
 
+    @property
+    def task(self) -> str:
+        """The kind of task, one of :data:`invlearn.data.registry.TASKS`."""
+        return self.facts.task
+
 
 def build_data(config: dict) -> Data:
     """Generate or load the configured data set (deterministic given ``config["seed"]``)."""
@@ -77,11 +92,13 @@ def create_augmentation(entry: dict, data: Data) -> augmentations.Augmentation:
 def _trunk_arguments(entry: dict, data: Data) -> dict:
     """The config's trunk arguments, completed from the data where the trunk takes them and the config is
     silent: ``n_classes``, ``in_channels``, ``in_features`` (one example's size), ``image_size`` (images'
-    width) and ``sfreq``."""
+    width), ``point_channels`` (values per point of a point set) and ``sfreq``."""
     example = tuple(data.train.inputs.shape[1:])
     known = {"n_classes": data.n_classes, "in_channels": example[0], "in_features": math.prod(example)}
     if data.modality == "image":
         known["image_size"] = example[-1]
+    if data.modality == "points":
+        known["point_channels"] = example[-1]
     if data.sfreq is not None:
         known["sfreq"] = data.sfreq
     accepted = inspect.signature(TRUNKS[entry["name"]]).parameters
@@ -99,6 +116,11 @@ class Learner:
 
 def _copies(spec: dict) -> dict:
     return {"n_copies_train": spec["n_copies_train"], "n_copies_eval": spec["n_copies_eval"]}
+
+
+def _outputs(data: Data) -> dict:
+    """How the copies' outputs are averaged for the data's kind of task, and whether they move with the input."""
+    return {"aggregate": LIKELIHOODS[data.task].aggregate, "equivariant": data.task in EQUIVARIANT_TASKS}
 
 
 def _layers(spec: dict, data: Data) -> list[AugmentationLayer]:
@@ -121,26 +143,29 @@ def _none(config: dict, data: Data, trunk: nn.Module) -> InvariantModel:
 def _fixed(config: dict, data: Data, trunk: nn.Module) -> InvariantModel:
     """AugNet's machinery with every augmentation parameter frozen: the given ranges are applied in training
     and averaged over copies at test time, and nothing about them is learned (an oracle)."""
-    model = AugNet(trunk, _layers(config["model"], data), **_copies(config["model"]))
+    aggregate = LIKELIHOODS[data.task].aggregate
+    model = AugNet(trunk, _layers(config["model"], data), aggregate=aggregate, **_copies(config["model"]))
     model.augmentation.requires_grad_(False)
     return model
 
 
 def _augnet(config: dict, data: Data, trunk: nn.Module) -> InvariantModel:
     spec = config["model"]
-    return AugNet(trunk, _layers(spec, data), penalty=config["loss"]["penalty"], **_copies(spec))
+    aggregate = LIKELIHOODS[data.task].aggregate
+    return AugNet(trunk, _layers(spec, data), penalty=config["loss"]["penalty"], aggregate=aggregate, **_copies(spec))
 
 
 def _augerino(config: dict, data: Data, trunk: nn.Module) -> InvariantModel:
     spec = config["model"]
     distribution = UniformLieAffine(init_width=spec["init_width"], generators=spec["generators"])
-    return Augerino(trunk, distribution, width_cap=spec["width_cap"], safe_limit=spec["safe_limit"], **_copies(spec))
+    caps = {"width_cap": spec["width_cap"], "safe_limit": spec["safe_limit"]}
+    return Augerino(trunk, distribution, **caps, **_copies(spec), **_outputs(data))
 
 
 def _independent(config: dict, data: Data, trunk: nn.Module) -> InvariantModel:
     spec = config["model"]
     candidates = IndependentCandidates([create_augmentation(entry, data) for entry in spec["candidates"]])
-    return Independent(trunk, candidates, **_copies(spec))
+    return Independent(trunk, candidates, **_copies(spec), **_outputs(data))
 
 
 #: ``model.method`` -> builder of its model (trunk behind an augmentation family) from ``(config, data, trunk)``.
@@ -156,14 +181,16 @@ METHODS: dict[str, Callable[[dict, Data, nn.Module], InvariantModel]] = {
 FIXED_METHODS = ("none", "fixed")
 
 
-def build_objective(config: dict) -> Objective:
-    """The configured objective: the reward with ``loss.lam`` or the marginal likelihood with ``marglik``'s
-    settings; the plain loss (``lam = 0``) for a method that learns nothing."""
+def build_objective(config: dict, task: str = "classification") -> Objective:
+    """The configured objective for a kind of ``task`` (its likelihood, :data:`LIKELIHOODS`): the reward with
+    ``loss.lam`` or the marginal likelihood with ``marglik``'s settings; the plain loss (``lam = 0``) for a method
+    that learns nothing."""
+    likelihood = LIKELIHOODS[task]()
     if config["model"]["method"] in FIXED_METHODS:
-        return RewardPenalty(0.0)
+        return RewardPenalty(0.0, likelihood)
     name = config["model"]["objective"]
     settings = {"lam": config["loss"]["lam"]} if name == "reward" else dict(config[name])
-    return OBJECTIVES[name](**settings)
+    return OBJECTIVES[name](**settings, likelihood=likelihood)
 
 
 def build_learner(config: dict, data: Data) -> Learner:
@@ -171,4 +198,4 @@ def build_learner(config: dict, data: Data) -> Learner:
     with the configured objective."""
     spec = config["model"]
     trunk = create_trunk(spec["trunk"]["name"], **_trunk_arguments(spec["trunk"], data))
-    return Learner(METHODS[spec["method"]](config, data, trunk), build_objective(config))
+    return Learner(METHODS[spec["method"]](config, data, trunk), build_objective(config, data.task))

@@ -18,12 +18,13 @@ from typing import Any
 
 from invlearn import augmentations
 from invlearn.data.registry import DATA_SETS, KNOWN_TRANSFORMS
-from invlearn.laplace import LABELS, SUBSETS
+from invlearn.laplace import SUBSETS
+from invlearn.likelihoods import LABELS
 from invlearn.models.invariant import N_COPIES_EVAL
 from invlearn.models.registry import TRUNKS, available_trunks
 from invlearn.objectives import OBJECTIVES
 from invlearn.ops.geometry import GENERATOR_NAMES
-from invlearn.training.build import FIXED_METHODS, METHODS
+from invlearn.training.build import EQUIVARIANT_TASKS, FIXED_METHODS, METHODS
 from invlearn.training.seeds import MAX_SEED
 
 
@@ -208,9 +209,8 @@ def _check_augmentation(entry: Any, path: str, data_name: str) -> dict:
     cls = augmentations.get(name)
     if cls.modality != modality:
         article = "an" if cls.modality == "image" else "a"
-        raise ConfigError(
-            f"{path}.name: {name!r} is {article} {cls.modality} augmentation; {data_name} holds {modality}s"
-        )
+        holds = {"image": "images", "signal": "signals", "points": "point sets"}[modality]
+        raise ConfigError(f"{path}.name: {name!r} is {article} {cls.modality} augmentation; {data_name} holds {holds}")
     kwargs = {k: v for k, v in entry.items() if k != "name"}
     if cls.needs_sfreq:
         kwargs.setdefault("sfreq", sfreq)
@@ -271,6 +271,12 @@ def _check_model(model: dict, data_name: str) -> None:
         model["candidates"] = _check_augmentation_list(candidates, "model.candidates", data_name)
     elif candidates is not None:
         raise ConfigError(f"model.candidates: only used by method 'independent', not {method!r}")
+    task = DATA_SETS[data_name].task
+    if task in EQUIVARIANT_TASKS and method in ("augnet", "fixed"):
+        raise ConfigError(
+            f"model.method: {data_name}'s targets move with the input ({task}); AugNet's soft mixture of warps has no "
+            "single warp to move them by (use augerino, independent or none)"
+        )
     if model["objective"] != "reward" and method in FIXED_METHODS:
         raise ConfigError(f"model.objective: {model['objective']} learns an augmentation; method {method!r} has none")
     generators = model["generators"]
@@ -306,6 +312,8 @@ def validate(raw: Any) -> dict:
             )
         if config["trainer"]["devices"] > 1:
             raise ConfigError("trainer.devices: the marginal-likelihood objective runs on one device")
+        if config["marglik"]["labels"] == "exact" and facts.task == "segmentation":
+            raise ConfigError("marglik.labels: exact needs one class per example; a segmentation uses sampled")
     return config
 
 

@@ -1,4 +1,9 @@
-"""The one evaluation routine of every run: test accuracy during training, ``invlearn eval`` and studies.
+"""The one evaluation routine of every run: the test score during training, ``invlearn eval`` and studies.
+
+What is scored depends on the kind of task (:data:`SCORES`): accuracy and balanced accuracy for a classification,
+the mean absolute error for a regression (in the target's unit), the mean intersection over union for a
+segmentation. Each :class:`Score` counts on every test batch into a float64 state tensor (summed over batches
+and processes) and turns the sums into its numbers at the end.
 
 A model is evaluated in eval mode with its test-time copies drawn from a generator seeded with
 ``seed + seeds.EVALUATION``. During training its batch-norm statistics are recomputed on a fixed slice of the
@@ -7,6 +12,8 @@ holds them, and ``invlearn eval`` and studies evaluate with those.
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 import torch
 from torch import Tensor
@@ -35,16 +42,114 @@ def accuracies(counts: Tensor) -> tuple[float, float]:
     return float(counts[:, 0].sum() / counts[:, 1].sum()), float((counts[seen, 0] / counts[seen, 1]).mean())
 
 
+class Score:
+    """How a kind of task is scored on a test set.
+
+    Args:
+        n_outputs: classes (classification, segmentation) or output dimensions (regression).
+
+    Subclasses set ``keys`` (those of :meth:`results`), ``headline`` (the one studies and reports show) and
+    ``higher_is_better``, and implement the three methods.
+    """
+
+    keys: ClassVar[tuple[str, ...]]
+    headline: ClassVar[str]
+    higher_is_better: ClassVar[bool]
+
+    def __init__(self, n_outputs: int) -> None:
+        self.n_outputs = n_outputs
+
+    def zeros(self) -> Tensor:
+        """The empty float64 state the counts of every batch are added to."""
+        raise NotImplementedError
+
+    def counts(self, model, x: Tensor, y: Tensor, generator: torch.Generator | None) -> Tensor:
+        """The state's counts for one batch (on the CPU)."""
+        raise NotImplementedError
+
+    def results(self, state: Tensor) -> dict[str, float]:
+        """The numbers of a finished state, ``{headline: ..., ...}``."""
+        raise NotImplementedError
+
+
+class Accuracy(Score):
+    """Classification: ``test_accuracy`` and ``balanced_accuracy`` (the mean recall over the classes present)."""
+
+    keys, headline, higher_is_better = ("test_accuracy", "balanced_accuracy"), "test_accuracy", True
+
+    def zeros(self) -> Tensor:
+        return torch.zeros(self.n_outputs, 2, dtype=torch.float64)
+
+    def counts(self, model, x, y, generator):
+        return class_counts(model, x, y, self.n_outputs, generator)
+
+    def results(self, state):
+        accuracy, balanced = accuracies(state)
+        return {"test_accuracy": accuracy, "balanced_accuracy": balanced}
+
+
+class MeanAbsoluteError(Score):
+    """Regression: ``test_mae``, the mean absolute error over examples and output dimensions (target's unit)."""
+
+    keys, headline, higher_is_better = ("test_mae",), "test_mae", False
+
+    def zeros(self) -> Tensor:
+        return torch.zeros(2, dtype=torch.float64)
+
+    def counts(self, model, x, y, generator):
+        prediction = model(x, generator=generator)
+        error = (prediction - y.reshape(prediction.shape).to(prediction.dtype)).abs().double().cpu()
+        return torch.stack([error.sum(), torch.tensor(float(error.numel()), dtype=torch.float64)])
+
+    def results(self, state):
+        return {"test_mae": float(state[0] / state[1])}
+
+
+class MeanIoU(Score):
+    """Segmentation: ``test_mean_iou``, the intersection over union of each class (background included) averaged
+    over the classes present in the targets or the predictions, and ``pixel_accuracy``."""
+
+    keys, headline, higher_is_better = ("test_mean_iou", "pixel_accuracy"), "test_mean_iou", True
+
+    def zeros(self) -> Tensor:
+        return torch.zeros(self.n_outputs, self.n_outputs, dtype=torch.float64)
+
+    def counts(self, model, x, y, generator):
+        prediction = model(x, generator=generator).argmax(dim=1).cpu().flatten()
+        pairs = y.cpu().flatten() * self.n_outputs + prediction
+        return torch.bincount(pairs, minlength=self.n_outputs**2).double().view(self.n_outputs, self.n_outputs)
+
+    def results(self, state):
+        hits = state.diagonal()
+        union = state.sum(dim=0) + state.sum(dim=1) - hits
+        present = union > 0
+        return {
+            "test_mean_iou": float((hits[present] / union[present]).mean()),
+            "pixel_accuracy": float(hits.sum() / state.sum()),
+        }
+
+
+#: The kind of task (:attr:`invlearn.data.registry.DataSet.task`) -> how it is scored.
+SCORES: dict[str, type[Score]] = {"classification": Accuracy, "regression": MeanAbsoluteError, "segmentation": MeanIoU}
+
+
+def headline(results: dict) -> tuple[str, float | None]:
+    """``(name, value)`` of the score a run's ``metrics.json`` entry leads with (``score``; runs written before
+    it was recorded were classifications, led by ``test_accuracy``)."""
+    name = results.get("score", "test_accuracy")
+    return name, results.get(name)
+
+
 @torch.no_grad()
 def evaluate(
-    model: InvariantModel, inputs: Tensor, labels: Tensor, n_classes: int, batch_size: int, generator: torch.Generator
-) -> tuple[float, float]:
-    """``(accuracy, balanced accuracy)`` of ``model`` (in eval mode) on ``inputs`` in batches of ``batch_size``."""
-    counts = torch.zeros(n_classes, 2, dtype=torch.float64)
+    model: InvariantModel, inputs: Tensor, labels: Tensor, score: Score, batch_size: int, generator: torch.Generator
+) -> dict[str, float]:
+    """``score``'s numbers for ``model`` (in eval mode) on ``inputs`` in batches of ``batch_size``."""
+    state = score.zeros()
     for start in range(0, labels.shape[0], batch_size):
         end = start + batch_size
-        counts += class_counts(model, inputs[start:end], labels[start:end], n_classes, generator)
-    return accuracies(counts)
+        state += score.counts(model, inputs[start:end], labels[start:end], generator)
+    return score.results(state)
 
 
 @torch.no_grad()

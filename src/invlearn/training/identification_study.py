@@ -9,6 +9,7 @@ A study file (YAML, ``kind: identification``) names tasks, methods and seeds::
     tasks:                                   # name -> a base config (relative to the study file) + overrides
       sinusoids: {base: sinusoids-augnet.yaml, set: [data.n_train=96], seeds: [0, 1, 2]}   # seeds: its own
       fmnist-rotated: {base: fmnist-rotated-augnet.yaml, plain: fmnist}   # plain: its untransformed task
+      segments: {base: segments.yaml, methods: [none, marglik]}   # methods: only these (default: all)
     methods:                                 # name -> overrides of every task's base config
       none: {set: [model.method=none, model.layers=null, loss.lam=0.0]}
       augerino: {set: [model.method=augerino, model.layers=null], modality: image}   # images only
@@ -44,7 +45,7 @@ from invlearn.training.config import ConfigError
 from invlearn.training.run import load_trained, train
 
 KEYS = {"study", "kind", "seeds", "set", "tasks", "methods"}
-TASK_KEYS = {"base", "set", "plain", "seeds", "built_in"}
+TASK_KEYS = {"base", "set", "plain", "seeds", "built_in", "methods"}
 #: Where the trunk has a task's transformation built in (``built_in: true``), a run also counts as recovered when
 #: its trained model's median invariance score to the transformation at its true range reaches this.
 BUILT_IN_INVARIANCE = 0.9
@@ -96,6 +97,9 @@ def load(path: str | Path, spec: dict) -> dict:
         task_seeds = _seeds(task_spec["seeds"], f"tasks.{task}.seeds") if "seeds" in task_spec else spec["seeds"]
         if not isinstance(task_spec.get("built_in", False), bool):
             raise ConfigError(f"tasks.{task}.built_in: must be true or false, got {task_spec['built_in']!r}")
+        applies = task_spec.get("methods", list(spec["methods"]))
+        if not isinstance(applies, list) or not set(applies) <= set(spec["methods"]):
+            raise ConfigError(f"tasks.{task}.methods: must be a list of the study's methods {list(spec['methods'])}")
         plain = task_spec.get("plain")
         if plain is not None and plain not in spec["tasks"]:
             raise ConfigError(f"tasks.{task}.plain: {plain!r} is not a task of this study")
@@ -109,7 +113,7 @@ def load(path: str | Path, spec: dict) -> dict:
             method_spec = method_spec or {}
             if not isinstance(method_spec, dict) or set(method_spec) - {"set", "modality"}:
                 raise ConfigError(f"methods.{method}: must be a mapping with 'set' and optionally 'modality'")
-            if method_spec.get("modality") not in (None, modality):
+            if method_spec.get("modality") not in (None, modality) or method not in applies:
                 continue  # this method does not apply to this task's data
             method_sets = method_spec.get("set")
             if isinstance(method_sets, dict):  # one list of overrides per modality
@@ -151,9 +155,11 @@ def _row(task: str, method: str, seed: int, metrics: dict) -> dict:
     found = final.get("identification") or {}
     truth = found.get("truth")
     effective = found.get("effective_ranges", {})
-    learned = None
+    learned = learned_range = None
     if truth:
-        learned = min(effective.get(name, 0.0) for name in truth["names"]) / truth["half_range"]
+        learned_range = min(effective.get(name, 0.0) for name in truth["names"])
+        learned = learned_range / truth["half_range"] if truth["half_range"] > 0 else None
+    score, value = evaluation.headline(final)
     return {
         "task": task,
         "method": method,
@@ -162,10 +168,12 @@ def _row(task: str, method: str, seed: int, metrics: dict) -> dict:
         "rule": "range" if found.get("recovered") else None,
         "invariance": None,
         "learned_over_true": learned,
+        "learned_range": learned_range,  # in the truth's unit (what a truth of "none" is judged on)
         "effective_ranges": effective,
         "learned_invariances": final["learned_invariances"],
         "truth": truth,
-        "test_accuracy": final["test_accuracy"],
+        "score": score,
+        "test_score": value,
         "seconds": metrics["wall_time_s"],  # building the data and the model, training, evaluation
         "hyper_seconds": final.get("hyper_seconds", 0.0),  # of which the objective's hyper-steps
     }
@@ -225,8 +233,11 @@ def _summaries(rows: list[dict]) -> dict:
             "seeds": len(group),
             "has_truth": group[0]["truth"] is not None,
             "learned_over_true": _median([r["learned_over_true"] for r in group]),
+            "learned_range": _median([r.get("learned_range") for r in group]),
+            "truth": group[0]["truth"],
             "spurious": _median([r["spurious"] for r in group]),
-            "test_accuracy": _median([r["test_accuracy"] for r in group]),
+            "score": group[0]["score"],
+            "test_score": _median([r["test_score"] for r in group]),
             "seconds": _median([r["seconds"] for r in group]),
             "hyper_seconds": _median([r.get("hyper_seconds", 0.0) for r in group]),
         }
@@ -245,21 +256,35 @@ def _cell(value: float | None, digits: str = ".2f") -> str:
     return "inf" if math.isinf(value) else f"> {LARGE_RATIO:g}" if value > LARGE_RATIO else format(value, digits)
 
 
+#: How the study's table names each test score.
+SCORE_LABELS = {"test_accuracy": "acc", "test_mae": "MAE", "test_mean_iou": "mIoU"}
+
+
+def _learned_cell(summary: dict) -> str:
+    """The learned range over the truth; where the truth is "none" (a half-range of 0), the learned range itself."""
+    truth = summary.get("truth")
+    if truth and truth["half_range"] == 0:
+        return f"{_cell(summary['learned_range'], '.3f')} {truth['unit']} (truth 0)"
+    return _cell(summary["learned_over_true"])
+
+
 def markdown(result: dict) -> str:
     """The study's table: per task and method, recovered in k/N seeds, medians of the rest."""
     lines = [
         f"# Study: {result['study']}",
         "",
         f"Seeds {result['seeds']}. Recovered: the effective range of the applied transformation within +-30 % of the "
-        "truth (at least 0.8 pi for the full circle, never above 1.3x); learned/true: its effective range over the "
+        "truth (at least 0.8 pi for the full circle, never above 1.3x; where the truth is no invariance, at most "
+        "its tolerance, 0.1 rad for a rotation); learned/true: its effective range over the "
         "truth (median); spurious: the largest ratio of another transform's range to its range on the untransformed "
         'task (median; about 1 when not fooled; "> 1000" where that range was about 0); seconds per run: wall '
         "time, in brackets the part spent in the marginal likelihood's updates of the augmentation. Where a task's "
         "trunk has its transformation built in, a run also "
         f"counts as recovered when its model's median invariance score at the truth is at least {BUILT_IN_INVARIANCE} "
-        '(shown as "by invariance").',
+        '(shown as "by invariance"). Test score: accuracy (acc), mean absolute error (MAE, in the target\'s unit) '
+        "or mean intersection over union (mIoU), median.",
         "",
-        "| task | method | recovered | learned / true | spurious | test accuracy | seconds per run |",
+        "| task | method | recovered | learned / true | spurious | test score | seconds per run |",
         "|---|---|---|---|---|---|---|",
     ]
     for key, summary in result["summary"].items():
@@ -271,8 +296,9 @@ def markdown(result: dict) -> str:
         if summary.get("hyper_seconds"):
             seconds += f" ({summary['hyper_seconds']:.1f})"
         lines.append(
-            f"| {task} | {method} | {found} | {_cell(summary['learned_over_true'])} | {_cell(summary['spurious'])} | "
-            f"{_cell(summary['test_accuracy'], '.3f')} | {seconds} |"
+            f"| {task} | {method} | {found} | {_learned_cell(summary)} | {_cell(summary['spurious'])} | "
+            f"{_cell(summary['test_score'], '.3f')} {SCORE_LABELS.get(summary['score'], summary['score'])} | "
+            f"{seconds} |"
         )
     return "\n".join(lines) + "\n"
 

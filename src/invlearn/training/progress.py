@@ -65,7 +65,7 @@ class Progress(Callback):
         entry = pl_module.history[-1]
         line = (
             f"epoch {entry['epoch'] + 1}/{trainer.max_epochs}  train loss {entry['train_loss']:.4f}  "
-            f"test accuracy {entry['test_accuracy']:.4f}{self._learned(pl_module)}  "
+            f"{entry['score'].replace('_', ' ')} {entry[entry['score']]:.4f}{self._learned(pl_module)}  "
             f"({entry['seconds']:.1f} s + {entry['eval_seconds']:.1f} s eval)"
         )
         self.stream.write(("\r" if self.interactive else "") + f"{line:<160}".rstrip() + "\n")

@@ -13,6 +13,7 @@ from invlearn.data import registry
 from invlearn.identification import Truth, recovered
 from invlearn.published import PUBLISHED
 from invlearn.training.config import ConfigError
+from invlearn.training.evaluation import headline
 from invlearn.training.rundir import check_folder_can_hold, read_config, read_metrics, write_atomic
 
 #: First line of every report this module writes: an existing ``--out`` file is only overwritten if it starts so.
@@ -40,6 +41,11 @@ def truth_span(report: dict, name: str) -> dict | None:
         "unit": entries[0]["unit"],
         "weights": [entry["weight"] for entry in entries if entry["weight"] is not None],
     }
+
+
+def _score_names(runs: list[tuple[str, dict, dict]]) -> list[str]:
+    """The test scores the runs lead with (``test accuracy``, ``test mae``...), each once."""
+    return sorted({headline(metrics["final"])[0].replace("_", " ") for _, _, metrics in runs})
 
 
 def _plot(runs: list[tuple[str, dict, dict]], out_dir: Path, stem: str) -> list[str]:
@@ -87,12 +93,12 @@ def _plot(runs: list[tuple[str, dict, dict]], out_dir: Path, stem: str) -> list[
 
     fig, ax = plt.subplots(figsize=(5.5, 3.5))
     for label, _, metrics in runs:
-        ax.plot([e["epoch"] + 1 for e in metrics["epochs"]], [e["test_accuracy"] for e in metrics["epochs"]],
+        ax.plot([e["epoch"] + 1 for e in metrics["epochs"]], [headline(e)[1] for e in metrics["epochs"]],
                 marker="o", markersize=3, label=label)  # fmt: skip
-    ax.set(title="test accuracy", xlabel="epoch", ylabel="accuracy")
+    ax.set(title=" / ".join(_score_names(runs)), xlabel="epoch", ylabel="test score")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    files.append(_save(fig, out_dir, f"{stem}-accuracy.png"))
+    files.append(_save(fig, out_dir, f"{stem}-score.png"))
     return files
 
 
@@ -156,7 +162,8 @@ def write_report(run_dirs: list[str | Path], out: str | Path | None = None) -> P
     lines += [
         f"Data: {described}. {truth_line}",
         "",
-        "| run | method | epochs | test accuracy | balanced accuracy | learned range of the true transform "
+        f"| run | method | epochs | {' / '.join(_score_names(runs))} | balanced accuracy "
+        "| learned range of the true transform "
         "| its weight per layer | recovered | train s/epoch | of which marglik | eval s/epoch | published |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -178,7 +185,7 @@ def write_report(run_dirs: list[str | Path], out: str | Path | None = None) -> P
         if method not in ("none", "fixed"):
             method += f" ({config['model']['objective']})"
         lines.append(
-            f"| {label} | {method} | {final['epochs']} | {final['test_accuracy']:.4f} | "
+            f"| {label} | {method} | {final['epochs']} | {headline(final)[1]:.4f} | "
             f"{balanced} | {span} | {weight} | {found} | {seconds:.1f} | {hyper_seconds:.1f} | {eval_seconds:.1f} | "
             f"{published.cite() if published else ''} |"
         )

@@ -2,15 +2,18 @@
 
 ``metrics.json``::
 
-    {"final": {"test_accuracy", "balanced_accuracy", "learned_invariances", "epochs",
+    {"final": {<score keys>, "score", "learned_invariances", "epochs",
                "identification": {"truth", "effective_ranges", "recovered"} or null where the data carry no truth,
                "train_seconds", "hyper_seconds"},
-     "epochs": [{"epoch", "train_loss", "test_accuracy", "balanced_accuracy", "learned_invariances", "seconds",
+     "epochs": [{"epoch", "train_loss", <score keys>, "score", "learned_invariances", "seconds",
                  "hyper_seconds", "eval_seconds", "objective"}, ...],
      "wall_time_s": float,
      "diverged": {"step", "epoch", "message"}}      # only for a run stopped by a non-finite loss or weight
 
-``balanced_accuracy`` is the mean per-class recall (the sleep-staging metric). ``seconds`` is the epoch's
+The score keys depend on the kind of task (:data:`invlearn.training.evaluation.SCORES`): ``test_accuracy`` and
+``balanced_accuracy`` (the mean per-class recall, the sleep-staging metric) for a classification, ``test_mae``
+for a regression, ``test_mean_iou`` and ``pixel_accuracy`` for a segmentation; ``score`` names the one that
+leads. ``seconds`` is the epoch's
 training time, of which ``hyper_seconds`` went to the objective's hyper-steps (the marginal likelihood's
 updates of the augmentation; 0 for the reward objective); ``objective`` holds the objective's own learned values
 (the marginal likelihood's prior precision); ``final`` sums both times over the epochs. ``eval_seconds`` is the
@@ -158,7 +161,8 @@ def _prepare(config: dict, out: Path, resume: bool):
     except DataError as error:
         raise ConfigError(str(error)) from None
     learner = _checked_learner(config, data)
-    return data, InvarianceTask(config, learner, data.train.inputs, data.n_classes, len(data.train.inputs))
+    score = evaluation.SCORES[data.task](data.n_classes)
+    return data, InvarianceTask(config, learner, data.train.inputs, score, len(data.train.inputs))
 
 
 def _checked_learner(config: dict, data):
@@ -203,7 +207,12 @@ def _identification(config: dict, learned: dict) -> dict | None:
     if truth is None:
         return None
     return {
-        "truth": {"names": list(truth.names), "half_range": truth.half_range, "unit": truth.unit},
+        "truth": {
+            "names": list(truth.names),
+            "half_range": truth.half_range,
+            "unit": truth.unit,
+            "at_most": truth.at_most,
+        },
         "effective_ranges": identification.effective_ranges(learned),
         "recovered": identification.recovered(learned, truth),
     }
@@ -212,10 +221,11 @@ def _identification(config: dict, learned: dict) -> dict | None:
 def _metrics(task, start: float, diverged: dict | None = None) -> dict:
     last = task.history[-1] if task.history else {}
     learned = task.model.learned_invariances()
+    results = {key: last.get(key) for key in task.score.keys}
     metrics = {
         "final": {
-            "test_accuracy": last.get("test_accuracy"),
-            "balanced_accuracy": last.get("balanced_accuracy"),
+            **results,
+            "score": task.score.headline,
             "learned_invariances": learned,
             "epochs": len(task.history),
             "identification": _identification(task.config, learned),
@@ -295,17 +305,16 @@ def load_trained(run_dir: str | Path, n_copies: int | None = None):
 
 
 def evaluate(run_dir: str | Path, n_copies: int | None = None) -> dict:
-    """Test accuracy of a run's last checkpoint (loaded with ``weights_only=True``), with the configured or the
-    given number of test-time copies."""
+    """The test score of a run's last checkpoint (loaded with ``weights_only=True``; accuracy, mean absolute error
+    or mean IoU by the kind of task), with the configured or the given number of test-time copies."""
     config, data, model, checkpoint = load_trained(run_dir, n_copies)
     generator = torch.Generator().manual_seed(config["seed"] + seeds.EVALUATION)
     batch = config["trainer"]["eval_batch_size"]
-    accuracy, balanced = evaluation.evaluate(
-        model, data.test.inputs, data.test.labels, data.n_classes, batch, generator
-    )
+    score = evaluation.SCORES[data.task](data.n_classes)
+    results = evaluation.evaluate(model, data.test.inputs, data.test.labels, score, batch, generator)
     return {
-        "test_accuracy": accuracy,
-        "balanced_accuracy": balanced,
+        **results,
+        "score": score.headline,
         "n_copies_eval": model.n_copies_eval,
         "learned_invariances": model.learned_invariances(),
         "epoch": checkpoint.get("epoch"),

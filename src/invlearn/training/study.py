@@ -122,10 +122,10 @@ def score(run_dir: Path, transform_entry: dict, n_copies: int | None = None) -> 
     generator = torch.Generator().manual_seed(config["seed"] + seeds.SCORING)
     invariance = evaluation.median_invariance(model, data, transform_entry, generator)
     # the whole test set as one batch, drawing its copies from the generator the scores used
-    accuracy, _ = evaluation.evaluate(
-        model, data.test.inputs, data.test.labels, data.n_classes, len(data.test.labels), generator
+    results = evaluation.evaluate(
+        model, data.test.inputs, data.test.labels, evaluation.Accuracy(data.n_classes), len(data.test.labels), generator
     )
-    return invariance, accuracy
+    return invariance, results["test_accuracy"]
 
 
 def run_study(spec: dict, out: str | Path, jobs: int = 1) -> dict:

@@ -19,12 +19,7 @@ from torch import Tensor
 
 from invlearn.training import seeds
 from invlearn.training.build import Learner
-from invlearn.training.evaluation import (
-    CALIBRATION_EXAMPLES,
-    accuracies,
-    class_counts,
-    recalibrate_batch_norm,
-)
+from invlearn.training.evaluation import CALIBRATION_EXAMPLES, Score, recalibrate_batch_norm
 
 
 class Diverged(RuntimeError):
@@ -45,13 +40,11 @@ class InvarianceTask(L.LightningModule):
         learner: the model to train and its objective.
         calibration_inputs: training examples ``(N, ...)`` that set the batch-norm statistics before every
             evaluation (the first :data:`~invlearn.training.evaluation.CALIBRATION_EXAMPLES` are kept).
-        n_classes: number of classes (for per-class accuracy).
+        score: how the test set is scored (:data:`invlearn.training.evaluation.SCORES`).
         n_train: the number of training examples (the data-set size ``N`` of the objective).
     """
 
-    def __init__(
-        self, config: dict, learner: Learner, calibration_inputs: Tensor, n_classes: int, n_train: int
-    ) -> None:
+    def __init__(self, config: dict, learner: Learner, calibration_inputs: Tensor, score: Score, n_train: int) -> None:
         super().__init__()
         self.config = config
         self.model = learner.model
@@ -68,7 +61,8 @@ class InvarianceTask(L.LightningModule):
         self._eval_start = 0.0
         self._val_generator = torch.Generator()
         self._train_losses: list[float] = []
-        self._counts = torch.zeros(n_classes, 2, dtype=torch.float64)  # per class: correct, seen
+        self.score = score
+        self._counts = score.zeros()
 
     @property
     def last_loss(self) -> float:
@@ -82,7 +76,8 @@ class InvarianceTask(L.LightningModule):
         x, y = batch
         if self.objective.hyper_step_due(self.current_epoch, self.global_step + 1):
             self._hyper_step(x, y)
-        loss = self.objective.weights_loss(self.model, self(x, self.generator), y, self.n_train)
+        output, target = self.model.training_outputs(x, y, self.generator)
+        loss = self.objective.weights_loss(self.model, output, target, self.n_train)
         value = float(loss.detach())
         if not self.trainer.strategy.reduce_boolean_decision(math.isfinite(value), all=True):  # every process stops
             raise self._diverged(self.global_step + 1, f"the training loss is {value}")
@@ -159,22 +154,22 @@ class InvarianceTask(L.LightningModule):
 
     def validation_step(self, batch, batch_idx):
         x, y = batch
-        self._counts += class_counts(self.model, x, y, self._counts.shape[0], self._val_generator)
+        self._counts += self.score.counts(self.model, x, y, self._val_generator)
 
     def on_validation_epoch_end(self) -> None:
         counts = self._counts.to(self.device)
         if self.trainer.world_size > 1:
             counts = self.all_gather(counts).sum(dim=0)
-        accuracy, balanced = accuracies(counts)
-        self.log("test_accuracy", accuracy, sync_dist=False)
+        results = self.score.results(counts.cpu())
+        self.log(self.score.headline, results[self.score.headline], sync_dist=False)
         if self.trainer.sanity_checking:
             return
         self.history.append(
             {
                 "epoch": self.current_epoch,
                 "train_loss": float(sum(self._train_losses) / max(len(self._train_losses), 1)),
-                "test_accuracy": accuracy,
-                "balanced_accuracy": balanced,
+                **results,
+                "score": self.score.headline,
                 "learned_invariances": self.model.learned_invariances(),
                 "seconds": self._train_seconds,
                 "hyper_seconds": self._hyper_seconds,

@@ -1,0 +1,129 @@
+"""What a learner's outputs mean: the likelihood ``p(target | output)``, one per kind of task, in a registry.
+
+* :class:`Categorical` (``"categorical"``): class scores in dimension 1, ``(B, K)`` for classification or
+  ``(B, K, H, W)`` for one class per pixel (segmentation); targets ``(B,)`` or ``(B, H, W)`` int64.
+* :class:`Gaussian` (``"gaussian"``): real outputs ``(B, D)`` with targets ``(B, D)`` (or ``(B,)`` where
+  ``D = 1``) and a homoscedastic noise standard deviation ``sigma`` (learned by the marginal likelihood, in the
+  target's unit).
+
+A likelihood gives the two losses the objectives need: :meth:`Likelihood.loss`, the conventional training loss
+(cross-entropy averaged over examples and pixels, mean squared error) of the published objectives, and
+:meth:`Likelihood.nll`, the negative log-likelihood of one example (summed over its pixels or output
+dimensions), averaged over the batch, which the marginal likelihood multiplies by the data-set size. It also
+gives :meth:`Likelihood.curvature_terms`, from which :func:`invlearn.laplace.kfac_factors` builds the
+output-gradient Kronecker factor of the generalised Gauss-Newton.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from invlearn._validation import check_positive
+
+#: How the output-gradient factor is formed: one sampled label per example, or the exact expectation.
+LABELS = ("sampled", "exact")
+
+
+class Likelihood(nn.Module):
+    """Base of the likelihoods. Subclasses set ``name`` and ``aggregate`` (how an
+    :class:`~invlearn.models.InvariantModel` averages its copies' outputs) and implement the three methods."""
+
+    name: ClassVar[str]
+    aggregate: ClassVar[str]
+
+    def loss(self, output: Tensor, target: Tensor) -> Tensor:
+        """The conventional scalar training loss of ``output`` against ``target`` (the published objectives')."""
+        raise NotImplementedError
+
+    def nll(self, output: Tensor, target: Tensor) -> Tensor:
+        """The negative log-likelihood of one example (summed over its pixels or outputs), mean over the batch."""
+        raise NotImplementedError
+
+    def curvature_terms(self, output: Tensor, labels: str, generator: torch.Generator | None) -> list[tuple]:
+        """``[(scalar, root), ...]``: the gradient of each ``scalar`` w.r.t. a layer's outputs, scaled per example by
+        ``root`` ``(B,)``, is one row of that layer's output-gradient factor; the factor's expectation is the
+        output Hessian of :meth:`nll` (the Gauss-Newton's middle term). ``labels`` is one of :data:`LABELS`."""
+        raise NotImplementedError
+
+    def hyper_values(self) -> dict[str, float]:
+        """The likelihood's own learned values, for ``metrics.json`` (none)."""
+        return {}
+
+
+class Categorical(Likelihood):
+    """A categorical distribution over the classes in dimension 1 of the output, independently at every position
+    of a dense output (one class per pixel)."""
+
+    name, aggregate = "categorical", "log_softmax"
+
+    def loss(self, output: Tensor, target: Tensor) -> Tensor:
+        return F.cross_entropy(output, target)
+
+    def nll(self, output: Tensor, target: Tensor) -> Tensor:
+        positions = math.prod(target.shape[1:])
+        return F.cross_entropy(output, target) * positions
+
+    def curvature_terms(self, output, labels, generator):
+        log_p = torch.log_softmax(output, dim=1)
+        if labels == "exact":
+            if output.ndim != 2:
+                raise ValueError("labels='exact' needs one class per example; dense outputs use labels='sampled'")
+            return [(-log_p[:, k].sum(), (log_p[:, k] / 2).exp()) for k in range(log_p.shape[1])]
+        # one label per position, drawn from the model's predictive; the draw is weighted by p / p.detach() (value
+        # 1, the gradient of its expectation), as sqrt(weight) on each row: exp((log p - detached) / 2)
+        classes = log_p.detach().exp().movedim(1, -1).reshape(-1, log_p.shape[1])
+        chosen = torch.multinomial(classes, 1, generator=generator).view(log_p.shape[:1] + log_p.shape[2:])
+        picked = log_p.gather(1, chosen.unsqueeze(1)).reshape(log_p.shape[0], -1).sum(dim=1)
+        return [(-picked.sum(), ((picked - picked.detach()) / 2).exp())]
+
+
+class Gaussian(Likelihood):
+    """``target ~ N(output, sigma^2 I)``, ``sigma`` learned by the marginal likelihood.
+
+    Args:
+        noise_std: the initial ``sigma > 0``, in the target's unit.
+    """
+
+    name, aggregate = "gaussian", "mean"
+
+    def __init__(self, noise_std: float = 1.0) -> None:
+        super().__init__()
+        self.log_noise_std = nn.Parameter(torch.tensor(math.log(check_positive(noise_std, "noise_std"))))
+
+    @property
+    def noise_std(self) -> Tensor:
+        """``sigma = exp(log_noise_std)``, differentiable."""
+        return self.log_noise_std.exp()
+
+    @staticmethod
+    def _residual(output: Tensor, target: Tensor) -> Tensor:
+        return target.reshape(output.shape).to(output.dtype) - output
+
+    def loss(self, output: Tensor, target: Tensor) -> Tensor:
+        return self._residual(output, target).square().mean()
+
+    def nll(self, output: Tensor, target: Tensor) -> Tensor:
+        sigma = self.noise_std.to(output.device, output.dtype)
+        squared = self._residual(output, target).square().flatten(1).sum(dim=1).mean()
+        dims = math.prod(output.shape[1:])
+        return squared / (2 * sigma**2) + dims * (torch.log(sigma) + 0.5 * math.log(2 * math.pi))
+
+    def curvature_terms(self, output, labels, generator):
+        root = (1 / self.noise_std).to(output.device, output.dtype).expand(output.shape[0])
+        flat = output.flatten(1)
+        if labels == "exact":
+            return [(flat[:, d].sum(), root) for d in range(flat.shape[1])]
+        noise = torch.randn(flat.shape, generator=generator, dtype=flat.dtype).to(flat.device)
+        return [((flat * noise).sum(), root)]
+
+    def hyper_values(self) -> dict[str, float]:
+        return {"noise_std": float(self.noise_std.detach())}
+
+
+#: A likelihood's name -> its class.
+LIKELIHOODS: dict[str, type[Likelihood]] = {"categorical": Categorical, "gaussian": Gaussian}
