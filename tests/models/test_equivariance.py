@@ -70,6 +70,13 @@ def test_targets_move_with_their_inputs_by_nearest_interpolation():
     assert not torch.equal(moved[:3], target)  # rotated
 
 
+def test_an_equivariant_model_refuses_targets_that_are_not_classes_per_pixel():
+    model = Independent(nn.Conv2d(1, 3, 1), ["rotate"], equivariant=True)
+    for target in (torch.zeros(2, 8, 8), torch.zeros(2, 4, 4, dtype=torch.long), [0, 1]):
+        with pytest.raises(ValueError, match="target must hold a class per pixel"):
+            model.training_outputs(torch.rand(2, 1, 8, 8), target)
+
+
 def test_an_invariant_model_trains_on_its_aggregated_output_and_the_target_itself():
     model = Independent(nn.Sequential(nn.Flatten(), nn.Linear(16, 3)), ["rotate"])
     x, y = torch.rand(2, 1, 4, 4), torch.tensor([0, 2])

@@ -3,12 +3,16 @@ segmentation whose targets move with the input, and molecules as 3-D point sets.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
 import torch
+from torch import nn
 
-from invlearn.training import config, identification_study, run
+from invlearn import InvariantModel
+from invlearn.augmentations import Identity
+from invlearn.training import config, evaluation, identification_study, run
 from tests.data.test_qm9 import METHANE, WATER
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -37,6 +41,12 @@ def test_angle_regression_learns_its_noise_and_is_judged_on_no_rotation(tmp_path
     objective = metrics["epochs"][-1]["objective"]
     assert set(objective) == {"prior_precision", "noise_std"} and objective["noise_std"] != 1.0  # learned
     assert run.evaluate(tmp_path)["test_mae"] == pytest.approx(final["test_mae"])
+    _, data, model, _ = run.load_trained(tmp_path)
+    sensitive = evaluation.response_slope(model, data, "rotate", 0.2, seed=0)
+    constant = InvariantModel(nn.Sequential(nn.Flatten(), nn.Linear(784, 1)), Identity(), aggregate="mean").eval()
+    nn.init.zeros_(constant.trunk[1].weight)
+    assert evaluation.response_slope(constant, data, "rotate", 0.2, seed=0) == 0.0  # ignores its input: invariant
+    assert math.isfinite(sensitive) and sensitive != 0.0
 
 
 def test_segmentation_moves_targets_with_inputs_and_scores_mean_iou(tmp_path):
@@ -71,10 +81,10 @@ def test_a_truth_of_no_invariance_is_tabled_as_the_learned_range():
     summary = {
         "recovered": 2, "seeds": 3, "has_truth": True, "by_invariance": 0, "learned_over_true": None,
         "learned_range": 0.04, "truth": {"names": ["rotate"], "half_range": 0.0, "unit": "rad", "at_most": 0.1},
-        "spurious": None, "score": "test_mae", "test_score": 0.25, "seconds": 2.0,
+        "spurious": None, "score": "test_mae", "test_score": 0.25, "slope": 0.61, "seconds": 2.0,
     }  # fmt: skip
     result = {"study": "s", "seeds": [0, 1, 2], "summary": {"angles/marglik": summary}}
-    row = "| angles | marglik | 2/3 | 0.040 rad (truth 0) |  | 0.250 MAE | 2.0 |"
+    row = "| angles | marglik | 2/3 | 0.040 rad (truth 0) |  | 0.250 MAE | 0.61 | 2.0 |"
     assert row in identification_study.markdown(result)
 
 
@@ -85,6 +95,13 @@ def test_a_task_runs_only_the_methods_it_names(tmp_path):
     assert ("qm9-transformer", "augerino") not in methods and ("angles-mlp", "reward") not in methods
     broken = {**_beyond(), "tasks": {"t": {"base": "identification/angles.yaml", "methods": ["nope"]}}}
     with pytest.raises(config.ConfigError, match="tasks.t.methods: must be a list of the study's methods"):
+        identification_study.load(CONFIGS / "identification-beyond.yaml", broken)
+
+
+@pytest.mark.parametrize("slope", [{"name": "rotate"}, {"name": "rotate", "value": -1}, {"name": "spin", "value": 1}])
+def test_a_slope_must_name_an_augmentation_of_the_data_and_a_positive_value(slope):
+    broken = {**_beyond(), "tasks": {"t": {"base": "identification/angles.yaml", "slope": slope}}}
+    with pytest.raises(config.ConfigError, match="tasks.t.slope: must be {name: an image augmentation"):
         identification_study.load(CONFIGS / "identification-beyond.yaml", broken)
 
 

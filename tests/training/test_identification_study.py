@@ -83,7 +83,7 @@ def test_tasks_without_a_known_invariance_are_tabled_but_not_drawn(tmp_path):
             "sleep/augnet": {**summary, "by_invariance": 0, "score": "test_accuracy", "test_score": 0.9, "seconds": 3.0}
         },
     }
-    assert "| sleep | augnet | no truth |  |  | 0.900 acc | 3.0 |" in identification_study.markdown(result)
+    assert "| sleep | augnet | no truth |  |  | 0.900 acc |  | 3.0 |" in identification_study.markdown(result)
     identification_study._heatmap(result, tmp_path)
     assert not (tmp_path / "recovered.png").exists()
 
@@ -157,7 +157,7 @@ def test_huge_spurious_ratios_are_tabled_as_such():
             "t/augnet": {**summary, "spurious": 254911.05, "score": "test_mae", "test_score": 0.5, "seconds": 1.0}
         },
     }
-    assert "| t | augnet | 0/3 | 0.00 | > 1000 | 0.500 MAE | 1.0 |" in identification_study.markdown(result)
+    assert "| t | augnet | 0/3 | 0.00 | > 1000 | 0.500 MAE |  | 1.0 |" in identification_study.markdown(result)
 
 
 def test_a_part_of_a_study_keeps_its_untransformed_tasks_and_names_unknown_ones():

@@ -33,3 +33,11 @@ def test_each_kind_of_task_has_a_score_that_names_its_headline():
         assert score.headline in score.keys, task
     assert headline({"test_mae": 0.3, "score": "test_mae"}) == ("test_mae", 0.3)
     assert headline({"test_accuracy": 0.9}) == ("test_accuracy", 0.9)  # runs written before scores were named
+
+
+def test_every_kind_of_task_has_a_likelihood_and_a_score():
+    from invlearn.data import registry
+    from invlearn.training import build
+
+    assert set(build.LIKELIHOODS) == set(SCORES) == set(registry.TASKS)
+    assert {data.task for data in registry.DATA_SETS.values()} <= set(registry.TASKS)

@@ -135,6 +135,15 @@ class InvariantModel(nn.Module):
         if checking():
             x = self.augmentation.check_input(x)
             check_generator(generator)
+            if (
+                not isinstance(target, Tensor)
+                or target.shape != (x.shape[0], *x.shape[2:])
+                or target.is_floating_point()
+            ):
+                got = f"{tuple(target.shape)} {target.dtype}" if isinstance(target, Tensor) else type(target).__name__
+                raise ValueError(
+                    f"target must hold a class per pixel, (B, H, W) integers for x {tuple(x.shape)}; got {got}"
+                )
         with trusted():
             inputs, params = self._augmented(x, self.n_copies, generator)
             repeated = target.repeat(self.n_copies, *([1] * (target.ndim - 1)))

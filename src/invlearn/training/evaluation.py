@@ -48,13 +48,12 @@ class Score:
     Args:
         n_outputs: classes (classification, segmentation) or output dimensions (regression).
 
-    Subclasses set ``keys`` (those of :meth:`results`), ``headline`` (the one studies and reports show) and
-    ``higher_is_better``, and implement the three methods.
+    Subclasses set ``keys`` (those of :meth:`results`) and ``headline`` (the one studies and reports show), and
+    implement the three methods.
     """
 
     keys: ClassVar[tuple[str, ...]]
     headline: ClassVar[str]
-    higher_is_better: ClassVar[bool]
 
     def __init__(self, n_outputs: int) -> None:
         self.n_outputs = n_outputs
@@ -75,7 +74,7 @@ class Score:
 class Accuracy(Score):
     """Classification: ``test_accuracy`` and ``balanced_accuracy`` (the mean recall over the classes present)."""
 
-    keys, headline, higher_is_better = ("test_accuracy", "balanced_accuracy"), "test_accuracy", True
+    keys, headline = ("test_accuracy", "balanced_accuracy"), "test_accuracy"
 
     def zeros(self) -> Tensor:
         return torch.zeros(self.n_outputs, 2, dtype=torch.float64)
@@ -91,7 +90,7 @@ class Accuracy(Score):
 class MeanAbsoluteError(Score):
     """Regression: ``test_mae``, the mean absolute error over examples and output dimensions (target's unit)."""
 
-    keys, headline, higher_is_better = ("test_mae",), "test_mae", False
+    keys, headline = ("test_mae",), "test_mae"
 
     def zeros(self) -> Tensor:
         return torch.zeros(2, dtype=torch.float64)
@@ -109,7 +108,7 @@ class MeanIoU(Score):
     """Segmentation: ``test_mean_iou``, the intersection over union of each class (background included) averaged
     over the classes present in the targets or the predictions, and ``pixel_accuracy``."""
 
-    keys, headline, higher_is_better = ("test_mean_iou", "pixel_accuracy"), "test_mean_iou", True
+    keys, headline = ("test_mean_iou", "pixel_accuracy"), "test_mean_iou"
 
     def zeros(self) -> Tensor:
         return torch.zeros(self.n_outputs, self.n_outputs, dtype=torch.float64)
@@ -184,3 +183,20 @@ def median_invariance(model: InvariantModel, data: Data, entry: dict, generator:
     every score is undefined (a collapsed model)."""
     transform = create_augmentation(entry, data)
     return float(invariance_score(model, data.test.inputs, transform, generator=generator).nanmedian())
+
+
+@torch.no_grad()
+def response_slope(model: InvariantModel, data: Data, name: str, value: float, seed: int) -> float:
+    """How much ``model``'s prediction (in eval mode, the same test-time draws on both sides) follows the catalogue
+    augmentation ``name`` of its test inputs: the central difference ``(h(T_{+v} x) - h(T_{-v} x)) / (2 v)`` at the
+    physical value ``v = value``, averaged over the test set and the outputs. 0 is invariant; on the angle
+    regression, where rotating a digit by ``v`` adds ``v`` to its target, a perfect model has slope 1. A learned
+    range alone cannot say this: averaged over a symmetric range, a response linear in the transformation keeps its
+    mean, so a model can sample a wide range and stay as sensitive as one that samples none."""
+    transform = create_augmentation({"name": name, "magnitude": 1.0, "scale": value}, data).eval()
+    x = data.test.inputs
+    moved = [
+        model(transform.apply(x, {"u": torch.full((x.shape[0],), sign)}), generator=torch.Generator().manual_seed(seed))
+        for sign in (1.0, -1.0)
+    ]
+    return float(((moved[0] - moved[1]) / (2 * value)).mean())

@@ -10,6 +10,7 @@ A study file (YAML, ``kind: identification``) names tasks, methods and seeds::
       sinusoids: {base: sinusoids-augnet.yaml, set: [data.n_train=96], seeds: [0, 1, 2]}   # seeds: its own
       fmnist-rotated: {base: fmnist-rotated-augnet.yaml, plain: fmnist}   # plain: its untransformed task
       segments: {base: segments.yaml, methods: [none, marglik]}   # methods: only these (default: all)
+      angles: {base: angles.yaml, slope: {name: rotate, value: 0.2}}   # slope: the model's response, tabled
     methods:                                 # name -> overrides of every task's base config
       none: {set: [model.method=none, model.layers=null, loss.lam=0.0]}
       augerino: {set: [model.method=augerino, model.layers=null], modality: image}   # images only
@@ -37,7 +38,7 @@ from typing import Any
 
 import torch
 
-from invlearn import identification
+from invlearn import augmentations, identification
 from invlearn.data import registry
 from invlearn.training import config as configs
 from invlearn.training import evaluation, rundir, seeds
@@ -45,7 +46,7 @@ from invlearn.training.config import ConfigError
 from invlearn.training.run import load_trained, train
 
 KEYS = {"study", "kind", "seeds", "set", "tasks", "methods"}
-TASK_KEYS = {"base", "set", "plain", "seeds", "built_in", "methods"}
+TASK_KEYS = {"base", "set", "plain", "seeds", "built_in", "methods", "slope"}
 #: Where the trunk has a task's transformation built in (``built_in: true``), a run also counts as recovered when
 #: its trained model's median invariance score to the transformation at its true range reaches this.
 BUILT_IN_INVARIANCE = 0.9
@@ -109,6 +110,19 @@ def load(path: str | Path, spec: dict) -> dict:
             modality = registry.get(configs.load(base, task_sets + common)["data"]["name"]).modality
         except ConfigError as error:
             raise ConfigError(f"tasks.{task}: {error}") from None
+        slope = task_spec.get("slope")
+        if slope is not None and not (
+            isinstance(slope, dict)
+            and set(slope) == {"name", "value"}
+            and isinstance(slope["value"], (int, float))
+            and not isinstance(slope["value"], bool)
+            and slope["value"] > 0
+            and slope["name"] in augmentations.available(modality)
+        ):
+            raise ConfigError(
+                f"tasks.{task}.slope: must be {{name: {'an' if modality == 'image' else 'a'} {modality} augmentation, "
+                f"value: number > 0}}, got {slope!r}"
+            )
         for method, method_spec in spec["methods"].items():
             method_spec = method_spec or {}
             if not isinstance(method_spec, dict) or set(method_spec) - {"set", "modality"}:
@@ -195,6 +209,13 @@ def invariance_at_truth(run_dir: Path, truth: dict) -> float:
     )
 
 
+def response_slope_of(run_dir: Path, slope: dict) -> float:
+    """The trained model's response slope (:func:`invlearn.training.evaluation.response_slope`) to the task's
+    ``slope`` transformation ``{name, value}``, on its test set with its test-time copies."""
+    config, data, model, _ = load_trained(run_dir)
+    return evaluation.response_slope(model, data, slope["name"], slope["value"], config["seed"] + seeds.SCORING)
+
+
 def _judge_built_in(row: dict, run_dir: Path) -> None:
     """A task whose trunk has its transformation built in: the run also counts as recovered when its model's
     invariance at the truth reaches :data:`BUILT_IN_INVARIANCE` (``row["rule"]`` says which rule held)."""
@@ -234,6 +255,7 @@ def _summaries(rows: list[dict]) -> dict:
             "has_truth": group[0]["truth"] is not None,
             "learned_over_true": _median([r["learned_over_true"] for r in group]),
             "learned_range": _median([r.get("learned_range") for r in group]),
+            "slope": _median([r.get("slope") for r in group]),
             "truth": group[0]["truth"],
             "spurious": _median([r["spurious"] for r in group]),
             "score": group[0]["score"],
@@ -282,10 +304,12 @@ def markdown(result: dict) -> str:
         "trunk has its transformation built in, a run also "
         f"counts as recovered when its model's median invariance score at the truth is at least {BUILT_IN_INVARIANCE} "
         '(shown as "by invariance"). Test score: accuracy (acc), mean absolute error (MAE, in the target\'s unit) '
-        "or mean intersection over union (mIoU), median.",
+        "or mean intersection over union (mIoU), median. Slope (where a task asks for it): how much the trained "
+        "model's prediction follows the transformation of its input (0: invariant; 1 on the angle regression: "
+        "it follows the angle exactly), median.",
         "",
-        "| task | method | recovered | learned / true | spurious | test score | seconds per run |",
-        "|---|---|---|---|---|---|---|",
+        "| task | method | recovered | learned / true | spurious | test score | slope | seconds per run |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for key, summary in result["summary"].items():
         task, method = key.split("/")
@@ -298,7 +322,7 @@ def markdown(result: dict) -> str:
         lines.append(
             f"| {task} | {method} | {found} | {_learned_cell(summary)} | {_cell(summary['spurious'])} | "
             f"{_cell(summary['test_score'], '.3f')} {SCORE_LABELS.get(summary['score'], summary['score'])} | "
-            f"{seconds} |"
+            f"{_cell(summary.get('slope'))} | {seconds} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -375,6 +399,8 @@ def run(spec: dict, out: str | Path, jobs: int = 1) -> dict:
     for row, run_dir in zip(rows, run_dirs.values(), strict=True):
         if spec["tasks"][row["task"]].get("built_in") and row["truth"] is not None:
             _judge_built_in(row, run_dir)
+        slope = spec["tasks"][row["task"]].get("slope")
+        row["slope"] = None if slope is None else response_slope_of(run_dir, slope)
     _spurious(rows, spec)
     result = {"study": spec["study"], "seeds": spec["seeds"], "runs": rows, "summary": _summaries(rows)}
     result["medians"] = result["summary"]  # what `invlearn study` prints
