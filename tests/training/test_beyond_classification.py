@@ -41,6 +41,9 @@ def test_angle_regression_learns_its_noise_and_is_judged_on_no_rotation(tmp_path
     objective = metrics["epochs"][-1]["objective"]
     assert set(objective) == {"prior_precision", "noise_std"} and objective["noise_std"] != 1.0  # learned
     assert run.evaluate(tmp_path)["test_mae"] == pytest.approx(final["test_mae"])
+    if (tmp_path / "report.md").is_file():  # matplotlib installed
+        text = (tmp_path / "report.md").read_text()
+        assert "True invariance: none to rotate (a learned range of at most 0.1 rad)" in text and "test mae" in text
     _, data, model, _ = run.load_trained(tmp_path)
     sensitive = evaluation.response_slope(model, data, "rotate", 0.2, seed=0)
     constant = InvariantModel(nn.Sequential(nn.Flatten(), nn.Linear(784, 1)), Identity(), aggregate="mean").eval()

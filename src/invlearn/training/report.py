@@ -155,9 +155,11 @@ def write_report(run_dirs: list[str | Path], out: str | Path | None = None) -> P
     known = truth(runs[0][1])
     described = f"{data_name}, {transform} at random" if transform != "none" else data_name
     names = " and ".join(known.names) if known else ""
-    truth_line = (
-        f"True invariance: {names} within +-{known.half_range:.4g} {known.unit}." if known else "No known truth."
-    )
+    truth_line = "No known truth."
+    if known and known.half_range == 0:
+        truth_line = f"True invariance: none to {names} (a learned range of at most {known.at_most:g} {known.unit})."
+    elif known:
+        truth_line = f"True invariance: {names} within +-{known.half_range:.4g} {known.unit}."
     lines = [f"{TITLE}{', '.join(label for label, _, _ in runs)}", ""]
     lines += [
         f"Data: {described}. {truth_line}",
