@@ -1,8 +1,9 @@
-"""What a learner's outputs mean: the likelihood ``p(target | output)``, one per kind of task, in a registry.
+"""What a learner's outputs mean: the likelihood ``p(target | output)``, one per kind of task (which task takes
+which: :data:`invlearn.training.build.LIKELIHOODS`).
 
-* :class:`Categorical` (``"categorical"``): class scores in dimension 1, ``(B, K)`` for classification or
+* :class:`Categorical`: class scores in dimension 1, ``(B, K)`` for classification or
   ``(B, K, H, W)`` for one class per pixel (segmentation); targets ``(B,)`` or ``(B, H, W)`` int64.
-* :class:`Gaussian` (``"gaussian"``): real outputs ``(B, D)`` with targets ``(B, D)`` (or ``(B,)`` where
+* :class:`Gaussian`: real outputs ``(B, D)`` with targets ``(B, D)`` (or ``(B,)`` where
   ``D = 1``) and a homoscedastic noise standard deviation ``sigma`` (learned by the marginal likelihood, in the
   target's unit).
 
@@ -30,10 +31,9 @@ LABELS = ("sampled", "exact")
 
 
 class Likelihood(nn.Module):
-    """Base of the likelihoods. Subclasses set ``name`` and ``aggregate`` (how an
-    :class:`~invlearn.models.InvariantModel` averages its copies' outputs) and implement the three methods."""
+    """Base of the likelihoods. Subclasses set ``aggregate`` (how an :class:`~invlearn.models.InvariantModel`
+    averages its copies' outputs) and implement the three methods."""
 
-    name: ClassVar[str]
     aggregate: ClassVar[str]
 
     def loss(self, output: Tensor, target: Tensor) -> Tensor:
@@ -59,7 +59,7 @@ class Categorical(Likelihood):
     """A categorical distribution over the classes in dimension 1 of the output, independently at every position
     of a dense output (one class per pixel)."""
 
-    name, aggregate = "categorical", "log_softmax"
+    aggregate = "log_softmax"
 
     def loss(self, output: Tensor, target: Tensor) -> Tensor:
         return F.cross_entropy(output, target)
@@ -89,7 +89,7 @@ class Gaussian(Likelihood):
         noise_std: the initial ``sigma > 0``, in the target's unit.
     """
 
-    name, aggregate = "gaussian", "mean"
+    aggregate = "mean"
 
     def __init__(self, noise_std: float = 1.0) -> None:
         super().__init__()
@@ -123,7 +123,3 @@ class Gaussian(Likelihood):
 
     def hyper_values(self) -> dict[str, float]:
         return {"noise_std": float(self.noise_std.detach())}
-
-
-#: A likelihood's name -> its class.
-LIKELIHOODS: dict[str, type[Likelihood]] = {"categorical": Categorical, "gaussian": Gaussian}
