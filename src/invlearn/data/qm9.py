@@ -52,7 +52,6 @@ def package_folder() -> Path | None:
 def _rows(root: Path) -> list[tuple[str, int, list[str]]]:
     """Every molecule's ``(file, line, fields)``, fields in the order of :data:`COLUMNS`."""
     rows = []
-    csv.field_size_limit(1 << 24)
     for name in FILES:
         path = root / name
         if not path.is_file():
