@@ -1,20 +1,20 @@
 """The evidence curve: the Laplace log marginal likelihood of models trained at fixed augmentation ranges.
 
     .venv/bin/python scripts/evidence.py CONFIG --candidate NAME --magnitudes 0,0.25,0.5 [--seeds 0,1,2]
-        [--out runs/evidence] [--set KEY=VALUE ...]
+        [--out runs/evidence] [--set KEY=VALUE ...] [--hold '[{"name": ..., "magnitude": ...}]']
 
-Where the marginal-likelihood learner does not find a task's known range, this tells whether the objective
-itself prefers that range (then the optimisation is at fault) or is flat or peaked elsewhere (then the data,
-through this model, do not pin the range). For each seed and magnitude, ``invlearn train CONFIG`` trains the
-independent-candidates learner with the one named candidate held at that magnitude (``--set`` first, e.g. the
-task), on the marginal likelihood's MAP loss with its initial prior precision and no hyper-step (burn-in past
-the last epoch); then ``log p(D | magnitude) / N`` is estimated on the training set at the trained weights:
-KFAC factors with the exact output-gradient factor, over the training set in batches of ``--batch`` (each batch
-standing for the whole set, as in a hyper-step), averaged, at the prior precision that maximises it (a grid of
-``10^-3 .. 10^3``) and, for a regression's Gaussian likelihood, the noise that does (``10^-2 .. 10``). The
-likelihood is the task's (:data:`invlearn.training.build.LIKELIHOODS`); per-pixel classes take one sampled label
-per pixel, other tasks the exact factor. Prints and writes ``<out>/evidence.json``: per magnitude, the value per
-seed and the mean.
+Where the marginal-likelihood learner does not find a task's known range, this tells whether the objective itself
+prefers that range (then the optimisation is at fault) or is flat or peaked elsewhere (then the data, through this
+model, do not pin the range). For each seed and magnitude, ``invlearn train CONFIG`` trains the
+independent-candidates learner with the one named candidate held at that magnitude, after any ``--hold`` candidates
+held at theirs (``--set`` first, e.g. the task), on the marginal likelihood's MAP loss with its initial prior
+precision and no hyper-step (burn-in past the last epoch); then ``log p(D | magnitude) / N`` is estimated on the
+training set at the trained weights: KFAC factors with the exact output-gradient factor, over the training set in
+batches of ``--batch`` (each batch standing for the whole set, as in a hyper-step), averaged, at the prior precision
+that maximises it (a grid of ``10^-3 .. 10^3``) and, for a regression's Gaussian likelihood, the noise that does
+(``10^-2`` to ``10``). The likelihood is the task's (:data:`invlearn.training.build.LIKELIHOODS`); per-pixel classes
+take one sampled label per pixel, other tasks the exact factor. Prints and writes ``<out>/evidence.json``: per
+magnitude, the value per seed and the mean.
 """
 
 from __future__ import annotations
@@ -46,6 +46,17 @@ def _numbers(kind: type):
             raise argparse.ArgumentTypeError(f"expected comma-separated {kind.__name__}s, got {text!r}") from None
 
     return parse
+
+
+def _candidate_list(text: str) -> list:
+    """An argparse type: a JSON list of candidate entries (``[{"name": "rotate_about_x", "magnitude": 1}]``)."""
+    try:
+        entries = json.loads(text)
+    except ValueError:
+        entries = None
+    if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
+        raise argparse.ArgumentTypeError(f"expected a JSON list of candidate entries, got {text!r}")
+    return entries
 
 
 def log_evidence(run_dir: Path, batch: int, copies: int) -> float:
@@ -87,9 +98,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--copies", type=int, default=8, help="augmented copies per example in the estimate")
     parser.add_argument("--out", default="runs/evidence")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument(
+        "--hold",
+        type=_candidate_list,
+        default=[],
+        metavar="JSON",
+        help='further candidates held at their given strength, e.g. \'[{"name": "rotate_about_x", "magnitude": 1}]\'',
+    )
     args = parser.parse_args(argv)
     out = Path(args.out)
-    result = {"config": args.config, "candidate": args.candidate, "set": args.set, "magnitudes": {}}
+    result = {"config": args.config, "candidate": args.candidate, "hold": args.hold, "set": args.set, "magnitudes": {}}
     for magnitude in args.magnitudes:
         entry = {"name": args.candidate, "magnitude": magnitude}
         if args.scale is not None:
@@ -102,7 +120,7 @@ def main(argv: list[str]) -> int:
                 "model.method=independent",
                 "model.objective=marglik",
                 "model.layers=null",
-                f"model.candidates=[{json.dumps(entry)}]",
+                f"model.candidates={json.dumps([*args.hold, entry])}",
                 "trainer.progress_bar=false",
             ]
             settings = config.load(args.config, overrides)

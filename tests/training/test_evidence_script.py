@@ -64,3 +64,25 @@ def test_a_regression_evidence_takes_the_best_noise_too(tmp_path):
         assert evidence.log_evidence(run_dir, 24, 2) < value
     finally:
         evidence.NOISE_GRID = noise_fixed
+
+
+def test_held_candidates_train_beside_the_varied_one_and_stay_at_their_strength(tmp_path):
+    evidence = _script()
+    small = ["data.n_train=48", "data.n_test=16", "trainer.epochs=1", "trainer.batch_size=16", "optim.weight_decay=0"]
+    hold = '[{"name": "gaussian_noise", "magnitude": 0.25}]'
+    argv = [str(ROOT / "configs" / "sinusoids-augnet.yaml"), "--candidate", "frequency_shift", "--magnitudes", "0.5"]
+    argv += ["--seeds", "0", "--batch", "24", "--copies", "2", "--out", str(tmp_path), "--hold", hold]
+    assert evidence.main([*argv, *[f"--set={item}" for item in small]]) == 0
+    assert json.loads((tmp_path / "evidence.json").read_text())["hold"] == json.loads(hold)
+    metrics = json.loads((tmp_path / "frequency_shift-0.5" / "seed0" / "metrics.json").read_text())
+    learned = metrics["epochs"][-1]["learned_invariances"]
+    assert learned["gaussian_noise"]["magnitude"] == 0.25 and learned["frequency_shift"]["magnitude"] == 0.5
+
+
+def test_a_held_candidate_list_that_is_not_json_is_refused(tmp_path, capsys):
+    evidence = _script()
+    argv = [str(ROOT / "configs" / "sinusoids-augnet.yaml"), "--candidate", "rotate", "--magnitudes", "0"]
+    with pytest.raises(SystemExit) as stop:
+        evidence.main([*argv, "--out", str(tmp_path), "--hold", "{name: rotate}"])
+    assert stop.value.code == 2 and "expected a JSON list of candidate entries" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
