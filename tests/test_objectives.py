@@ -1,7 +1,9 @@
-"""The objectives: the published reward exactly as before, and the marginal likelihood's two losses."""
+"""The objectives: the published reward exactly as before, the marginal likelihood's two losses, DADA's unrolled
+hypergradient."""
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -10,8 +12,8 @@ import torch.nn.functional as F
 
 from invlearn import Independent, laplace
 from invlearn.losses import regularized_loss
-from invlearn.objectives import OBJECTIVES, MarginalLikelihood, RewardPenalty
-from tests.conftest import make_augmentation, seeded
+from invlearn.objectives import OBJECTIVES, MarginalLikelihood, RewardPenalty, Unrolled
+from tests.conftest import make_augmentation, make_input, seeded
 from tests.learners import TinyImageTrunk
 
 
@@ -84,15 +86,20 @@ def test_the_prior_terms_of_the_log_marginal_likelihood():
         (lambda: MarginalLikelihood(copies=0), "copies"),
         (lambda: MarginalLikelihood(labels="all"), "labels"),
         (lambda: MarginalLikelihood(layers="first"), "layers"),
+        (lambda: Unrolled(lr=0.0), "lr"),
+        (lambda: Unrolled(step=-1.0), "step"),
+        (lambda: Unrolled(batch_size=0), "batch_size"),
+        (lambda: Unrolled().hold_out(torch.zeros(0, 3), torch.zeros(0), 0), "held-out"),
+        (lambda: RewardPenalty().hold_out(torch.zeros(2, 3), torch.zeros(2), 0), "holds no examples"),
     ],
 )
 def test_bad_settings_are_refused(build, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises((TypeError, ValueError), match=message):
         build()
 
 
-def test_the_registry_names_both():
-    assert OBJECTIVES == {"reward": RewardPenalty, "marglik": MarginalLikelihood}
+def test_the_registry_names_every_objective():
+    assert OBJECTIVES == {"reward": RewardPenalty, "marglik": MarginalLikelihood, "unrolled": Unrolled}
 
 
 @pytest.mark.parametrize("family", ["augnet", "augerino", "independent"])
@@ -116,3 +123,56 @@ def test_the_marginal_likelihood_trains_every_family(family):
     assert all(torch.isfinite(g).all() for g in grads)
     assert any(g.abs().sum() > 0 for g in grads[:-1])  # the augmentation itself moves
     assert {id(p) for p in model.augmentation.parameters()} <= {id(p) for p in parameters}
+
+
+def _unrolled_case():
+    """A float64 linear trunk behind one brightness range, DADA's objective and its held-out batch."""
+    torch.manual_seed(0)
+    trunk = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 6 * 6, 3)).double()
+    model = Independent(trunk, [make_augmentation("brightness", 0.4)]).double()
+    x, y = make_input("image", torch.float64, batch=6), torch.tensor([0, 1, 2, 0, 1, 2])
+    held = make_input("image", torch.float64, batch=4, seed=1), torch.tensor([2, 1, 0, 1])
+    return model, Unrolled(step=0.5, batch_size=4), x, y, held
+
+
+def test_the_unrolled_loss_is_the_held_out_loss_after_one_gradient_step():
+    model, objective, x, y, held = _unrolled_case()
+    objective.hold_out(*held, seed=0)
+    loss = objective.hyper_loss(model, x, y, 6, seeded(0))
+    stepped = copy.deepcopy(model)
+    optimizer = torch.optim.SGD(stepped.trunk.parameters(), lr=0.5)
+    F.nll_loss(stepped.training_outputs(x, y, seeded(0))[0], y).backward()
+    optimizer.step()
+    reference = F.cross_entropy(stepped.trunk(held[0]), held[1])
+    assert float(loss.detach()) == pytest.approx(float(reference.detach()), rel=1e-10)
+
+
+def test_the_unrolled_hypergradient_matches_finite_differences():
+    model, objective, x, y, held = _unrolled_case()
+    magnitude = model.augmentation.candidates[0]._magnitude
+
+    def loss_at(value: float) -> torch.Tensor:
+        with torch.no_grad():
+            magnitude.fill_(value)
+        objective.hold_out(*held, seed=0)  # the same held-out batch each time
+        return objective.hyper_loss(model, x, y, 6, seeded(0))
+
+    (grad,) = torch.autograd.grad(loss_at(0.4), [magnitude])
+    step = 1e-6
+    numerical = (loss_at(0.4 + step) - loss_at(0.4 - step)) / (2 * step)
+    assert abs(float(grad)) > 1e-6 and float(grad) == pytest.approx(float(numerical.detach()), rel=1e-5)
+    assert objective.hyper_parameters(model) == [magnitude]
+
+
+def test_the_held_out_batches_cover_the_set_once_per_epoch_then_reshuffle():
+    objective = Unrolled(batch_size=3)
+    inputs, targets = torch.arange(7.0)[:, None], torch.arange(7)
+    with pytest.raises(RuntimeError, match="held-out"):
+        objective.held_out_batch(torch.device("cpu"))
+    objective.hold_out(inputs, targets, seed=0)
+    first = torch.cat([objective.held_out_batch(torch.device("cpu"))[1] for _ in range(3)])
+    second = torch.cat([objective.held_out_batch(torch.device("cpu"))[1] for _ in range(3)])
+    assert sorted(first.tolist()) == sorted(second.tolist()) == list(range(7))
+    assert not torch.equal(first, second)
+    objective.hold_out(inputs, targets, seed=0)
+    assert torch.equal(torch.cat([objective.held_out_batch(torch.device("cpu"))[1] for _ in range(3)]), first)

@@ -22,6 +22,10 @@ def test_shipped_configs_are_valid(path):
     assert resolved["experiment"] == path.stem
 
 
+POLICY = ["model.method=policy", "model.layers=null", "model.candidates=[{name: time_shift}, {name: sign_flip}]"]
+DADA = ["model.method=dada", "model.layers=null", "model.candidates=[{name: time_shift}, {name: sign_flip}]"]
+
+
 @pytest.mark.parametrize(
     "overrides, message",
     [
@@ -54,7 +58,19 @@ def test_shipped_configs_are_valid(path):
         (["marglik.hessian=full"], "marglik.hessian: unknown key"),
         (["model.method=independent", "model.layers=null"], "model.candidates: must be a non-empty list"),
         (["model.method=independent"], "model.layers: only used by methods"),
-        (["model.candidates=[{name: time_shift}]"], "model.candidates: only used by method 'independent'"),
+        (["model.candidates=[{name: time_shift}]"], "model.candidates: only used by methods 'independent', 'policy'"),
+        (["model.method=policy", "model.layers=null"], "model.policy: method 'policy' needs a mapping with 'name' in"),
+        (["model.method=policy", "model.layers=null", "model.policy={name: randaugment}"], "model.candidates: must"),
+        (POLICY + ["model.policy={name: randaugment, n: 2}"], "model.policy.n: unknown key"),
+        (POLICY + ["model.policy={name: randaugment, magnitude: 2}"], "model.policy.magnitude: must be in"),
+        (POLICY + ["model.policy={name: dada}"], "model.policy: method 'policy' needs a mapping"),
+        (POLICY + ["model.policy={name: sub_policies, sub_policies: [[time_shift, rotate]]}"], "op names"),
+        (POLICY + ["model.policy={name: sub_policies, sub_policies: [[time_shift]], magnitudes: 3}"], "magnitudes"),
+        (["model.policy={name: trivialaugment}"], "model.policy: only used by methods 'policy' and 'dada'"),
+        (["model.objective=unrolled"], "model.objective: unrolled .* goes with method dada"),
+        (DADA + ["model.objective=reward"], "model.objective: unrolled .* goes with method dada"),
+        (DADA + ["model.objective=unrolled", "model.policy={temperature: 0}"], "model.policy.temperature: must be >"),
+        (DADA + ["model.objective=unrolled", "unrolled.step=0"], "unrolled.step: must be > 0"),
         (
             ["model.method=independent", "model.layers=null", "model.candidates=[{name: rotate}]"],
             "model.candidates.0.name: 'rotate' is an image augmentation",
@@ -72,6 +88,17 @@ def test_shipped_configs_are_valid(path):
 def test_errors_name_the_key(overrides, message):
     with pytest.raises(config.ConfigError, match=message):
         config.load(CONFIGS[0].parent / "sinusoids-augnet.yaml", overrides)
+
+
+def test_policies_and_the_dada_search_resolve_their_defaults():
+    sinusoids = CONFIGS[0].parent / "sinusoids-augnet.yaml"
+    resolved = config.load(sinusoids, [*POLICY, "model.policy={name: randaugment}"])
+    assert resolved["model"]["policy"] == {"name": "randaugment", "n_ops": 2, "magnitude": 0.5}
+    searched = "model.policy={name: sub_policies, sub_policies: [[time_shift, sign_flip]], probabilities: [[1, 0.5]]}"
+    assert config.load(sinusoids, [*POLICY, searched])["model"]["policy"]["magnitudes"] == 0.5
+    resolved = config.load(sinusoids, [*DADA, "model.objective=unrolled", "optim.lr=0.2", "trainer.batch_size=16"])
+    assert resolved["model"]["policy"] == {"name": "dada", "temperature": 0.5, "sharpness": 20.0, "top": 25}
+    assert resolved["unrolled"] == {"lr": 5e-3, "step": 0.2, "batch_size": 16}
 
 
 def test_unreadable_and_invalid_files(tmp_path):

@@ -29,6 +29,13 @@ MARGLIK = [
 ]  # fmt: skip
 
 
+#: DADA's search on the same task: a relaxed policy over two signal ops, the unrolled hypergradient every step.
+DADA = [
+    "model.method=dada", "model.objective=unrolled", "model.layers=null",
+    "model.candidates=[{name: time_shift}, {name: sign_flip}, {name: gaussian_noise}]",
+]  # fmt: skip
+
+
 def tiny_config(*extra):
     return config.load(AUGNET, TINY + list(extra))
 
@@ -64,7 +71,7 @@ def test_run_directory_and_determinism(tmp_path):
     torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)  # loads without pickled code
 
 
-@pytest.mark.parametrize("objective", [[], MARGLIK], ids=["reward", "marglik"])
+@pytest.mark.parametrize("objective", [[], MARGLIK, DADA], ids=["reward", "marglik", "dada"])
 def test_resume_after_a_kill_mid_epoch_ends_like_an_uninterrupted_run(tmp_path, monkeypatch, objective):
     reference = run.train(tiny_config(*objective), tmp_path / "reference")
 
@@ -98,6 +105,10 @@ def test_resume_after_a_kill_mid_epoch_ends_like_an_uninterrupted_run(tmp_path, 
         assert mine["objective"] == pytest.approx(theirs["objective"], rel=1e-5)
         for key, entry in theirs["learned_invariances"].items():
             assert mine["learned_invariances"][key]["magnitude"] == pytest.approx(entry["magnitude"], abs=1e-6)
+    states = [run.read_checkpoint(tmp_path / name)["state_dict"] for name in ("reference", "killed")]
+    for key, value in states[0].items():
+        if key.startswith("model.augmentation.") and value.is_floating_point():
+            assert torch.allclose(states[1][key], value, atol=1e-6), key
     logs = tmp_path / "killed" / "logs"
     first, second = (logs / "csv" / "metrics.csv").read_text(), (logs / "csv-1" / "metrics.csv").read_text()
     assert "train_loss" in first and "test_accuracy" in second  # each segment keeps its own rows
@@ -116,6 +127,38 @@ def test_a_marginal_likelihood_run_learns_its_ranges_apart_and_times_them(tmp_pa
     assert set(metrics["final"]["learned_invariances"]) == {"frequency_shift", "gaussian_noise"}
     again = run.train(tiny_config(*MARGLIK), tmp_path / "again")
     assert without_times(again) == without_times(metrics)  # same seed, same run
+
+
+def test_a_dada_search_holds_half_the_training_set_out_and_learns_its_policy_apart(tmp_path):
+    data, task = run._prepare(tiny_config(*DADA), tmp_path / "prepared", resume=False)
+    assert len(data.train) == 48 and len(task.objective._held_out[0]) == 48  # DADA's half of 96
+    held = {tuple(row.flatten()[:4].tolist()) for row in task.objective._held_out[0]}
+    assert not held & {tuple(row.flatten()[:4].tolist()) for row in data.train.inputs}
+    metrics = run.train(tiny_config(*DADA), tmp_path / "r")
+    assert all(0 < e["hyper_seconds"] < e["seconds"] for e in metrics["epochs"])
+    policy = run.load_trained(tmp_path / "r")[2].augmentation.transform
+    assert not torch.allclose(policy.weights, torch.full((3,), 1 / 3))
+    assert not torch.equal(policy.magnitudes, torch.full((3, 2), 0.5))
+    again = run.train(tiny_config(*DADA), tmp_path / "again")
+    assert without_times(again) == without_times(metrics)
+
+
+@pytest.mark.parametrize(
+    "policy", ["{name: randaugment, n_ops: 2, magnitude: 0.9}", "{name: trivialaugment}", "{name: sequence}"]
+)
+def test_a_policy_trains_on_augmented_batches_and_is_tested_on_clean_ones(tmp_path, policy):
+    ops = "[{name: time_shift, magnitude: 1.0}, {name: sign_flip, probability: 0.5}]"
+    settings = tiny_config(
+        "model.method=policy", "model.layers=null", f"model.candidates={ops}", f"model.policy={policy}"
+    )
+    metrics = run.train(settings, tmp_path / "r")
+    assert metrics["final"]["learned_invariances"] == {} and metrics["final"]["hyper_seconds"] == 0
+    _, data, model, _ = run.load_trained(tmp_path / "r")
+    x = data.test.inputs[:8]
+    with torch.no_grad():
+        assert torch.allclose(model(x), torch.log_softmax(model.trunk(x), dim=1))
+        model.train()
+        assert not torch.allclose(model.augment(x, 1, torch.Generator().manual_seed(0)), x)
 
 
 def test_evaluate_a_run(tmp_path):

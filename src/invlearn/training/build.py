@@ -1,9 +1,10 @@
 """Turn a validated configuration into the learner and the data it names.
 
 A learner is a trunk, an augmentation family and an objective. The families (``none``, ``fixed``, ``augnet``,
-``augerino``, ``independent``) are a registry, :data:`METHODS`: each builds the model from the config's
-``model`` section, the data and the trunk; the objective (``model.objective``) comes from
-:data:`invlearn.objectives.OBJECTIVES`, with its settings from ``loss`` (the reward) or ``marglik``. The trainer
+``augerino``, ``independent``, ``policy``, ``dada``) are a registry, :data:`METHODS`: each builds the model from
+the config's ``model`` section, the data and the trunk; the policies a ``policy`` model applies in training are
+one too, :data:`POLICIES`. The objective (``model.objective``) comes from :data:`invlearn.objectives.OBJECTIVES`,
+with its settings from ``loss`` (the reward), ``marglik`` or ``unrolled``. The trainer
 never branches on either.
 """
 
@@ -26,12 +27,14 @@ from invlearn import (
     UniformLieAffine,
     augmentations,
 )
+from invlearn.dada import DADAPolicy
 from invlearn.data import registry
 from invlearn.data.split import Split
 from invlearn.likelihoods import Categorical, Gaussian, Likelihood
 from invlearn.models import create_trunk
 from invlearn.models.registry import TRUNKS
 from invlearn.objectives import OBJECTIVES, Objective, RewardPenalty
+from invlearn.policies import RandAugment, SubPolicies, TrainingOnly, TrivialAugment
 
 #: The kind of task (:data:`invlearn.data.registry.TASKS`) -> the likelihood its outputs are read with.
 LIKELIHOODS: dict[str, type[Likelihood]] = {
@@ -168,6 +171,39 @@ def _independent(config: dict, data: Data, trunk: nn.Module) -> InvariantModel:
     return Independent(trunk, candidates, **_copies(spec), **_outputs(data))
 
 
+def _ops(config: dict, data: Data) -> list[augmentations.Augmentation]:
+    return [create_augmentation(entry, data) for entry in config["model"]["candidates"]]
+
+
+def _sequence(spec: dict, ops: list) -> IndependentCandidates:
+    """Every op applied to every example at its configured strength (the classic fixed crop and flip)."""
+    return IndependentCandidates(ops).requires_grad_(False)
+
+
+#: ``model.policy.name`` -> builder of the policy from its settings and the ops (``model.candidates``).
+POLICIES: dict[str, Callable[[dict, list], augmentations.RandomTransform]] = {
+    "randaugment": lambda spec, ops: RandAugment(ops, spec["n_ops"], spec["magnitude"]),
+    "trivialaugment": lambda spec, ops: TrivialAugment(ops),
+    "sub_policies": lambda spec, ops: SubPolicies(ops, spec["sub_policies"], spec["probabilities"], spec["magnitudes"]),
+    "sequence": _sequence,
+}
+
+
+def _policy(config: dict, data: Data, trunk: nn.Module) -> InvariantModel:
+    """A policy applied to the training batches only (:class:`~invlearn.policies.TrainingOnly`); the test set is
+    seen as it is, once."""
+    spec = config["model"]["policy"]
+    policy = TrainingOnly(POLICIES[spec["name"]](spec, _ops(config, data)))
+    return InvariantModel(trunk, policy, n_copies_train=1, n_copies_eval=1, **_outputs(data))
+
+
+def _dada(config: dict, data: Data, trunk: nn.Module) -> InvariantModel:
+    """DADA's search: the relaxed policy over the ops' pairs, applied to the training batches only."""
+    spec = config["model"]["policy"]
+    policy = DADAPolicy(_ops(config, data), temperature=spec["temperature"], sharpness=spec["sharpness"])
+    return InvariantModel(trunk, TrainingOnly(policy), n_copies_train=1, n_copies_eval=1, **_outputs(data))
+
+
 #: ``model.method`` -> builder of its model (trunk behind an augmentation family) from ``(config, data, trunk)``.
 METHODS: dict[str, Callable[[dict, Data, nn.Module], InvariantModel]] = {
     "none": _none,
@@ -175,10 +211,12 @@ METHODS: dict[str, Callable[[dict, Data, nn.Module], InvariantModel]] = {
     "augnet": _augnet,
     "augerino": _augerino,
     "independent": _independent,
+    "policy": _policy,
+    "dada": _dada,
 }
 
 #: Methods whose augmentation learns nothing: they train on the plain loss, whatever ``model.objective`` says.
-FIXED_METHODS = ("none", "fixed")
+FIXED_METHODS = ("none", "fixed", "policy")
 
 
 def build_objective(config: dict, task: str = "classification") -> Objective:

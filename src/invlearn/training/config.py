@@ -24,7 +24,7 @@ from invlearn.models.invariant import N_COPIES_EVAL
 from invlearn.models.registry import TRUNKS, available_trunks
 from invlearn.objectives import OBJECTIVES
 from invlearn.ops.geometry import GENERATOR_NAMES
-from invlearn.training.build import EQUIVARIANT_TASKS, FIXED_METHODS, METHODS
+from invlearn.training.build import EQUIVARIANT_TASKS, FIXED_METHODS, METHODS, POLICIES
 from invlearn.training.seeds import MAX_SEED
 
 
@@ -103,7 +103,9 @@ SCHEMA: dict[str, Any] = {
         "objective": Field(STR, "reward", _one_of(*OBJECTIVES)),
         "trunk": None,  # {name: registered trunk, **constructor arguments}
         "layers": None,  # augnet / fixed: list of layers, each a list of {name: augmentation, **arguments}
-        "candidates": None,  # independent: list of {name: augmentation, **arguments}, each with its own range
+        "candidates": None,  # independent: list of {name: augmentation, **arguments}, each with its own range;
+        # policy, dada: the ops the policy draws from
+        "policy": None,  # policy: {name: a build.POLICIES name, **its settings}; dada: {temperature, sharpness, top}
         "temperature": Field(REAL, 0.01, _positive),
         "eval_sampling": Field(STR, "per_example", _one_of("per_example", "per_batch")),
         "init_width": Field(REAL, math.log(2.0), _positive),
@@ -127,6 +129,13 @@ SCHEMA: dict[str, Any] = {
         "lr": Field(REAL, 0.05, _positive),
         "labels": Field(STR, "sampled", _one_of(*LABELS)),
         "layers": Field(STR, "all", _one_of(*SUBSETS)),
+    },
+    # model.objective unrolled: invlearn.objectives.Unrolled's settings (DADA's); step and batch_size default to
+    # optim.lr and trainer.batch_size
+    "unrolled": {
+        "lr": Field(REAL, 5e-3, _positive),
+        "step": Field(REAL, None, _positive, nullable=True),
+        "batch_size": Field(INT, None, _at_least_one, nullable=True),
     },
     "optim": {
         "lr": Field(REAL, 5e-4, _positive),
@@ -199,23 +208,29 @@ def _check_section(schema: Mapping[str, Any], values: Any, path: str) -> dict:
     return out
 
 
+def _created(entry: Mapping, data_name: str) -> augmentations.Augmentation:
+    """The augmentation an entry names, with the data set's sampling frequency where its class needs one and the
+    entry gives none."""
+    kwargs = {k: v for k, v in entry.items() if k != "name"}
+    if augmentations.get(entry["name"]).needs_sfreq:
+        kwargs.setdefault("sfreq", DATA_SETS[data_name].sfreq)
+    return augmentations.create(entry["name"], **kwargs)
+
+
 def _check_augmentation(entry: Any, path: str, data_name: str) -> dict:
     if not isinstance(entry, Mapping) or "name" not in entry:
         raise ConfigError(f"{path}: must be a mapping with a 'name' key, got {entry!r}")
     name = entry["name"]
     if name not in augmentations.available():
         raise ConfigError(f"{path}.name: unknown augmentation {name!r}")
-    modality, sfreq = DATA_SETS[data_name].modality, DATA_SETS[data_name].sfreq
+    modality = DATA_SETS[data_name].modality
     cls = augmentations.get(name)
     if cls.modality != modality:
         article = "an" if cls.modality == "image" else "a"
         holds = {"image": "images", "signal": "signals", "points": "point sets"}[modality]
         raise ConfigError(f"{path}.name: {name!r} is {article} {cls.modality} augmentation; {data_name} holds {holds}")
-    kwargs = {k: v for k, v in entry.items() if k != "name"}
-    if cls.needs_sfreq:
-        kwargs.setdefault("sfreq", sfreq)
     try:
-        augmentations.create(name, **kwargs)
+        _created(entry, data_name)
     except TypeError as error:
         raise ConfigError(f"{path}: {error}") from None
     except ValueError as error:
@@ -253,6 +268,44 @@ def _check_augmentation_list(entries: Any, path: str, data_name: str) -> list[di
     return checked
 
 
+#: Per ``model.policy.name`` (method ``policy``; ``dada`` for method ``dada``): the settings it takes.
+POLICY_SCHEMAS: dict[str, dict[str, Any]] = {
+    "randaugment": {"n_ops": Field(INT, 2, _at_least_one), "magnitude": Field(REAL, 0.5, _unit_interval)},
+    "trivialaugment": {},
+    "sequence": {},
+    "sub_policies": {"sub_policies": None, "probabilities": None, "magnitudes": None},
+    "dada": {
+        "temperature": Field(REAL, 0.5, _positive),
+        "sharpness": Field(REAL, 20.0, _positive),
+        "top": Field(INT, 25, _at_least_one),
+    },
+}
+
+
+def _check_policy(model: dict, data_name: str) -> None:
+    """``model.policy`` and the ops in ``model.candidates`` of methods ``policy`` and ``dada``, checked by building
+    the policy (a refused entry names its key)."""
+    method, spec = model["method"], model["policy"]
+    names = sorted(name for name in POLICY_SCHEMAS if name != "dada") if method == "policy" else ["dada"]
+    if method == "dada" and (spec is None or isinstance(spec, Mapping)):  # its settings, all with defaults
+        spec = {"name": "dada", **(spec or {})}
+    if not isinstance(spec, Mapping) or spec.get("name") not in names:
+        raise ConfigError(f"model.policy: method {method!r} needs a mapping with 'name' in {names}, got {spec!r}")
+    rest = {key: value for key, value in spec.items() if key != "name"}
+    model["policy"] = {"name": spec["name"], **_check_section(POLICY_SCHEMAS[spec["name"]], rest, "model.policy")}
+    for key in ("probabilities", "magnitudes"):  # a sub-policies' tables: 0.5 each where not given
+        if key in model["policy"] and model["policy"][key] is None:
+            model["policy"][key] = 0.5
+    model["candidates"] = _check_augmentation_list(model["candidates"], "model.candidates", data_name)
+    if method == "dada":
+        return
+    ops = [_created(entry, data_name) for entry in model["candidates"]]
+    try:
+        POLICIES[spec["name"]](model["policy"], ops)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"model.policy: {error}") from None
+
+
 def _check_model(model: dict, data_name: str) -> None:
     _check_trunk(model["trunk"])
     method, layers, candidates = model["method"], model["layers"], model["candidates"]
@@ -269,8 +322,14 @@ def _check_model(model: dict, data_name: str) -> None:
         raise ConfigError(f"model.layers: only used by methods 'augnet' and 'fixed', not {method!r}")
     if method == "independent":
         model["candidates"] = _check_augmentation_list(candidates, "model.candidates", data_name)
+    elif method in ("policy", "dada"):
+        _check_policy(model, data_name)
     elif candidates is not None:
-        raise ConfigError(f"model.candidates: only used by method 'independent', not {method!r}")
+        raise ConfigError(f"model.candidates: only used by methods 'independent', 'policy' and 'dada', not {method!r}")
+    if method not in ("policy", "dada") and model["policy"] is not None:
+        raise ConfigError(f"model.policy: only used by methods 'policy' and 'dada', not {method!r}")
+    if (method == "dada") != (model["objective"] == "unrolled"):
+        raise ConfigError("model.objective: unrolled (DADA's hypergradient) goes with method dada, and only with it")
     task = DATA_SETS[data_name].task
     if task in EQUIVARIANT_TASKS and method in ("augnet", "fixed"):
         raise ConfigError(
@@ -305,6 +364,9 @@ def validate(raw: Any) -> dict:
     if optim["nesterov"] and (optim["algorithm"] != "sgd" or optim["momentum"] == 0):
         raise ConfigError("optim.nesterov: needs optim.algorithm sgd with a momentum > 0")
     _check_model(config["model"], data["name"])
+    unrolled = config["unrolled"]
+    unrolled["step"] = optim["lr"] if unrolled["step"] is None else unrolled["step"]
+    unrolled["batch_size"] = unrolled["batch_size"] or config["trainer"]["batch_size"]
     if config["model"]["objective"] == "marglik":
         if optim["weight_decay"] > 0:
             raise ConfigError(

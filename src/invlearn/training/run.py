@@ -24,6 +24,7 @@ refused run leaves nothing behind.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import os
 import shutil
@@ -161,8 +162,23 @@ def _prepare(config: dict, out: Path, resume: bool):
     except DataError as error:
         raise ConfigError(str(error)) from None
     learner = _checked_learner(config, data)
+    data = _hold_out(data, learner.objective, config["seed"])
     score = evaluation.SCORES[data.task](data.n_classes)
     return data, InvarianceTask(config, learner, data.train.inputs, score, len(data.train.inputs))
+
+
+def _hold_out(data, objective, seed: int):
+    """The data whose training split the weights see: all of it, or what remains once the objective has taken
+    its ``held_out_fraction`` (a seeded random subset, e.g. DADA's half for its hypergradient)."""
+    n_held = int(round(objective.held_out_fraction * len(data.train)))
+    if n_held == 0:
+        return data
+    if n_held >= len(data.train):
+        raise ConfigError(f"data.n_train: {len(data.train)} examples leave none to train on once {n_held} are held out")
+    order = torch.randperm(len(data.train), generator=torch.Generator().manual_seed(seed + seeds.HELD_OUT))
+    held = data.train.take(order[:n_held])
+    objective.hold_out(held.inputs, held.labels, seed + seeds.HELD_OUT)
+    return dataclasses.replace(data, train=data.train.take(order[n_held:]))
 
 
 def _checked_learner(config: dict, data):

@@ -14,6 +14,8 @@ EVALUATION = 2
 CALIBRATION = 3
 #: The transformations and reference pairs of a study's invariance scores.
 SCORING = 4
+#: The examples an objective holds out from the weights (DADA's half), and the order of their batches.
+HELD_OUT = 5
 #: Stride between the seeds of consecutive runs' batch orders: epoch ``e`` of a run with seed ``s`` is shuffled
 #: from ``s * BATCH_ORDER_STRIDE + e`` (a prime, so runs with nearby seeds do not share epoch orders).
 BATCH_ORDER_STRIDE = 100_003

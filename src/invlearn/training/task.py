@@ -92,7 +92,7 @@ class InvarianceTask(L.LightningModule):
         start = time.perf_counter()
         parameters = self.objective.hyper_parameters(self.model)
         if self._hyper_optimizer is None:
-            self._hyper_optimizer = torch.optim.Adam(parameters, lr=self.objective.lr)
+            self._hyper_optimizer = torch.optim.Adam(parameters, lr=self.objective.lr, betas=self.objective.hyper_betas)
             if self._hyper_state is not None:
                 self._hyper_optimizer.load_state_dict(self._hyper_state)
         loss = self.objective.hyper_loss(self.model, x, y, self.n_train, self.generator)
