@@ -147,13 +147,17 @@ def _report(args: argparse.Namespace) -> int:
 
 def _study(args: argparse.Namespace) -> int:
     _require(("lightning", "yaml"), "train")
-    from invlearn.training import config, identification_study, run, study
+    from invlearn.training import compute_study, config, identification_study, run, study
 
     try:
         spec = study.load_study(args.study)
-        if args.tasks or args.methods:
+        if spec.get("kind") == "compute" and not args.tasks:
+            spec = compute_study.select(spec, args.methods)
+        elif args.tasks or args.methods:
             if spec.get("kind") != "identification":
-                raise config.ConfigError("--tasks and --methods select a part of an identification study")
+                raise config.ConfigError(
+                    "--tasks and --methods select a part of an identification study (--methods: of a compute study)"
+                )
             spec = identification_study.select(spec, args.tasks, args.methods)
         result = study.run_study(spec, args.out or str(Path("runs") / spec["study"]), args.jobs)
     except config.ConfigError as error:
@@ -198,10 +202,14 @@ def build_parser() -> argparse.ArgumentParser:
     grid.add_argument("study", metavar="STUDY.yaml")
     grid.add_argument("--out", metavar="DIR", help="study directory (default: runs/<study>)")
     grid.add_argument(
-        "--jobs", type=_positive_int, default=1, metavar="N", help="runs trained at a time (identification studies)"
+        "--jobs",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="runs trained at a time (identification and compute studies)",
     )
     grid.add_argument("--tasks", nargs="+", metavar="TASK", help="train and tabulate only these tasks (identification)")
-    grid.add_argument("--methods", nargs="+", metavar="METHOD", help="only these methods (identification)")
+    grid.add_argument("--methods", nargs="+", metavar="METHOD", help="only these methods (identification, compute)")
     grid.set_defaults(handler=_study)
     return parser
 

@@ -29,45 +29,23 @@ from __future__ import annotations
 import copy
 import importlib.util
 import math
-import multiprocessing
-import os
 import statistics
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from invlearn import augmentations, identification
 from invlearn.data import registry
 from invlearn.training import config as configs
-from invlearn.training import evaluation, rundir, seeds
+from invlearn.training import evaluation, grid, rundir, seeds
 from invlearn.training.config import ConfigError
-from invlearn.training.run import load_trained, train
+from invlearn.training.run import load_trained
 
 KEYS = {"study", "kind", "seeds", "set", "tasks", "methods"}
 TASK_KEYS = {"base", "set", "plain", "seeds", "built_in", "methods", "slope"}
 #: Where the trunk has a task's transformation built in (``built_in: true``), a run also counts as recovered when
 #: its trained model's median invariance score to the transformation at its true range reaches this.
 BUILT_IN_INVARIANCE = 0.9
-
-
-def _overrides(value: Any, where: str) -> list[str]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ConfigError(f"{where}: must be a list of KEY=VALUE strings, got {value!r}")
-    return value
-
-
-def _seeds(value: Any, where: str) -> list[int]:
-    if (
-        not isinstance(value, list)
-        or not value
-        or not all(isinstance(s, int) and not isinstance(s, bool) for s in value)
-    ):
-        raise ConfigError(f"{where}: must be a non-empty list of integers, got {value!r}")
-    return value
 
 
 def load(path: str | Path, spec: dict) -> dict:
@@ -80,8 +58,8 @@ def load(path: str | Path, spec: dict) -> dict:
     for key in ("tasks", "methods", "seeds"):
         if not spec.get(key):
             raise ConfigError(f"{key}: missing or empty")
-    _seeds(spec["seeds"], "seeds")
-    common = _overrides(spec.get("set"), "set")
+    grid.seed_list(spec["seeds"], "seeds")
+    common = grid.overrides(spec.get("set"), "set")
     for section in ("tasks", "methods"):
         if not isinstance(spec[section], dict):
             raise ConfigError(f"{section}: must be a mapping of names to settings")
@@ -95,7 +73,9 @@ def load(path: str | Path, spec: dict) -> dict:
             raise ConfigError(
                 f"tasks.{task}: must be a mapping with a 'base' config and optionally {sorted(TASK_KEYS - {'base'})}"
             )
-        task_seeds = _seeds(task_spec["seeds"], f"tasks.{task}.seeds") if "seeds" in task_spec else spec["seeds"]
+        task_seeds = (
+            grid.seed_list(task_spec["seeds"], f"tasks.{task}.seeds") if "seeds" in task_spec else spec["seeds"]
+        )
         if not isinstance(task_spec.get("built_in", False), bool):
             raise ConfigError(f"tasks.{task}.built_in: must be true or false, got {task_spec['built_in']!r}")
         applies = task_spec.get("methods", list(spec["methods"]))
@@ -105,7 +85,7 @@ def load(path: str | Path, spec: dict) -> dict:
         if plain is not None and plain not in spec["tasks"]:
             raise ConfigError(f"tasks.{task}.plain: {plain!r} is not a task of this study")
         base = path.parent / task_spec["base"]
-        task_sets = _overrides(task_spec.get("set"), f"tasks.{task}.set")
+        task_sets = grid.overrides(task_spec.get("set"), f"tasks.{task}.set")
         try:
             modality = registry.get(configs.load(base, task_sets + common)["data"]["name"]).modality
         except ConfigError as error:
@@ -134,7 +114,7 @@ def load(path: str | Path, spec: dict) -> dict:
                 if modality not in method_sets:
                     continue
                 method_sets = method_sets[modality]
-            sets = task_sets + _overrides(method_sets, f"methods.{method}.set")
+            sets = task_sets + grid.overrides(method_sets, f"methods.{method}.set")
             try:
                 resolved = configs.load(base, [*sets, *common, f"experiment={spec['study']}-{task}-{method}"])
                 for seed in task_seeds:  # the file is read once; each seed's config is validated on its own
@@ -354,47 +334,17 @@ def _heatmap(result: dict, out: Path) -> None:
     plt.close(fig)
 
 
-def _finished(run_dir: Path, resolved: dict) -> bool:
-    """Whether ``run_dir`` holds a finished run of ``resolved``; a run of another config there is an error (a
-    changed study needs another ``--out``)."""
-    if not (run_dir / rundir.CONFIG).is_file():
-        return False
-    if rundir.read_config(run_dir) != resolved:
-        raise ConfigError(f"{run_dir} holds a run of another config than this study's; use another --out")
-    return (run_dir / rundir.METRICS).is_file()
-
-
-def _train_one(resolved: dict, run_dir: Path) -> None:
-    """Train one run of the grid, resuming it where a killed run left a checkpoint."""
-    train(copy.deepcopy(resolved), run_dir, resume=(run_dir / rundir.CHECKPOINT).is_file())
-
-
-def _train_pending(pending: list[tuple[dict, Path]], jobs: int) -> None:
-    """Train the runs not finished yet, ``jobs`` at a time (worker processes of ``cores // jobs`` threads each;
-    in this process where ``jobs`` is 1). The first failure stops the runs not started yet and is raised."""
-    if jobs == 1:
-        for resolved, run_dir in pending:
-            _train_one(resolved, run_dir)
-        return
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    context = multiprocessing.get_context("spawn")  # a forked copy of a threaded torch can deadlock
-    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=torch.set_num_threads, initargs=(threads,))
-    try:
-        for finished in as_completed([pool.submit(_train_one, resolved, run_dir) for resolved, run_dir in pending]):
-            finished.result()
-    finally:
-        pool.shutdown(cancel_futures=True)
-
-
 def run(spec: dict, out: str | Path, jobs: int = 1) -> dict:
     """Train every run of the grid (finished runs reused, killed ones resumed; ``jobs`` at a time) and write the
     study's files."""
     out = Path(out)
     run_dirs = {key: out / key[0] / key[1] / f"seed{key[2]}" for key in spec["runs"]}
     pending = [
-        (spec["runs"][key], run_dir) for key, run_dir in run_dirs.items() if not _finished(run_dir, spec["runs"][key])
+        (spec["runs"][key], run_dir)
+        for key, run_dir in run_dirs.items()
+        if not grid.finished(run_dir, spec["runs"][key])
     ]
-    _train_pending(pending, jobs)
+    grid.train_pending(pending, jobs)
     rows = [_row(*key, rundir.read_metrics(run_dir)) for key, run_dir in run_dirs.items()]
     for row, run_dir in zip(rows, run_dirs.values(), strict=True):
         if spec["tasks"][row["task"]].get("built_in") and row["truth"] is not None:

@@ -28,14 +28,14 @@ from typing import Any
 
 import torch
 
+from invlearn.training import compute_study, evaluation, identification_study, seeds
 from invlearn.training import config as configs
-from invlearn.training import evaluation, identification_study, seeds
 from invlearn.training.config import ConfigError
 from invlearn.training.run import load_trained, train
 from invlearn.training.rundir import METRICS, write_atomic, write_json
 
 #: Kinds of study file (``kind:``; the capacity study when absent).
-KINDS = ("capacity", "identification")
+KINDS = ("capacity", "identification", "compute")
 STUDY_KEYS = {"study", "base", "trunk", "sizes", "seeds", "eval_copies", "oracle", "invariance", "published", "set"}
 
 
@@ -53,6 +53,8 @@ def load_study(path: str | Path) -> dict:
         raise ConfigError(f"study: {problem}")
     if kind == "identification":
         return identification_study.load(path, spec)
+    if kind == "compute":
+        return compute_study.load(path, spec)
     spec.pop("kind", None)
     unknown = sorted(set(spec) - STUDY_KEYS)
     if unknown:
@@ -135,6 +137,8 @@ def run_study(spec: dict, out: str | Path, jobs: int = 1) -> dict:
     a capacity study runs one at a time."""
     if spec.get("kind") == "identification":
         return identification_study.run(spec, out, jobs)
+    if spec.get("kind") == "compute":
+        return compute_study.run(spec, out, jobs)
     if jobs != 1:
         raise ConfigError("--jobs: a capacity study runs one run at a time (--jobs is for identification studies)")
     out = Path(out)
