@@ -29,8 +29,8 @@ METHODS = {
 }
 
 
-def _study(tmp_path: Path, methods: dict = METHODS) -> Path:
-    spec = {"study": "tiny-compute", "kind": "compute", "base": str(BASE), "seeds": [0, 1], "set": TINY}
+def _study(tmp_path: Path, methods: dict = METHODS, **extra) -> Path:
+    spec = {"study": "tiny-compute", "kind": "compute", "base": str(BASE), "seeds": [0, 1], "set": TINY, **extra}
     path = tmp_path / "study.yaml"
     path.write_text(yaml.safe_dump({**spec, "methods": methods}, sort_keys=False))
     return path
@@ -60,9 +60,17 @@ def test_a_compute_study_trains_grids_and_searches_and_tables_their_cost(tmp_pat
 
 
 def test_the_command_line_trains_one_method_of_a_compute_study(tmp_path, capsys):
-    path = _study(tmp_path)
+    path = _study(tmp_path, score="balanced_accuracy")
     assert main(["study", str(path), "--out", str(tmp_path / "out"), "--methods", "none"]) == 0
-    assert set(json.loads(capsys.readouterr().out)) == {"none"}
+    summary = json.loads(capsys.readouterr().out)
+    assert set(summary) == {"none"} and summary["none"]["score"] == "balanced_accuracy"
+    scores = [
+        json.loads((tmp_path / "out" / "none" / f"seed{seed}" / "metrics.json").read_text())["final"][
+            "balanced_accuracy"
+        ]
+        for seed in (0, 1)
+    ]
+    assert summary["none"]["test_score"] == pytest.approx(sum(scores) / 2)  # the median of two
     assert main(["study", str(path), "--out", str(tmp_path / "out"), "--tasks", "x"]) == 2
     assert "--tasks and --methods select" in capsys.readouterr().err
 
@@ -89,3 +97,8 @@ def test_bad_studies_are_refused_before_anything_trains(tmp_path, methods, messa
     with pytest.raises(config.ConfigError, match=message):
         study.load_study(_study(tmp_path, methods))
     assert not (tmp_path / "out").exists()
+
+
+def test_an_unknown_score_is_refused(tmp_path):
+    with pytest.raises(config.ConfigError, match="score: must be one of"):
+        study.load_study(_study(tmp_path, score="f1"))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-from invlearn.data import digit_tasks, images, qm9, sinusoids, sleep, sprites, transformed
+from invlearn.data import digit_tasks, images, qm9, sinusoids, sleep, sleep_subjects, sprites, transformed
 from invlearn.data.split import Split
 from invlearn.data.transformed import TRUE_RANGES
 from invlearn.identification import Truth
@@ -128,6 +128,7 @@ DATA_SETS: dict[str, DataSet] = {
         DataSet("fmnist", _fmnist, "image", 10, root="optional", transformable=True),
         DataSet("cifar10", _cifar10, "image", 10, root="required", transformable=True),
         DataSet("sleep", sleep.load, "signal", len(sleep.STAGES), sfreq=sleep.SYNTHETIC_SFREQ, root="optional"),
+        DataSet("sleep_subjects", sleep_subjects.load, "signal", len(sleep.STAGES), sfreq=sleep.SYNTHETIC_SFREQ),
         DataSet(
             "mnist_angles",
             _digits(digit_tasks.angles),

@@ -138,7 +138,7 @@ SYNTHETIC_SFREQ = 100.0
 BACKGROUND_UV = 5.0
 
 
-def _band_noise(shape: tuple[int, ...], band: tuple[float, float], sfreq: float, g: torch.Generator) -> Tensor:
+def band_noise(shape: tuple[int, ...], band: tuple[float, float], sfreq: float, g: torch.Generator) -> Tensor:
     """White noise band-passed to ``band`` Hz in the frequency domain, scaled to unit standard deviation."""
     times = shape[-1]
     spectrum = torch.fft.rfft(torch.randn(shape, generator=g, dtype=torch.float64), dim=-1)
@@ -147,15 +147,18 @@ def _band_noise(shape: tuple[int, ...], band: tuple[float, float], sfreq: float,
     return out / out.std(dim=-1, keepdim=True).clamp_min(1e-12)
 
 
-def _spindles(n: int, channels: int, times: int, sfreq: float, g: torch.Generator) -> Tensor:
-    """One or two 0.5-2 s bursts of 12-14 Hz at 30 microvolts per epoch, with a Hann envelope (the N2 marker)."""
+def spindles(
+    n: int, channels: int, times: int, sfreq: float, g: torch.Generator, hz: tuple[float, float] = SPINDLE_HZ
+) -> Tensor:
+    """One or two 0.5-2 s bursts of ``hz`` (12-14 Hz) at 30 microvolts per epoch, with a Hann envelope (the N2
+    marker)."""
     t = torch.arange(times, dtype=torch.float64) / sfreq
     out = torch.zeros(n, channels, times, dtype=torch.float64)
     for burst in range(2):
         present = (torch.rand(n, generator=g) < (1.0 if burst == 0 else 0.5)).double()
         length = 0.5 + 1.5 * torch.rand(n, generator=g, dtype=torch.float64)
         start = torch.rand(n, generator=g, dtype=torch.float64) * (times / sfreq - length)
-        freq = SPINDLE_HZ[0] + (SPINDLE_HZ[1] - SPINDLE_HZ[0]) * torch.rand(n, generator=g, dtype=torch.float64)
+        freq = hz[0] + (hz[1] - hz[0]) * torch.rand(n, generator=g, dtype=torch.float64)
         phase = (t - start[:, None]) / length[:, None]
         envelope = torch.where((phase >= 0) & (phase <= 1), torch.sin(math.pi * phase.clamp(0, 1)) ** 2, 0.0)
         wave = torch.sin(2 * math.pi * freq[:, None] * t)
@@ -179,8 +182,8 @@ def synthetic_sleep(
     for name, band in SYNTHETIC_BANDS.items():
         amplitude = torch.tensor([SYNTHETIC_AMPLITUDES[s][name] for s in STAGES], dtype=torch.float64)[labels]
         gain = amplitude * (0.7 + 0.6 * torch.rand(n, generator=g, dtype=torch.float64))  # per-epoch variability
-        signals += gain[:, None, None] * _band_noise((n, n_channels, times), band, sfreq, g)
-    signals += (labels == STAGES.index("N2")).double()[:, None, None] * _spindles(n, n_channels, times, sfreq, g)
+        signals += gain[:, None, None] * band_noise((n, n_channels, times), band, sfreq, g)
+    signals += (labels == STAGES.index("N2")).double()[:, None, None] * spindles(n, n_channels, times, sfreq, g)
     channels = tuple(f"EEG {i}" for i in range(n_channels))
     return Split(signals.float(), labels, {"recording": torch.arange(n)}, sfreq, channels)
 

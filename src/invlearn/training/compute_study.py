@@ -8,6 +8,7 @@ A study file (YAML, ``kind: compute``)::
     base: search-vs-learned/fmnist.yaml      # relative to the study file
     seeds: [0, 1, 2]
     set: [trainer.progress_bar=false]        # optional: overrides for every run
+    score: balanced_accuracy                 # optional: which test score to table (default: the task's headline)
     methods:                                 # name -> overrides of the base config
       none: {set: [model.method=none, model.layers=null]}
       randaugment:                           # a grid: every point trained, the best reported with the grid's cost
@@ -41,7 +42,7 @@ from invlearn.training import evaluation, grid, rundir
 from invlearn.training.config import ConfigError
 from invlearn.training.run import load_trained
 
-KEYS = {"study", "kind", "base", "seeds", "set", "methods"}
+KEYS = {"study", "kind", "base", "seeds", "set", "methods", "score"}
 METHOD_KEYS = {"set", "grid", "search"}
 
 
@@ -90,6 +91,9 @@ def load(path: str | Path, spec: dict) -> dict:
         if not spec.get(key):
             raise ConfigError(f"{key}: missing or empty")
     seeds = grid.seed_list(spec["seeds"], "seeds")
+    score = spec.get("score")
+    if score is not None and score not in evaluation.SCORE_KEYS:
+        raise ConfigError(f"score: must be one of {sorted(evaluation.SCORE_KEYS)}, got {score!r}")
     common = grid.overrides(spec.get("set"), "set")
     if not isinstance(spec["methods"], dict):
         raise ConfigError("methods: must be a mapping of names to settings")
@@ -147,8 +151,8 @@ def _final_config(spec: dict, entry: dict, search_dir: Path) -> dict:
     return configs.load(spec["base_path"], [*entry["final_sets"], f"model.policy={json.dumps(policy)}"])
 
 
-def _row(method: str, point: str, seed: int, metrics: dict, search: dict | None) -> dict:
-    score, value = evaluation.headline(metrics["final"])
+def _row(method: str, point: str, seed: int, metrics: dict, search: dict | None, score: str | None) -> dict:
+    score, value = evaluation.headline(metrics["final"]) if score is None else (score, metrics["final"][score])
     search_seconds = 0.0 if search is None else search["wall_time_s"]
     return {
         "method": method,
@@ -264,7 +268,7 @@ def run(spec: dict, out: str | Path, jobs: int = 1) -> dict:
     for key, entry in spec["runs"].items():
         run_dir = finals[key][1]
         search = None if entry["search"] is None else rundir.read_metrics(run_dir / "search")
-        rows.append(_row(*key, rundir.read_metrics(run_dir), search))
+        rows.append(_row(*key, rundir.read_metrics(run_dir), search, spec.get("score")))
     result = {"study": spec["study"], "seeds": spec["seeds"], "runs": rows, "summary": _summaries(rows)}
     result["medians"] = result["summary"]  # what `invlearn study` prints
     out.mkdir(parents=True, exist_ok=True)

@@ -130,6 +130,8 @@ class MeanIoU(Score):
 
 #: The kind of task (:attr:`invlearn.data.registry.DataSet.task`) -> how it is scored.
 SCORES: dict[str, type[Score]] = {"classification": Accuracy, "regression": MeanAbsoluteError, "segmentation": MeanIoU}
+#: Every score a run records, over the kinds of task.
+SCORE_KEYS = frozenset(key for score in SCORES.values() for key in score.keys)
 
 
 def headline(results: dict) -> tuple[str, float | None]:
