@@ -9,12 +9,12 @@ model, do not pin the range). For each seed and magnitude, ``invlearn train CONF
 independent-candidates learner with the one named candidate held at that magnitude, after any ``--hold`` candidates
 held at theirs (``--set`` first, e.g. the task), on the marginal likelihood's MAP loss with its initial prior
 precision and no hyper-step (burn-in past the last epoch); then ``log p(D | magnitude) / N`` is estimated on the
-training set at the trained weights: KFAC factors with the exact output-gradient factor, over the training set in
-batches of ``--batch`` (each batch standing for the whole set, as in a hyper-step), averaged, at the prior precision
-that maximises it (a grid of ``10^-3 .. 10^3``) and, for a regression's Gaussian likelihood, the noise that does
-(``10^-2`` to ``10``). The likelihood is the task's (:data:`invlearn.training.build.LIKELIHOODS`); per-pixel classes
-take one sampled label per pixel, other tasks the exact factor. Prints and writes ``<out>/evidence.json``: per
-magnitude, the value per seed and the mean.
+training set at the trained weights: KFAC factors with the exact output-gradient factor, over the training set (its
+first ``--examples``) in batches of ``--batch`` (each batch standing for the whole set, as in a hyper-step),
+averaged, at the prior precision that maximises it (a grid of ``10^-3 .. 10^3``) and, for a regression's Gaussian
+likelihood, the noise that does (``10^-2`` to ``10``). The likelihood is the task's
+(:data:`invlearn.training.build.LIKELIHOODS`); per-pixel classes take one sampled label per pixel, other tasks the
+exact factor. Prints and writes ``<out>/evidence.json``: per magnitude, the value per seed and the mean.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def _candidate_list(text: str) -> list:
     return entries
 
 
-def log_evidence(run_dir: Path, batch: int, copies: int) -> float:
+def log_evidence(run_dir: Path, batch: int, copies: int, examples: int | None = None) -> float:
     """``max log p(D | eta, delta[, sigma]) / N`` of a trained run on its training set (see the module)."""
     settings, data, model, _ = run.load_trained(run_dir)
     model.train()  # sample the augmentation per example, as in training
@@ -69,9 +69,10 @@ def log_evidence(run_dir: Path, batch: int, copies: int) -> float:
     labels = "sampled" if data.task in build.EQUIVARIANT_TASKS else "exact"  # per-pixel classes: sampled
     generator = torch.Generator().manual_seed(settings["seed"])
     x, y, n_data = data.train.inputs, data.train.labels, len(data.train.labels)
+    x, y = x[:examples], y[:examples]  # each batch stands for the whole set: fewer batches, a noisier mean
     totals = torch.zeros(len(noises), len(PRIOR_GRID), dtype=torch.float64)
     n_batches = 0
-    for start in range(0, n_data, batch):
+    for start in range(0, len(y), batch):
         xb, yb = x[start : start + batch], y[start : start + batch]
         forward = functools.partial(model.predict, xb, copies, generator)
         output, factors = laplace.kfac_factors(model.trunk, forward, copies, covered, labels, generator, likelihood)
@@ -96,6 +97,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seeds", default=[0, 1, 2], type=_numbers(int), help="comma-separated")
     parser.add_argument("--batch", type=int, default=250, help="examples per KFAC estimate")
     parser.add_argument("--copies", type=int, default=8, help="augmented copies per example in the estimate")
+    parser.add_argument("--examples", type=int, help="estimate on the first EXAMPLES training examples (default: all)")
     parser.add_argument("--out", default="runs/evidence")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument(
@@ -128,7 +130,7 @@ def main(argv: list[str]) -> int:
             run_dir = out / f"{args.candidate}-{magnitude:g}" / f"seed{seed}"
             if not (run_dir / "metrics.json").exists():
                 run.train(settings, run_dir)
-            values.append(log_evidence(run_dir, args.batch, args.copies))
+            values.append(log_evidence(run_dir, args.batch, args.copies, args.examples))
         mean = sum(values) / len(values)
         result["magnitudes"][f"{magnitude:g}"] = {"per_seed": values, "mean": mean}
         print(f"{args.candidate} {magnitude:g}: {mean:.4f} {values}", flush=True)

@@ -73,6 +73,8 @@ def test_held_candidates_train_beside_the_varied_one_and_stay_at_their_strength(
     argv = [str(ROOT / "configs" / "sinusoids-augnet.yaml"), "--candidate", "frequency_shift", "--magnitudes", "0.5"]
     argv += ["--seeds", "0", "--batch", "24", "--copies", "2", "--out", str(tmp_path), "--hold", hold]
     assert evidence.main([*argv, *[f"--set={item}" for item in small]]) == 0
+    run_dir = tmp_path / "frequency_shift-0.5" / "seed0"
+    assert evidence.log_evidence(run_dir, 24, 2, examples=24) != evidence.log_evidence(run_dir, 24, 2)  # a subset
     assert json.loads((tmp_path / "evidence.json").read_text())["hold"] == json.loads(hold)
     metrics = json.loads((tmp_path / "frequency_shift-0.5" / "seed0" / "metrics.json").read_text())
     learned = metrics["epochs"][-1]["learned_invariances"]
