@@ -18,13 +18,13 @@ A study file (YAML, ``kind: compute``)::
         search: [model.method=dada, model.objective=unrolled, trainer.epochs=20]
         set: [model.method=policy]
 
-``invlearn study FILE --out DIR`` trains every run, one after the other (``--jobs`` runs several at a time, which
-skews the times), under ``DIR/<method>/seed<k>`` (a grid point under ``DIR/<method>/<point>/seed<k>``, the point
-named by its values as ``n_ops2-magnitude0.5``; a search under ``.../seed<k>/search``): finished runs are reused,
-killed ones resumed. A search method's final run trains ``set`` with ``model.policy`` set to the searched policy
-(:func:`searched_policy`). Then it writes ``DIR/study.json`` (a row per run; per method the median score over seeds,
-search, training and total seconds; for a grid, its best point by median score, with the whole grid's seconds),
-``DIR/study.md`` and, with matplotlib, ``DIR/accuracy-vs-seconds.png``.
+``invlearn study FILE --out DIR`` trains every run, seed after seed, one after the other (``--jobs`` runs several at
+a time, which skews the times), under ``DIR/<method>/seed<k>`` (a grid point under ``DIR/<method>/<point>/seed<k>``,
+the point named by its values as ``n_ops2-magnitude0.5``; a search under ``.../seed<k>/search``): finished runs are
+reused, killed ones resumed. A search method's final run trains ``set`` with ``model.policy`` set to the searched
+policy (:func:`searched_policy`). Then it writes ``DIR/study.json`` (a row per run; per method the median score over
+seeds, search, training and total seconds; for a grid, its best point by median score, with the whole grid's
+seconds), ``DIR/study.md`` and, with matplotlib, ``DIR/accuracy-vs-seconds.png``.
 """
 
 from __future__ import annotations
@@ -249,21 +249,20 @@ def _plot(result: dict, out: Path) -> None:
 
 
 def run(spec: dict, out: str | Path, jobs: int = 1) -> dict:
-    """Train every run (searches first; finished runs reused, killed ones resumed; ``jobs`` at a time) and write
-    the study's files."""
+    """Train every run, seed after seed (each seed's searches first; finished runs reused, killed ones resumed;
+    ``jobs`` at a time), so a study stopped part-way holds whole seeds; then write the study's files."""
     out = Path(out)
-    searches = [
-        (entry["search"], _run_dir(out, *key) / "search")
-        for key, entry in spec["runs"].items()
-        if entry["search"] is not None
-    ]
-    grid.train_pending([(config, d) for config, d in searches if not grid.finished(d, config)], jobs)
     finals = {}
-    for key, entry in spec["runs"].items():
-        run_dir = _run_dir(out, *key)
-        config = entry["config"] if entry["search"] is None else _final_config(spec, entry, run_dir / "search")
-        finals[key] = (config, run_dir)
-    grid.train_pending([(config, d) for config, d in finals.values() if not grid.finished(d, config)], jobs)
+    for seed in dict.fromkeys(key[2] for key in spec["runs"]):
+        keys = [key for key in spec["runs"] if key[2] == seed]
+        searches = [(spec["runs"][key]["search"], _run_dir(out, *key) / "search") for key in keys]
+        searches = [(config, d) for config, d in searches if config is not None and not grid.finished(d, config)]
+        grid.train_pending(searches, jobs)
+        for key in keys:
+            entry, run_dir = spec["runs"][key], _run_dir(out, *key)
+            config = entry["config"] if entry["search"] is None else _final_config(spec, entry, run_dir / "search")
+            finals[key] = (config, run_dir)
+        grid.train_pending([finals[key] for key in keys if not grid.finished(finals[key][1], finals[key][0])], jobs)
     rows = []
     for key, entry in spec["runs"].items():
         run_dir = finals[key][1]
