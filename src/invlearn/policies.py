@@ -69,6 +69,23 @@ def apply_chosen(
     return out
 
 
+def slot_noise(ops: nn.ModuleList, slots: int, batch_size, generator, device, shape) -> Params:
+    """Every op's own noise (all but ``"u"``, which a policy replaces by its amounts) for each of ``slots`` draws
+    or positions, under ``"{slot}.{op}."``."""
+    params: Params = {}
+    for slot in range(slots):
+        for k, op in enumerate(ops):
+            noise = op.generate_parameters(batch_size, generator, device, shape)
+            params.update(prefixed(slot, prefixed(k, {key: v for key, v in noise.items() if key != "u"})))
+    return params
+
+
+def slot_permutation_keys(ops: nn.ModuleList, slots: int) -> tuple[str, ...]:
+    """The permutation keys of :func:`slot_noise`'s parameters."""
+    keys = [f"{k}.{key}" for k, op in enumerate(ops) for key in op.permutation_keys]
+    return tuple(f"{slot}.{key}" for slot in range(slots) for key in keys)
+
+
 class OpPolicy(RandomTransform):
     """Base of the policies that draw ``n_ops`` ops per example from ``ops`` (see the module): parameters
     ``"op"`` ``(B, n_ops)`` (indices, drawn uniformly), ``"u"`` ``(B, n_ops)`` (uniform in ``[-1, 1]``) and every
@@ -83,20 +100,15 @@ class OpPolicy(RandomTransform):
 
     @property
     def permutation_keys(self) -> tuple[str, ...]:
-        keys = [f"{k}.{key}" for k, op in enumerate(self.ops) for key in op.permutation_keys]
-        return tuple(f"{draw}.{key}" for draw in range(self.n_ops) for key in keys)
+        return slot_permutation_keys(self.ops, self.n_ops)
 
     def generate_parameters(self, batch_size, generator, device, shape) -> Params:
         choice = uniform((batch_size, self.n_ops), generator, device) * len(self.ops)
-        params: Params = {
+        return {
             "op": choice.long().clamp(max=len(self.ops) - 1),
             "u": uniform((batch_size, self.n_ops), generator, device, -1.0, 1.0),
+            **slot_noise(self.ops, self.n_ops, batch_size, generator, device, shape),
         }
-        for draw in range(self.n_ops):
-            for k, op in enumerate(self.ops):
-                noise = op.generate_parameters(batch_size, generator, device, shape)
-                params.update(prefixed(draw, prefixed(k, {key: v for key, v in noise.items() if key != "u"})))
-        return params
 
     def amounts(self, u: Tensor, signed: Tensor) -> Tensor:
         """Hook: per-example amounts ``(B,)`` of the ops with a magnitude, from one draw's noise ``u`` ``(B,)`` in
@@ -251,24 +263,19 @@ class SubPolicies(RandomTransform):
 
     @property
     def permutation_keys(self) -> tuple[str, ...]:
-        keys = [f"{k}.{key}" for k, op in enumerate(self.ops) for key in op.permutation_keys]
-        return tuple(f"{position}.{key}" for position in range(self.length) for key in keys)
+        return slot_permutation_keys(self.ops, self.length)
 
     def choice_parameters(self, batch_size, generator, device) -> Tensor:
         """Hook: the noise that picks each example's sub-policy: ``(B,)`` uniform."""
         return uniform((batch_size,), generator, device)
 
     def generate_parameters(self, batch_size, generator, device, shape) -> Params:
-        params: Params = {
+        return {
             "choice": self.choice_parameters(batch_size, generator, device),
             "apply": uniform((batch_size, self.length), generator, device),
             "u": uniform((batch_size, self.length), generator, device, -1.0, 1.0),
+            **slot_noise(self.ops, self.length, batch_size, generator, device, shape),
         }
-        for position in range(self.length):
-            for k, op in enumerate(self.ops):
-                noise = op.generate_parameters(batch_size, generator, device, shape)
-                params.update(prefixed(position, prefixed(k, {key: v for key, v in noise.items() if key != "u"})))
-        return params
 
     def chosen(self, params: Mapping[str, Tensor]) -> tuple[Tensor, Tensor]:
         """Hook: ``(index, factor)``, each ``(B,)``: every example's sub-policy and the factor its change is

@@ -30,7 +30,6 @@ seconds), ``DIR/study.md`` and, with matplotlib, ``DIR/accuracy-vs-seconds.png``
 from __future__ import annotations
 
 import copy
-import importlib.util
 import itertools
 import json
 import statistics
@@ -84,12 +83,7 @@ def load(path: str | Path, spec: dict) -> dict:
     resolved once its search has run); returns the spec with ``runs``:
     ``{(method, point, seed): {"config": ..., "search": config or None}}``."""
     path = Path(path)
-    unknown = sorted(set(spec) - KEYS)
-    if unknown:
-        raise ConfigError(f"{unknown[0]}: unknown key (known: {sorted(KEYS)})")
-    for key in ("base", "methods", "seeds"):
-        if not spec.get(key):
-            raise ConfigError(f"{key}: missing or empty")
+    grid.check_keys(spec, KEYS, ("base", "methods", "seeds"))
     seeds = grid.seed_list(spec["seeds"], "seeds")
     score = spec.get("score")
     if score is not None and score not in evaluation.SCORE_KEYS:
@@ -269,11 +263,4 @@ def run(spec: dict, out: str | Path, jobs: int = 1) -> dict:
         search = None if entry["search"] is None else rundir.read_metrics(run_dir / "search")
         rows.append(_row(*key, rundir.read_metrics(run_dir), search, spec.get("score")))
     result = {"study": spec["study"], "seeds": spec["seeds"], "runs": rows, "summary": _summaries(rows)}
-    result["medians"] = result["summary"]  # what `invlearn study` prints
-    out.mkdir(parents=True, exist_ok=True)
-    rundir.write_json(out / "study.json", result)
-    text = markdown(result)
-    rundir.write_atomic(out / "study.md", lambda temporary: temporary.write_text(text, encoding="utf-8"))
-    if importlib.util.find_spec("matplotlib") is not None:
-        _plot(result, out)
-    return result
+    return grid.write_study(out, result, markdown(result), _plot)

@@ -4,8 +4,10 @@ reused, killed ones resumed, several at a time in worker processes)."""
 from __future__ import annotations
 
 import copy
+import importlib.util
 import multiprocessing
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,16 @@ def overrides(value: Any, where: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ConfigError(f"{where}: must be a list of KEY=VALUE strings, got {value!r}")
     return value
+
+
+def check_keys(spec: dict, known: set[str], required: tuple[str, ...]) -> None:
+    """A study file's keys: none outside ``known``, every ``required`` one present and not empty."""
+    unknown = sorted(set(spec) - known)
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown key (known: {sorted(known)})")
+    for key in required:
+        if not spec.get(key):
+            raise ConfigError(f"{key}: missing or empty")
 
 
 def seed_list(value: Any, where: str) -> list[int]:
@@ -68,3 +80,15 @@ def train_pending(pending: list[tuple[dict, Path]], jobs: int) -> None:
             done.result()
     finally:
         pool.shutdown(cancel_futures=True)
+
+
+def write_study(out: Path, result: dict, text: str, plot: Callable[[dict, Path], None]) -> dict:
+    """Write a study's ``study.json`` (``result``, with ``medians``: its summary, what ``invlearn study`` prints),
+    ``study.md`` (``text``) and, with matplotlib, its figure (``plot(result, out)``); returns ``result``."""
+    result["medians"] = result["summary"]
+    out.mkdir(parents=True, exist_ok=True)
+    rundir.write_json(out / "study.json", result)
+    rundir.write_atomic(out / "study.md", lambda temporary: temporary.write_text(text, encoding="utf-8"))
+    if importlib.util.find_spec("matplotlib") is not None:
+        plot(result, out)
+    return result

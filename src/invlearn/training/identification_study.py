@@ -27,7 +27,6 @@ seeds that recovered the truth). Each run's verdict is its ``metrics.json``'s ``
 from __future__ import annotations
 
 import copy
-import importlib.util
 import math
 import statistics
 from pathlib import Path
@@ -52,12 +51,7 @@ def load(path: str | Path, spec: dict) -> dict:
     """Check an identification study read from ``path`` and resolve every run's config (so a bad grid fails
     before anything trains); returns the spec with ``runs``: ``{(task, method, seed): config}``."""
     path = Path(path)
-    unknown = sorted(set(spec) - KEYS)
-    if unknown:
-        raise ConfigError(f"{unknown[0]}: unknown key (known: {sorted(KEYS)})")
-    for key in ("tasks", "methods", "seeds"):
-        if not spec.get(key):
-            raise ConfigError(f"{key}: missing or empty")
+    grid.check_keys(spec, KEYS, ("tasks", "methods", "seeds"))
     grid.seed_list(spec["seeds"], "seeds")
     common = grid.overrides(spec.get("set"), "set")
     for section in ("tasks", "methods"):
@@ -353,11 +347,4 @@ def run(spec: dict, out: str | Path, jobs: int = 1) -> dict:
         row["slope"] = None if slope is None else response_slope_of(run_dir, slope)
     _spurious(rows, spec)
     result = {"study": spec["study"], "seeds": spec["seeds"], "runs": rows, "summary": _summaries(rows)}
-    result["medians"] = result["summary"]  # what `invlearn study` prints
-    out.mkdir(parents=True, exist_ok=True)
-    rundir.write_json(out / "study.json", result)
-    text = markdown(result)
-    rundir.write_atomic(out / "study.md", lambda temporary: temporary.write_text(text, encoding="utf-8"))
-    if importlib.util.find_spec("matplotlib") is not None:
-        _heatmap(result, out)
-    return result
+    return grid.write_study(out, result, markdown(result), _heatmap)
