@@ -133,6 +133,18 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _policy(args: argparse.Namespace) -> int:
+    _require(("lightning", "yaml"), "train")
+    from invlearn.training import compute_study, config
+
+    try:
+        policy = compute_study.searched_policy(args.run_dir)
+    except config.ConfigError as error:
+        raise UsageError(str(error)) from None
+    print(json.dumps(policy))
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     _require(("lightning", "yaml", "matplotlib"), "train,plot")
     from invlearn.training import config, report
@@ -192,6 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("run_dir", metavar="RUN_DIR")
     evaluate.add_argument("--copies", type=_positive_int, help="test-time copies (default: the config's)")
     evaluate.set_defaults(handler=_eval)
+
+    policy = commands.add_parser(
+        "policy", help="the searched policy of a DADA search run, as JSON for --set model.policy=..."
+    )
+    policy.add_argument("run_dir", metavar="RUN_DIR")
+    policy.set_defaults(handler=_policy)
 
     report = commands.add_parser("report", help="write report.md with plots for one or more finished runs")
     report.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")

@@ -36,7 +36,7 @@ def _study(tmp_path: Path, methods: dict = METHODS, **extra) -> Path:
     return path
 
 
-def test_a_compute_study_trains_grids_and_searches_and_tables_their_cost(tmp_path):
+def test_a_compute_study_trains_grids_and_searches_and_tables_their_cost(tmp_path, capsys):
     spec = study.load_study(_study(tmp_path))
     out = tmp_path / "out"
     result = study.run_study(spec, out)
@@ -50,6 +50,8 @@ def test_a_compute_study_trains_grids_and_searches_and_tables_their_cost(tmp_pat
     assert dada["total_seconds"] == pytest.approx(dada["search_seconds"] + dada["train_seconds"])
     final = rundir.read_config(out / "dada" / "seed0")
     searched = compute_study.searched_policy(out / "dada" / "seed0" / "search")
+    assert main(["policy", str(out / "dada" / "seed0" / "search")]) == 0  # the same, for --set model.policy=...
+    assert json.loads(capsys.readouterr().out) == searched
     assert final["model"]["policy"] == searched and len(searched["sub_policies"]) == 2
     assert final["model"]["method"] == "policy" and final["trainer"]["epochs"] == 2
     assert (out / "randaugment" / "n_ops2-magnitude0.5" / "seed1" / "metrics.json").is_file()
@@ -75,11 +77,14 @@ def test_the_command_line_trains_one_method_of_a_compute_study(tmp_path, capsys)
     assert "--tasks and --methods select" in capsys.readouterr().err
 
 
-def test_the_searched_policy_comes_only_from_a_search_run(tmp_path):
-    spec = study.load_study(_study(tmp_path, {"none": METHODS["none"]}))
-    study.run_study(spec, tmp_path / "out")
+def test_the_searched_policy_comes_only_from_a_search_run(tmp_path, capsys):
+    spec = study.load_study(_study(tmp_path, {"none": METHODS["none"], "dada": METHODS["dada"]}))
+    study.run_study(compute_study.select(spec, ["none"]), tmp_path / "out")
     with pytest.raises(config.ConfigError, match="not a DADA search"):
         compute_study.searched_policy(tmp_path / "out" / "none" / "seed0")
+    assert main(["policy", str(tmp_path / "out" / "none" / "seed0")]) == 2
+    assert "not a DADA search" in capsys.readouterr().err
+    assert main(["policy", str(tmp_path / "absent")]) == 2
 
 
 @pytest.mark.parametrize(
