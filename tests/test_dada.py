@@ -39,7 +39,7 @@ def test_the_choice_is_gumbel_max_with_a_straight_through_gradient():
     with torch.no_grad():
         policy.logits.copy_(torch.tensor([0.0, 1.0, 2.0, 0.5, -1.0, 0.0]))
     params = policy.sample(20000, seeded(1), shape=(3, 6, 6))
-    index, factor = policy.chosen(params)
+    index, factor = policy.chosen(params["choice"])
     frequencies = torch.bincount(index, minlength=6).double() / 20000
     assert torch.allclose(frequencies, policy.weights.detach(), atol=0.01)  # drawn by their weights
     assert torch.equal(factor.detach(), torch.ones_like(factor))  # 1 in value
@@ -47,7 +47,7 @@ def test_the_choice_is_gumbel_max_with_a_straight_through_gradient():
     params = policy.sample(8, seeded(2), shape=tuple(x.shape[1:]))
     out = policy(x, params=params)
     (grad,) = torch.autograd.grad(out.sum(), policy.logits)
-    index, _ = policy.chosen(params)
+    index, _ = policy.chosen(params["choice"])
     with torch.no_grad():
         change = (out - x).flatten(1).sum(dim=1)  # what each drawn sub-policy changed
 
@@ -79,7 +79,7 @@ def test_eval_mode_draws_hard_masks():
     policy = DADAPolicy(OPS).eval()
     x = make_input("image", batch=64)
     out, params = policy(x, seeded(3), return_params=True)
-    index, _ = policy.chosen(params)
+    index, _ = policy.chosen(params["choice"])
     untouched = (params["apply"] >= 0.5).all(dim=1)
     assert torch.equal(out[untouched], x[untouched])
     assert policy.train()(x, params=params).ne(out).any()  # relaxed masks in training

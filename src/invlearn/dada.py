@@ -17,7 +17,7 @@ change the sub-policy makes to the example (so a sub-policy that hurts loses wei
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
@@ -71,10 +71,11 @@ class DADAPolicy(SubPolicies):
         """``(B, S)`` uniform noise, turned into Gumbel noise ``-log(-log u)`` per sub-policy."""
         return uniform((batch_size, self.sub_policies.shape[0]), generator, device)
 
-    def chosen(self, params: Mapping[str, Tensor]) -> tuple[Tensor, Tensor]:
-        """Gumbel-max: ``argmax(log w + g)``; the factor is 1 in value with the gradient of the drawn sub-policy's
-        Gumbel-softmax probability ``softmax((log w + g) / tau)``."""
-        u = params["choice"].clamp(1e-6, 1.0 - 1e-6).to(self.logits.dtype)
+    def chosen(self, noise: Tensor) -> tuple[Tensor, Tensor]:
+        """Gumbel-max: ``argmax(log w + g)`` with ``g = -log(-log u)`` from the ``(B, S)`` uniform ``noise``; the
+        factor is 1 in value with the gradient of the drawn sub-policy's Gumbel-softmax probability
+        ``softmax((log w + g) / tau)``."""
+        u = noise.clamp(1e-6, 1.0 - 1e-6).to(self.logits.dtype)
         scores = torch.log_softmax(self.logits, dim=0) - torch.log(-torch.log(u))
         index = scores.argmax(dim=1)
         soft = torch.softmax(scores / self.temperature, dim=1).gather(1, index[:, None]).squeeze(1)

@@ -197,6 +197,11 @@ class TrainingOnly(RandomTransform):
         return self.transform.apply_transform(x, params) if self.training else x
 
 
+def _per_example(values: Tensor, like: Tensor) -> Tensor:
+    """``(B,)`` per-example ``values`` shaped to broadcast against the batch ``like`` ``(B, ...)``, in its dtype."""
+    return values.to(like.dtype).view(-1, *([1] * (like.ndim - 1)))
+
+
 def _table(values: object, shape: tuple[int, int], what: str) -> Tensor:
     """``values`` (a number or an ``(S, L)`` nesting) as a float tensor of ``shape``, every entry in ``[0, 1]``."""
     try:
@@ -277,42 +282,39 @@ class SubPolicies(RandomTransform):
             **slot_noise(self.ops, self.length, batch_size, generator, device, shape),
         }
 
-    def chosen(self, params: Mapping[str, Tensor]) -> tuple[Tensor, Tensor]:
-        """Hook: ``(index, factor)``, each ``(B,)``: every example's sub-policy and the factor its change is
-        scaled by (1 here; a straight-through estimator's where the choice is learned)."""
+    def chosen(self, noise: Tensor) -> tuple[Tensor, Tensor]:
+        """Hook: ``(index, factor)``, each ``(B,)``, from the ``"choice"`` noise: every example's sub-policy and the
+        factor its change is scaled by (1 here; a straight-through estimator's where the choice is learned)."""
         n = self.sub_policies.shape[0]
-        index = (params["choice"] * n).long().clamp(max=n - 1)
-        return index, torch.ones_like(params["choice"])
+        return (noise * n).long().clamp(max=n - 1), torch.ones_like(noise)
 
     def mask(self, probability: Tensor, uniform_noise: Tensor) -> Tensor:
         """Hook: the apply-mask ``(B,)`` of one op of the examples' sub-policies (hard here)."""
         return bernoulli_mask(probability, uniform_noise)
 
-    def _run(self, x: Tensor, policy: int, params: Mapping[str, Tensor], rows: Tensor) -> Tensor:
-        """Sub-policy ``policy`` applied to the examples ``rows`` of ``x``."""
-        y = x.index_select(0, rows)
+    def _run(self, y: Tensor, policy: int, params: Mapping[str, Tensor], rows: Tensor) -> Tensor:
+        """Sub-policy ``policy`` applied to ``y``, the examples ``rows`` of the batch."""
+        apply_noise, u = (params[key].index_select(0, rows).to(y.device) for key in ("apply", "u"))
         for position in range(self.length):
             k = int(self.sub_policies[policy, position])
             op, noise = self.ops[k], rows_of(unprefixed(k, unprefixed(position, params)), rows)
-            noise_apply = params["apply"].index_select(0, rows)[:, position].to(y.dtype)
-            mask = self.mask(self.probabilities[policy, position], noise_apply)
+            mask = self.mask(self.probabilities[policy, position], apply_noise[:, position].to(y.dtype))
             if not isinstance(op, MagnitudeAugmentation):
                 y = apply_op(op, y, mask, noise)
                 continue
-            u = params["u"].index_select(0, rows)[:, position]
-            sign = torch.where((u < 0) & op.symmetric, -1.0, 1.0).to(y.dtype)
+            sign = torch.where((u[:, position] < 0) & op.symmetric, -1.0, 1.0).to(y.dtype)
             moved = apply_op(op, y, sign * self.magnitudes[policy, position], noise)
-            y = y + mask.to(y.dtype).view(-1, *([1] * (y.ndim - 1))) * (moved - y)
+            y = y + _per_example(mask, y) * (moved - y)
         return y
 
     def apply_transform(self, x: Tensor, params: Mapping[str, Tensor]) -> Tensor:
-        index, factor = self.chosen({key: value.to(x.device) for key, value in params.items()})
+        index, factor = self.chosen(params["choice"].to(x.device))
         out = x
         for policy in torch.unique(index).tolist():
             rows = (index == policy).nonzero().squeeze(1)
-            change = self._run(x, policy, params, rows) - x.index_select(0, rows)
-            scale = factor.index_select(0, rows).to(x.dtype).view(-1, *([1] * (x.ndim - 1)))
-            out = out.index_copy(0, rows, x.index_select(0, rows) + scale * change)
+            picked = x.index_select(0, rows)
+            change = self._run(picked, policy, params, rows) - picked
+            out = out.index_copy(0, rows, picked + _per_example(factor.index_select(0, rows), x) * change)
         return out
 
     def entries(self) -> list[list[dict]]:

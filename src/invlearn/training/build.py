@@ -189,19 +189,23 @@ POLICIES: dict[str, Callable[[dict, list], augmentations.RandomTransform]] = {
 }
 
 
+def _training_only(trunk: nn.Module, policy: augmentations.RandomTransform, data: Data) -> InvariantModel:
+    """``trunk`` behind ``policy`` applied to the training batches only (:class:`~invlearn.policies.TrainingOnly`);
+    the test set is seen as it is, once."""
+    return InvariantModel(trunk, TrainingOnly(policy), n_copies_train=1, n_copies_eval=1, **_outputs(data))
+
+
 def _policy(config: dict, data: Data, trunk: nn.Module) -> InvariantModel:
-    """A policy applied to the training batches only (:class:`~invlearn.policies.TrainingOnly`); the test set is
-    seen as it is, once."""
+    """A policy of :data:`POLICIES`, in training only."""
     spec = config["model"]["policy"]
-    policy = TrainingOnly(POLICIES[spec["name"]](spec, _ops(config, data)))
-    return InvariantModel(trunk, policy, n_copies_train=1, n_copies_eval=1, **_outputs(data))
+    return _training_only(trunk, POLICIES[spec["name"]](spec, _ops(config, data)), data)
 
 
 def _dada(config: dict, data: Data, trunk: nn.Module) -> InvariantModel:
-    """DADA's search: the relaxed policy over the ops' pairs, applied to the training batches only."""
+    """DADA's search: the relaxed policy over the ops' pairs, in training only."""
     spec = config["model"]["policy"]
     policy = DADAPolicy(_ops(config, data), temperature=spec["temperature"], sharpness=spec["sharpness"])
-    return InvariantModel(trunk, TrainingOnly(policy), n_copies_train=1, n_copies_eval=1, **_outputs(data))
+    return _training_only(trunk, policy, data)
 
 
 #: ``model.method`` -> builder of its model (trunk behind an augmentation family) from ``(config, data, trunk)``.
