@@ -12,6 +12,7 @@ from invlearn.models import available_trunks, create_trunk
     "name, kwargs, x",
     [
         ("sprite_cnn", {"n_classes": 4}, torch.rand(2, 3, 32, 32)),
+        ("sprite_cnn", {"n_classes": 4, "in_channels": 1, "width": 16}, torch.rand(2, 1, 28, 28)),
         ("signal_cnn", {"n_classes": 4}, torch.randn(2, 1, 1000)),
         ("mlp", {"in_features": 1000, "width": 2, "depth": 3}, torch.randn(2, 1, 1000)),
         ("preact_resnet18", {"n_classes": 4, "width": 8}, torch.rand(2, 3, 32, 32)),
@@ -38,6 +39,19 @@ def test_registry():
         create_trunk("lenet", activation="gelu")
     with pytest.raises(ValueError, match="image_size must be 28 or 32"):
         create_trunk("lenet", image_size=64)
+    with pytest.raises(ValueError, match="width must be a positive number of channels"):
+        create_trunk("sprite_cnn", width=0)
+
+
+def test_sprite_cnn_width_sets_every_layer():
+    # convolutions w, 2w, 4w, 8w without bias, each with batch norm (2 per channel), then the linear head
+    def size(w: int, c: int = 3, k: int = 4) -> int:
+        convs = 9 * (c * w + w * 2 * w + 2 * w * 4 * w + 4 * w * 8 * w)
+        return convs + 2 * 15 * w + 8 * w * k + k
+
+    for width in (32, 16):
+        net = create_trunk("sprite_cnn", width=width)
+        assert sum(p.numel() for p in net.parameters()) == size(width)
 
 
 def test_lenet_has_lilas_size():
