@@ -97,6 +97,11 @@ class OpPolicy(RandomTransform):
         self.ops = policy_ops(augmentations)
         self.modality = self.ops[0].modality
         self.n_ops = check_count(n_ops, "n_ops")
+        kinds = torch.tensor(
+            [(isinstance(op, MagnitudeAugmentation), getattr(op, "symmetric", False)) for op in self.ops]
+        )
+        self.register_buffer("has_magnitude", kinds[:, 0], persistent=False)  # (n,) an op with an amount
+        self.register_buffer("signed", kinds[:, 1], persistent=False)  # (n,) an op whose amount has a sign
 
     @property
     def permutation_keys(self) -> tuple[str, ...]:
@@ -116,8 +121,7 @@ class OpPolicy(RandomTransform):
         raise NotImplementedError
 
     def apply_transform(self, x: Tensor, params: Mapping[str, Tensor]) -> Tensor:
-        kinds = [(isinstance(op, MagnitudeAugmentation), getattr(op, "symmetric", False)) for op in self.ops]
-        has_magnitude, signed = torch.tensor(kinds, device=x.device).unbind(1)
+        has_magnitude, signed = self.has_magnitude.to(x.device), self.signed.to(x.device)
         for draw in range(self.n_ops):
             choice = params["op"][:, draw].to(x.device)
             amount = self.amounts(params["u"][:, draw].to(x.device), signed[choice])
