@@ -107,3 +107,26 @@ def test_bad_studies_are_refused_before_anything_trains(tmp_path, methods, messa
 def test_an_unknown_score_is_refused(tmp_path):
     with pytest.raises(config.ConfigError, match="score: must be one of"):
         study.load_study(_study(tmp_path, score="f1"))
+
+
+def test_the_plot_gives_every_method_its_own_colour_for_its_median_and_its_seeds():
+    plt = pytest.importorskip("matplotlib.pyplot")  # the plotting extra
+    methods = [f"method{index}" for index in range(12)]  # more than one colour cycle
+    runs = [
+        {"method": m, "point": "", "seed": seed, "test_score": 0.5 + 0.01 * seed, "total_seconds": 10.0 + i}
+        for i, m in enumerate(methods)
+        for seed in range(3)
+    ]
+    summary = {m: {"best_point": "", "score": "test_accuracy", "test_score": 0.51, "total_seconds": 10.0 + i}
+               for i, m in enumerate(methods)}  # fmt: skip
+    fig = compute_study.figure({"study": "colours", "runs": runs, "summary": summary})
+    collections = fig.axes[0].collections
+    assert len(collections) == 2 * len(methods)
+    styles = []
+    for seeds, median in zip(collections[::2], collections[1::2], strict=True):
+        colour = tuple(median.get_facecolor()[0][:3])
+        assert tuple(seeds.get_facecolor()[0][:3]) == colour and len(seeds.get_offsets()) == 3
+        styles.append((colour, median.get_paths()[0].vertices.tobytes()))
+    assert len(set(styles)) == len(methods)
+    assert [text.get_text() for text in fig.axes[0].get_legend().get_texts()] == methods
+    plt.close(fig)

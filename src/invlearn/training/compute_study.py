@@ -219,23 +219,34 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _plot(result: dict, out: Path) -> None:
+def figure(result: dict):
+    """The study's plot (a matplotlib ``Figure``): per method, its median score against its total seconds (large
+    marker, log scale) and each seed's score (small markers), in a colour and marker of the method's own."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for method, summary in result["summary"].items():
+    for index, (method, summary) in enumerate(result["summary"].items()):
+        colour, marker = f"C{index % 10}", "os^D"[index // 10 % 4]  # a colour and marker of its own per method
         seeds = [row for row in result["runs"] if row["method"] == method and row["point"] == summary["best_point"]]
-        ax.scatter([summary["total_seconds"]] * len(seeds), [row["test_score"] for row in seeds], s=10, alpha=0.4)
-        ax.scatter([summary["total_seconds"]], [summary["test_score"]], s=60, label=method)
+        seconds = [summary["total_seconds"]] * len(seeds)
+        ax.scatter(seconds, [row["test_score"] for row in seeds], s=10, alpha=0.4, color=colour, marker=marker)
+        ax.scatter([summary["total_seconds"]], [summary["test_score"]], s=60, label=method, color=colour, marker=marker)
     ax.set_xscale("log")
     ax.set_xlabel("total seconds (search + training; a grid: all its points)")
     ax.set_ylabel(next(iter(result["summary"].values()))["score"])
     ax.set_title(result["study"])
     ax.legend(fontsize=8)
     fig.tight_layout()
+    return fig
+
+
+def _plot(result: dict, out: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig = figure(result)
     rundir.write_atomic(
         out / "accuracy-vs-seconds.png", lambda temporary: fig.savefig(temporary, dpi=110, format="png")
     )
