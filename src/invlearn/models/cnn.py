@@ -17,13 +17,13 @@ class SpriteCNN(nn.Module):
     (32, 64, 128 and 256 by default), each with batch norm and ReLU, then a linear head.
 
     The first two convolutions work at full resolution, max-pooling by 2 follows the second and the third,
-    and global average pooling the fourth. On 128x3x32x32 images that is about 15 GFLOP per forward pass, the
-    cost of the reference trunk (a training step of about 0.5 s on 2 CPU cores).
+    and global average pooling the fourth. At width 32, on 128x3x32x32 images, that is about 15 GFLOP per
+    forward pass, the cost of the reference trunk (a training step of about 0.5 s on 2 CPU cores).
 
     Args:
         in_channels: channels of the input images ``(B, in_channels, H, W)``.
         n_classes: outputs (logits) ``(B, n_classes)``.
-        width: channels of the first convolution; the cost grows with its square (16: about a quarter).
+        width: channels of the first convolution; the FLOPs grow with its square (16: about a quarter).
     """
 
     def __init__(self, in_channels: int = 3, n_classes: int = 4, width: int = 32) -> None:
