@@ -27,8 +27,8 @@ from pathlib import Path
 
 import torch
 
-from invlearn import laplace
-from invlearn.likelihoods import Gaussian
+from invlearn.objectives import laplace
+from invlearn.objectives.likelihoods import Gaussian
 from invlearn.training import build, config, run
 
 PRIOR_GRID = torch.logspace(-3, 3, 61, dtype=torch.float64)

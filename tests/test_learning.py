@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from invlearn import AugmentationLayer, AugNet, augmentations
-from invlearn.losses import regularized_loss
+from invlearn.objectives.reward import regularized_loss
 from tests.conftest import seeded
 from tests.learners import SFREQ, TinySignalTrunk, sinusoids
 

@@ -1,12 +1,25 @@
-"""invlearn: learn invariances from training data with differentiable augmentation layers."""
+"""invlearn: learn invariances from training data with differentiable augmentation layers.
 
-from invlearn import augmentations, losses, metrics, objectives, ops, policies
-from invlearn.augerino import UniformLieAffine
-from invlearn.dada import DADAPolicy
-from invlearn.independent import IndependentCandidates
-from invlearn.layers import AugmentationLayer, AugmentationModule
+A learner is a trunk (:mod:`invlearn.models`) x an augmentation family (:mod:`invlearn.families`, made of the
+catalogue's transforms, :mod:`invlearn.augmentations`, over the pure ops of :mod:`invlearn.ops`) x an objective
+(:mod:`invlearn.objectives`); :mod:`invlearn.metrics` measures what it learned. Training one run
+(:mod:`invlearn.training`), studies of many (:mod:`invlearn.studies`), the data sets (:mod:`invlearn.data`) and
+the command line are optional extras on top. Each package imports only those below it.
+"""
+
+from invlearn import augmentations, families, metrics, objectives, ops
+from invlearn.families import (
+    AugmentationLayer,
+    AugmentationModule,
+    DADAPolicy,
+    IndependentCandidates,
+    RandAugment,
+    SubPolicies,
+    TrainingOnly,
+    TrivialAugment,
+    UniformLieAffine,
+)
 from invlearn.models import Augerino, AugNet, Independent, InvariantModel
-from invlearn.policies import RandAugment, SubPolicies, TrainingOnly, TrivialAugment
 
 __version__ = "0.1.0"
 
@@ -26,9 +39,8 @@ __all__ = [
     "UniformLieAffine",
     "__version__",
     "augmentations",
-    "losses",
+    "families",
     "metrics",
     "objectives",
     "ops",
-    "policies",
 ]

@@ -135,10 +135,11 @@ def _eval(args: argparse.Namespace) -> int:
 
 def _policy(args: argparse.Namespace) -> int:
     _require(("lightning", "yaml"), "train")
-    from invlearn.training import compute_study, config
+    from invlearn.studies import compute
+    from invlearn.training import config
 
     try:
-        policy = compute_study.searched_policy(args.run_dir)
+        policy = compute.searched_policy(args.run_dir)
     except config.ConfigError as error:
         raise UsageError(str(error)) from None
     print(json.dumps(policy))
@@ -159,19 +160,20 @@ def _report(args: argparse.Namespace) -> int:
 
 def _study(args: argparse.Namespace) -> int:
     _require(("lightning", "yaml"), "train")
-    from invlearn.training import compute_study, config, identification_study, run, study
+    from invlearn.studies import compute, identification, registry
+    from invlearn.training import config, run
 
     try:
-        spec = study.load_study(args.study)
+        spec = registry.load_study(args.study)
         if spec.get("kind") == "compute" and not args.tasks:
-            spec = compute_study.select(spec, args.methods)
+            spec = compute.select(spec, args.methods)
         elif args.tasks or args.methods:
             if spec.get("kind") != "identification":
                 raise config.ConfigError(
                     "--tasks and --methods select a part of an identification study (--methods: of a compute study)"
                 )
-            spec = identification_study.select(spec, args.tasks, args.methods)
-        result = study.run_study(spec, args.out or str(Path("runs") / spec["study"]), args.jobs)
+            spec = identification.select(spec, args.tasks, args.methods)
+        result = registry.run_study(spec, args.out or str(Path("runs") / spec["study"]), args.jobs)
     except config.ConfigError as error:
         raise UsageError(str(error)) from None
     except run.RunFailed as error:

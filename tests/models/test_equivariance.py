@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 from invlearn import AugmentationLayer, augmentations
-from invlearn.augerino import UniformLieAffine
-from invlearn.independent import IndependentCandidates
+from invlearn.families.augerino import UniformLieAffine
+from invlearn.families.independent import IndependentCandidates
 from invlearn.models import Augerino, Independent, InvariantModel
 
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from invlearn import Augerino, AugmentationLayer, AugNet, UniformLieAffine
-from invlearn.losses import regularized_loss
+from invlearn.objectives.reward import regularized_loss
 from tests.conftest import seeded
 from tests.learners import TinyImageTrunk, TinySignalTrunk, all_candidates, image_layer
 

@@ -12,7 +12,8 @@ from torch import nn
 
 from invlearn import InvariantModel
 from invlearn.augmentations import Identity
-from invlearn.training import config, evaluation, identification_study, run
+from invlearn.studies import identification
+from invlearn.training import config, evaluation, run
 from tests.data.test_qm9 import METHANE, WATER
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -88,24 +89,24 @@ def test_a_truth_of_no_invariance_is_tabled_as_the_learned_range():
     }  # fmt: skip
     result = {"study": "s", "seeds": [0, 1, 2], "summary": {"angles/marglik": summary}}
     row = "| angles | marglik | 2/3 | 0.040 rad (truth 0) |  | 0.250 MAE | 0.61 | 2.0 |"
-    assert row in identification_study.markdown(result)
+    assert row in identification.markdown(result)
 
 
 def test_a_task_runs_only_the_methods_it_names(tmp_path):
-    spec = identification_study.load(CONFIGS / "identification-beyond.yaml", _beyond())
+    spec = identification.load(CONFIGS / "identification-beyond.yaml", _beyond())
     methods = {(task, method) for task, method, _ in spec["runs"]}
     assert ("segments-unet", "augnet") not in methods and ("segments-unet", "marglik") in methods
     assert ("qm9-transformer", "augerino") not in methods and ("angles-mlp", "reward") not in methods
     broken = {**_beyond(), "tasks": {"t": {"base": "identification/angles.yaml", "methods": ["nope"]}}}
     with pytest.raises(config.ConfigError, match="tasks.t.methods: must be a list of the study's methods"):
-        identification_study.load(CONFIGS / "identification-beyond.yaml", broken)
+        identification.load(CONFIGS / "identification-beyond.yaml", broken)
 
 
 @pytest.mark.parametrize("slope", [{"name": "rotate"}, {"name": "rotate", "value": -1}, {"name": "spin", "value": 1}])
 def test_a_slope_must_name_an_augmentation_of_the_data_and_a_positive_value(slope):
     broken = {**_beyond(), "tasks": {"t": {"base": "identification/angles.yaml", "slope": slope}}}
     with pytest.raises(config.ConfigError, match="tasks.t.slope: must be {name: an image augmentation"):
-        identification_study.load(CONFIGS / "identification-beyond.yaml", broken)
+        identification.load(CONFIGS / "identification-beyond.yaml", broken)
 
 
 def _beyond() -> dict:

@@ -131,7 +131,7 @@ def test_image_data_sets_build_from_their_files(tmp_path):
 
 @pytest.mark.parametrize("path", STUDIES, ids=[p.stem for p in STUDIES])
 def test_shipped_studies_are_valid(path):
-    from invlearn.training.study import load_study
+    from invlearn.studies.registry import load_study
 
     assert load_study(path)["study"] == path.stem
 

@@ -56,7 +56,7 @@ def test_report_errors(runs, tmp_path, capsys):
 def test_truth_follows_the_data_and_its_transformation():
     import math
 
-    from invlearn.identification import Truth
+    from invlearn.metrics.identification import Truth
     from invlearn.training.report import truth
 
     assert truth({"data": {"name": "sprites"}}) == Truth(("rotate",), math.pi / 4, "rad")

@@ -27,12 +27,12 @@ import torch
 import torch.nn.functional as F
 
 from invlearn import augmentations
-from invlearn.augerino import UniformLieAffine
 from invlearn.bench.timing import interleaved_medians, machine, pin_allocator, result_row
-from invlearn.layers import AugmentationLayer
-from invlearn.losses import regularized_loss
+from invlearn.families.augerino import UniformLieAffine
+from invlearn.families.augnet import AugmentationLayer
 from invlearn.models import Augerino, AugNet, Independent, SpriteCNN
 from invlearn.objectives import MarginalLikelihood
+from invlearn.objectives.reward import regularized_loss
 
 BATCH = (128, 3, 32, 32)
 EVAL_COPIES = (1, 4, 10, 20)

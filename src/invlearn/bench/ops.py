@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 
 from invlearn import augmentations, ops
-from invlearn.augerino import UniformLieAffine
 from invlearn.bench.timing import interleaved_medians, machine, pin_allocator, result_row
+from invlearn.families.augerino import UniformLieAffine
 
 IMAGE_SHAPE = (128, 3, 32, 32)
 SIGNAL_SHAPE = (64, 2, 3000)
@@ -135,7 +135,7 @@ def _original_warp(x: torch.Tensor, matrices: torch.Tensor) -> torch.Tensor:
 
 def augerino_rows(repeats: int) -> list[dict]:
     """Forward+backward of the matrix exponential of 128 3x3 algebra elements, and of the whole Augerino
-    augmentation (:class:`~invlearn.augerino.UniformLieAffine`: sample, exponential, one warp) on
+    augmentation (:class:`~invlearn.families.augerino.UniformLieAffine`: sample, exponential, one warp) on
     128x3x32x32, against the original code's ODE exponential (and its ``affine_grid`` warp) on the same draws."""
     generator = torch.Generator().manual_seed(0)
     augmentation = UniformLieAffine()

@@ -1,6 +1,6 @@
 """Every data set's facts in one place: modality, classes, sampling frequency, default sizes, whether it reads
 files, how it loads, and the transformation its data carry (the invariance a learner should find), as an
-:class:`~invlearn.identification.Truth`.
+:class:`~invlearn.metrics.identification.Truth`.
 
 Configs, the trainer, reports and studies read these facts from here (:func:`get`, :func:`truth`) and load data
 through :func:`load`.
@@ -18,9 +18,9 @@ import torch
 from invlearn.data import digit_tasks, images, qm9, sinusoids, sleep, sleep_subjects, sprites, transformed
 from invlearn.data.split import Split
 from invlearn.data.transformed import TRUE_RANGES
-from invlearn.identification import Truth
+from invlearn.metrics.identification import Truth
 
-#: The kinds of task: what the labels are, how outputs are read and scored (:mod:`invlearn.likelihoods`,
+#: The kinds of task: what the labels are, how outputs are read and scored (:mod:`invlearn.objectives.likelihoods`,
 #: :data:`invlearn.training.evaluation.SCORES`).
 TASKS = ("classification", "regression", "segmentation")
 

@@ -21,10 +21,10 @@ import torch
 from torch import Tensor, nn
 
 from invlearn._validation import check_choice, check_count, check_generator, checking, trusted
-from invlearn.augerino import UniformLieAffine
 from invlearn.augmentations.base import Augmentation, Params, RandomTransform
-from invlearn.independent import IndependentCandidates
-from invlearn.layers import AugmentationLayer, AugmentationModule
+from invlearn.families.augerino import UniformLieAffine
+from invlearn.families.augnet import AugmentationLayer, AugmentationModule
+from invlearn.families.independent import IndependentCandidates
 
 AGGREGATES = ("log_softmax", "mean")
 PENALTIES = ("magnitude_weight", "magnitude")
@@ -178,7 +178,7 @@ class InvariantModel(nn.Module):
 
 
 class AugNet(InvariantModel):
-    """AugNet: a trunk behind an :class:`~invlearn.layers.AugmentationModule`.
+    """AugNet: a trunk behind an :class:`~invlearn.families.augnet.AugmentationModule`.
 
     Args:
         trunk: any ``nn.Module``.
@@ -231,7 +231,7 @@ class AugNet(InvariantModel):
 
 
 class Augerino(InvariantModel):
-    """Augerino: a trunk behind a :class:`~invlearn.augerino.UniformLieAffine` distribution.
+    """Augerino: a trunk behind a :class:`~invlearn.families.augerino.UniformLieAffine` distribution.
 
     Args:
         trunk: any ``nn.Module`` on images.
@@ -290,7 +290,7 @@ class Augerino(InvariantModel):
 
 
 class Independent(InvariantModel):
-    """A trunk behind :class:`~invlearn.independent.IndependentCandidates`: every candidate on every example,
+    """A trunk behind :class:`~invlearn.families.independent.IndependentCandidates`: every candidate on every example,
     each with its own learnable range (LILA's parameterisation, for any candidate of the catalogue).
 
     Args:

@@ -17,24 +17,22 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from invlearn import (
-    Augerino,
-    AugmentationLayer,
-    AugNet,
-    Independent,
-    IndependentCandidates,
-    InvariantModel,
-    UniformLieAffine,
-    augmentations,
-)
-from invlearn.dada import DADAPolicy
+from invlearn import augmentations
 from invlearn.data import registry
 from invlearn.data.split import Split
-from invlearn.likelihoods import Categorical, Gaussian, Likelihood
-from invlearn.models import create_trunk
+from invlearn.families import (
+    AugmentationLayer,
+    DADAPolicy,
+    IndependentCandidates,
+    RandAugment,
+    SubPolicies,
+    TrainingOnly,
+    TrivialAugment,
+    UniformLieAffine,
+)
+from invlearn.models import Augerino, AugNet, Independent, InvariantModel, create_trunk
 from invlearn.models.registry import TRUNKS
-from invlearn.objectives import OBJECTIVES, Objective, RewardPenalty
-from invlearn.policies import RandAugment, SubPolicies, TrainingOnly, TrivialAugment
+from invlearn.objectives import OBJECTIVES, Categorical, Gaussian, Likelihood, Objective, RewardPenalty
 
 #: The kind of task (:data:`invlearn.data.registry.TASKS`) -> the likelihood its outputs are read with.
 LIKELIHOODS: dict[str, type[Likelihood]] = {
@@ -190,8 +188,8 @@ POLICIES: dict[str, Callable[[dict, list], augmentations.RandomTransform]] = {
 
 
 def _training_only(trunk: nn.Module, policy: augmentations.RandomTransform, data: Data) -> InvariantModel:
-    """``trunk`` behind ``policy`` applied to the training batches only (:class:`~invlearn.policies.TrainingOnly`);
-    the test set is seen as it is, once."""
+    """``trunk`` behind ``policy`` applied to the training batches only
+    (:class:`~invlearn.families.policies.TrainingOnly`); the test set is seen as it is, once."""
     return InvariantModel(trunk, TrainingOnly(policy), n_copies_train=1, n_copies_eval=1, **_outputs(data))
 
 

@@ -18,11 +18,11 @@ from typing import Any
 
 from invlearn import augmentations
 from invlearn.data.registry import DATA_SETS, KNOWN_TRANSFORMS
-from invlearn.laplace import SUBSETS
-from invlearn.likelihoods import LABELS
 from invlearn.models.invariant import N_COPIES_EVAL
 from invlearn.models.registry import TRUNKS, available_trunks
 from invlearn.objectives import OBJECTIVES
+from invlearn.objectives.laplace import SUBSETS
+from invlearn.objectives.likelihoods import LABELS
 from invlearn.ops.geometry import GENERATOR_NAMES
 from invlearn.training.build import EQUIVARIANT_TASKS, FIXED_METHODS, METHODS, POLICIES
 from invlearn.training.seeds import MAX_SEED

@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from invlearn.data import registry
-from invlearn.identification import Truth, recovered
-from invlearn.published import PUBLISHED
+from invlearn.metrics.identification import Truth, recovered
 from invlearn.training.config import ConfigError
 from invlearn.training.evaluation import headline
+from invlearn.training.published import PUBLISHED
 from invlearn.training.rundir import check_folder_can_hold, read_config, read_metrics, write_atomic
 
 #: First line of every report this module writes: an existing ``--out`` file is only overwritten if it starts so.

@@ -34,9 +34,9 @@ from pathlib import Path
 
 import torch
 
-from invlearn import identification
 from invlearn.data import registry
 from invlearn.data.files import DataError
+from invlearn.metrics import identification
 from invlearn.training import evaluation, seeds
 from invlearn.training.batches import TensorBatches
 from invlearn.training.build import build_data, build_learner
@@ -216,7 +216,7 @@ def _create(out: Path, config: dict, resume: bool) -> bool:
 
 
 def _identification(config: dict, learned: dict) -> dict | None:
-    """What the run learned of its data's known invariance (:mod:`invlearn.identification`), or ``None`` where
+    """What the run learned of its data's known invariance (:mod:`invlearn.metrics.identification`), or ``None`` where
     the data carry none."""
     data = config["data"]
     truth = registry.truth(data["name"], data["transform"], data["transform_range"])

@@ -7,7 +7,7 @@ with a straight-through Gumbel-softmax gradient (temperature ``tau``), each op's
 Bernoulli mask, and the magnitudes reach the ops directly (ours are differentiable; DADA's PIL ops needed a
 straight-through estimator). They are learned by :class:`invlearn.objectives.Unrolled`'s one-step unrolled
 hypergradient on held-out data; :meth:`DADAPolicy.searched` then keeps the ``top`` sub-policies by weight, as a
-:class:`~invlearn.policies.SubPolicies` to train the final model with from scratch, as DADA's authors do.
+:class:`~invlearn.families.policies.SubPolicies` to train the final model with from scratch, as DADA's authors do.
 
 Where we simplify DADA (the README says so where it reports it): the sub-policy weight's gradient is the
 straight-through one through the drawn sub-policy only (DADA adds RELAX's control variate), measured as the
@@ -25,8 +25,8 @@ from torch import Tensor, nn
 from invlearn._validation import check_count, check_positive
 from invlearn.augmentations import Augmentation
 from invlearn.augmentations.noise import uniform
+from invlearn.families.policies import SubPolicies
 from invlearn.ops.relax import bernoulli_mask
-from invlearn.policies import SubPolicies
 
 #: DADA's initial sub-policy logit, apply-probability and magnitude.
 INITIAL_LOGIT, INITIAL_PROBABILITY, INITIAL_MAGNITUDE = 1e-3, 0.5, 0.5
@@ -87,7 +87,7 @@ class DADAPolicy(SubPolicies):
 
     def searched(self, top: int) -> SubPolicies:
         """The ``top`` sub-policies of largest weight with their probabilities and magnitudes, as a fixed
-        :class:`~invlearn.policies.SubPolicies` (each drawn uniformly, as DADA's final training does)."""
+        :class:`~invlearn.families.policies.SubPolicies` (each drawn uniformly, as DADA's final training does)."""
         top = min(check_count(top, "top"), self.sub_policies.shape[0])
         with torch.no_grad():
             keep = torch.argsort(self.weights, descending=True)[:top]

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from invlearn import Augerino
-from invlearn.losses import regularized_loss
+from invlearn.objectives.reward import regularized_loss
 from tests.learners import TinyImageTrunk
 
 MODEL = Augerino(TinyImageTrunk())

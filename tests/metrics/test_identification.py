@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from invlearn.identification import Truth, effective_ranges, recovered, spurious_ratios
+from invlearn.metrics.identification import Truth, effective_ranges, recovered, spurious_ratios
 
 ROTATION = Truth(("rotate",), math.pi / 4, "rad")
 CIRCLE = Truth(("rotate",), math.pi, "rad")

@@ -14,7 +14,7 @@ reduce", as LILA does for averaged outputs): for the ``n``-th example, ``a_n`` i
 appended for the bias) averaged over augmented copies and positions, ``g_n`` the gradient of the loss with a
 label drawn from the model's predictive w.r.t. the layer's output, summed over copies and positions (for a
 regression's Gaussian likelihood, the output's gradient over the noise's standard deviation; see
-:mod:`invlearn.likelihoods`); then
+:mod:`invlearn.objectives.likelihoods`); then
 
     GGN_layer ~= N (mean_n a_n a_n^T) (x) (mean_n g_n g_n^T)
 
@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from invlearn.likelihoods import Categorical, Likelihood
+from invlearn.objectives.likelihoods import Categorical, Likelihood
 
 #: The layers whose weights are in the Laplace approximation (everything else, e.g. batch norm, is not).
 KFAC_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d)
@@ -145,7 +145,8 @@ def kfac_factors(
         labels: ``"sampled"`` (one label per example from the model's predictive; the sample is weighted by
             ``p_y / p_y.detach()`` so the factor's gradient is that of its expectation) or ``"exact"``.
         generator: source of the sampled labels.
-        likelihood: what the output means (:mod:`invlearn.likelihoods`; default: a categorical over dimension 1).
+        likelihood: what the output means (:mod:`invlearn.objectives.likelihoods`; default: a categorical over
+            dimension 1).
 
     Returns:
         ``(logits, factors)``; both are in the autograd graph.

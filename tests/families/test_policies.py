@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from invlearn import augmentations, ops
-from invlearn.policies import RandAugment, SubPolicies, TrainingOnly, TrivialAugment, apply_op
+from invlearn.families.policies import RandAugment, SubPolicies, TrainingOnly, TrivialAugment, apply_op
 from tests.conftest import make_augmentation, make_input, seeded
 
 IMAGE_OPS = ["rotate", "translate_x", "brightness", "solarize", "hflip"]

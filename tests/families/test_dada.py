@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch.autograd import gradcheck
 
-from invlearn.dada import DADAPolicy, all_pairs
-from invlearn.policies import SubPolicies
+from invlearn.families.dada import DADAPolicy, all_pairs
+from invlearn.families.policies import SubPolicies
 from tests.conftest import make_input, seeded
 
 OPS = ["rotate", "translate_x", "brightness", "hflip"]

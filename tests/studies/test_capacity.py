@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from invlearn.cli import main
-from invlearn.training import study
+from invlearn.studies import registry
 from invlearn.training.config import ConfigError
 
 SHIPPED = Path(__file__).resolve().parents[2] / "configs" / "sinusoids-capacity.yaml"
@@ -39,7 +39,9 @@ def test_tiny_study_runs_scores_and_tabulates(tmp_path):
         assert (out / "2x1" / method / "seed0" / "metrics.json").is_file()
     table = (out / "study.md").read_text()
     assert "| none | " in table and "(0.87)" in table and "(0.97)" in table  # published 2x1 numbers beside ours
-    again = study.run_study(study.load_study(tiny_study(tmp_path)), out)  # finished runs are reused, not retrained
+    again = registry.run_study(
+        registry.load_study(tiny_study(tmp_path)), out
+    )  # finished runs are reused, not retrained
     assert json.dumps(again["runs"]) == json.dumps(result["runs"])  # NaN-safe equality
 
 
@@ -56,4 +58,4 @@ def test_tiny_study_runs_scores_and_tabulates(tmp_path):
 )
 def test_study_errors_name_the_key(tmp_path, changes, message):
     with pytest.raises(ConfigError, match=message):
-        study.load_study(tiny_study(tmp_path, **changes))
+        registry.load_study(tiny_study(tmp_path, **changes))

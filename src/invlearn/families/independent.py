@@ -1,6 +1,6 @@
 """Independent candidates: every augmentation applied to every example, each with its own learnable range.
 
-Where an :class:`~invlearn.layers.AugmentationLayer` makes its candidates compete through a softmax (one is
+Where an :class:`~invlearn.families.augnet.AugmentationLayer` makes its candidates compete through a softmax (one is
 picked per example), :class:`IndependentCandidates` composes them all: each example is rotated *and* shifted
 *and* scaled..., each by a value drawn within that candidate's own range, so a range is learned without
 competing with the others (LILA's parameterisation, extended to any candidate of the catalogue). Affine
@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from invlearn import ops
 from invlearn.augmentations import AffineAugmentation, Augmentation
-from invlearn.layers import CompositeTransform, candidate_list, common_modality, unprefixed
+from invlearn.families.composite import CompositeTransform, candidate_list, common_modality, unprefixed
 
 
 class IndependentCandidates(CompositeTransform):

@@ -10,9 +10,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from invlearn import Independent, laplace
-from invlearn.losses import regularized_loss
-from invlearn.objectives import OBJECTIVES, MarginalLikelihood, RewardPenalty, Unrolled
+from invlearn import Independent
+from invlearn.objectives import OBJECTIVES, MarginalLikelihood, RewardPenalty, Unrolled, laplace
+from invlearn.objectives.reward import regularized_loss
 from tests.conftest import make_augmentation, make_input, seeded
 from tests.learners import TinyImageTrunk
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from invlearn.cli import main
-from invlearn.training import study
+from invlearn.studies import registry
 from invlearn.training.config import ConfigError
 
 QUICK = Path(__file__).resolve().parents[2] / "configs" / "identification-quick.yaml"
@@ -38,7 +38,7 @@ def test_the_quick_identification_study(tmp_path):
     assert "| sprites | none | 0/2 |" in table and "| sinusoids | augnet |" in table
     if (out / "recovered.png").exists():
         assert (out / "recovered.png").stat().st_size > 1000
-    again = study.run_study(study.load_study(QUICK), out)  # finished runs are reused, not retrained
+    again = registry.run_study(registry.load_study(QUICK), out)  # finished runs are reused, not retrained
     assert [r["test_score"] for r in again["runs"]] == [r["test_score"] for r in result["runs"]]
 
 
@@ -69,11 +69,11 @@ def test_a_bad_study_names_its_key(tmp_path, change, message):
     path = tmp_path / "study.yaml"
     path.write_text(yaml.safe_dump(spec))
     with pytest.raises(ConfigError, match=message):
-        study.load_study(path)
+        registry.load_study(path)
 
 
 def test_tasks_without_a_known_invariance_are_tabled_but_not_drawn(tmp_path):
-    from invlearn.training import identification_study
+    from invlearn.studies import identification
 
     summary = {"recovered": 0, "seeds": 2, "has_truth": False, "learned_over_true": None, "spurious": None}
     result = {
@@ -83,8 +83,8 @@ def test_tasks_without_a_known_invariance_are_tabled_but_not_drawn(tmp_path):
             "sleep/augnet": {**summary, "by_invariance": 0, "score": "test_accuracy", "test_score": 0.9, "seconds": 3.0}
         },
     }
-    assert "| sleep | augnet | no truth |  |  | 0.900 acc |  | 3.0 |" in identification_study.markdown(result)
-    identification_study._heatmap(result, tmp_path)
+    assert "| sleep | augnet | no truth |  |  | 0.900 acc |  | 3.0 |" in identification.markdown(result)
+    identification._heatmap(result, tmp_path)
     assert not (tmp_path / "recovered.png").exists()
 
 
@@ -101,7 +101,7 @@ def _quick_copy(tmp_path: Path, edit) -> Path:
 
 
 def test_parallel_runs_task_seeds_and_the_built_in_rule(tmp_path):
-    from invlearn.training.identification_study import BUILT_IN_INVARIANCE
+    from invlearn.studies.identification import BUILT_IN_INVARIANCE
 
     def edit(spec):
         spec["tasks"]["sprites"].update(built_in=True, seeds=[3])
@@ -124,30 +124,30 @@ def test_parallel_runs_task_seeds_and_the_built_in_rule(tmp_path):
         spec["tasks"]["sprites"]["set"].append("trainer.epochs=2")
 
     with pytest.raises(ConfigError, match="holds a run of another config"):
-        study.run_study(study.load_study(_quick_copy(tmp_path, longer)), out)
+        registry.run_study(registry.load_study(_quick_copy(tmp_path, longer)), out)
 
 
 def test_the_built_in_rule_only_adds_what_the_score_earns(monkeypatch):
-    from invlearn.training import identification_study
+    from invlearn.studies import identification
 
     for score, expected in ((0.95, (True, "invariance")), (0.5, (False, None))):
-        monkeypatch.setattr(identification_study, "invariance_at_truth", lambda run_dir, truth, s=score: s)
+        monkeypatch.setattr(identification, "invariance_at_truth", lambda run_dir, truth, s=score: s)
         row = {"recovered": False, "rule": None, "truth": {"names": ["translate_x"], "half_range": 0.3}}
-        identification_study._judge_built_in(row, Path("unused"))
+        identification._judge_built_in(row, Path("unused"))
         assert (row["recovered"], row["rule"]) == expected and row["invariance"] == score
     row = {"recovered": True, "rule": "range", "truth": {}}
-    identification_study._judge_built_in(row, Path("unused"))
+    identification._judge_built_in(row, Path("unused"))
     assert (row["recovered"], row["rule"]) == (True, "range")  # the range rule stays the first
 
 
 def test_a_capacity_study_runs_one_at_a_time():
-    spec = study.load_study(QUICK.parent / "sinusoids-capacity.yaml")
+    spec = registry.load_study(QUICK.parent / "sinusoids-capacity.yaml")
     with pytest.raises(ConfigError, match="--jobs: a capacity study runs one run at a time"):
-        study.run_study(spec, "unused", jobs=2)
+        registry.run_study(spec, "unused", jobs=2)
 
 
 def test_huge_spurious_ratios_are_tabled_as_such():
-    from invlearn.training import identification_study
+    from invlearn.studies import identification
 
     summary = {"recovered": 0, "seeds": 3, "has_truth": True, "by_invariance": 0, "learned_over_true": 0.0}
     result = {
@@ -157,14 +157,14 @@ def test_huge_spurious_ratios_are_tabled_as_such():
             "t/augnet": {**summary, "spurious": 254911.05, "score": "test_mae", "test_score": 0.5, "seconds": 1.0}
         },
     }
-    assert "| t | augnet | 0/3 | 0.00 | > 1000 | 0.500 MAE |  | 1.0 |" in identification_study.markdown(result)
+    assert "| t | augnet | 0/3 | 0.00 | > 1000 | 0.500 MAE |  | 1.0 |" in identification.markdown(result)
 
 
 def test_a_part_of_a_study_keeps_its_untransformed_tasks_and_names_unknown_ones():
-    from invlearn.training import identification_study
+    from invlearn.studies import identification
 
-    whole = study.load_study(QUICK.parent / "identification.yaml")
-    part = identification_study.select(whole, ["mnist-mlp-rotate90", "sinusoids"], ["marglik"])
+    whole = registry.load_study(QUICK.parent / "identification.yaml")
+    part = identification.select(whole, ["mnist-mlp-rotate90", "sinusoids"], ["marglik"])
     assert set(part["tasks"]) == {"mnist-mlp-rotate90", "mnist-mlp", "sinusoids"}  # with its plain task
     assert sorted({(task, method) for task, method, _ in part["runs"]}) == [
         ("mnist-mlp", "marglik"),
@@ -172,11 +172,11 @@ def test_a_part_of_a_study_keeps_its_untransformed_tasks_and_names_unknown_ones(
         ("sinusoids", "marglik"),
     ]
     assert all(part["runs"][key] == whole["runs"][key] for key in part["runs"])  # the same configs, same folders
-    assert len(identification_study.select(whole)["runs"]) == len(whole["runs"])
+    assert len(identification.select(whole)["runs"]) == len(whole["runs"])
     with pytest.raises(ConfigError, match="--tasks: 'mnist' is not one of the study's tasks"):
-        identification_study.select(whole, ["mnist"])
+        identification.select(whole, ["mnist"])
     with pytest.raises(ConfigError, match="--methods: 'lila' is not one"):
-        identification_study.select(whole, None, ["lila"])
+        identification.select(whole, None, ["lila"])
 
 
 def test_the_command_line_trains_only_the_part_asked_for(tmp_path, capsys):

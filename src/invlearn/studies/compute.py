@@ -36,8 +36,9 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from invlearn.studies import grid
 from invlearn.training import config as configs
-from invlearn.training import evaluation, grid, rundir
+from invlearn.training import evaluation, rundir
 from invlearn.training.config import ConfigError
 from invlearn.training.run import load_trained
 

@@ -1,4 +1,5 @@
-"""Training objectives of the invariance learners."""
+"""The published reward objective of AugNet (Rommel et al., NeurIPS 2022) and Augerino (Benton et al., NeurIPS
+2020): ``task loss - lam * model.penalty()``, minimised over the weights and the augmentation together."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from invlearn.models.invariant import InvariantModel
+from invlearn.objectives.base import Objective, checked_likelihood
+from invlearn.objectives.likelihoods import Likelihood
 
 
 def check_lam(lam: object) -> float:
@@ -43,3 +46,24 @@ def regularized_loss(
         raise TypeError(f"model must have a penalty() method, got {type(model).__name__}")
     loss = F.cross_entropy(output, target) if task_loss is None else task_loss(output, target)
     return loss - lam * model.penalty() if lam else loss
+
+
+class RewardPenalty(Objective):
+    """The published reward objective, ``task loss - lam * model.penalty()`` (:func:`regularized_loss`), the task
+    loss being the likelihood's conventional one (cross-entropy, mean squared error).
+
+    Args:
+        lam: ``lambda >= 0``, the weight of the reward for wide augmentation.
+        likelihood: the task's likelihood (default: categorical).
+    """
+
+    def __init__(self, lam: float = 0.5, likelihood: Likelihood | None = None) -> None:
+        super().__init__()
+        self.lam = check_lam(lam)
+        self.likelihood = checked_likelihood(likelihood)
+
+    def weights_loss(self, model, output, target, n_data):
+        return regularized_loss(output, target, model, self.lam, self.likelihood.loss)
+
+    def extra_repr(self) -> str:
+        return f"lam={self.lam:g}"

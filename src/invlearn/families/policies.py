@@ -6,7 +6,7 @@
   magnitude drawn uniformly in ``[0, 1]`` of its scale.
 * :class:`SubPolicies` (AutoAugment's form, Cubuk et al., CVPR 2019): a list of sub-policies, each a sequence of
   ``(op, probability, magnitude)``; one sub-policy drawn uniformly for each example, each of its ops applied with
-  its probability at its magnitude. A searched policy (DADA's, :mod:`invlearn.dada`) is one.
+  its probability at its magnitude. A searched policy (DADA's, :mod:`invlearn.families.dada`) is one.
 * :class:`TrainingOnly`: a transform applied in training mode and the identity in eval mode, as a policy is: it
   augments the training set, and the test set is seen as it is.
 
@@ -26,7 +26,7 @@ from torch import Tensor, nn
 from invlearn._validation import check_count, check_unit_interval
 from invlearn.augmentations import Augmentation, MagnitudeAugmentation, Params, RandomTransform
 from invlearn.augmentations.noise import uniform
-from invlearn.layers import candidate_list, common_modality, prefixed, unprefixed
+from invlearn.families.composite import candidate_list, common_modality, prefixed, unprefixed
 from invlearn.ops.relax import bernoulli_mask
 
 

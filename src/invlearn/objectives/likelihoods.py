@@ -11,7 +11,7 @@ A likelihood gives the two losses the objectives need: :meth:`Likelihood.loss`, 
 (cross-entropy averaged over examples and pixels, mean squared error) of the published objectives, and
 :meth:`Likelihood.nll`, the negative log-likelihood of one example (summed over its pixels or output
 dimensions), averaged over the batch, which the marginal likelihood multiplies by the data-set size. It also
-gives :meth:`Likelihood.curvature_terms`, from which :func:`invlearn.laplace.kfac_factors` builds the
+gives :meth:`Likelihood.curvature_terms`, from which :func:`invlearn.objectives.laplace.kfac_factors` builds the
 output-gradient Kronecker factor of the generalised Gauss-Newton.
 """
 

@@ -28,33 +28,19 @@ from typing import Any
 
 import torch
 
-from invlearn.training import compute_study, evaluation, identification_study, seeds
 from invlearn.training import config as configs
+from invlearn.training import evaluation, seeds
 from invlearn.training.config import ConfigError
 from invlearn.training.run import load_trained, train
 from invlearn.training.rundir import METRICS, write_atomic, write_json
 
-#: Kinds of study file (``kind:``; the capacity study when absent).
-KINDS = ("capacity", "identification", "compute")
 STUDY_KEYS = {"study", "base", "trunk", "sizes", "seeds", "eval_copies", "oracle", "invariance", "published", "set"}
 
 
-def load_study(path: str | Path) -> dict:
-    """Read and check a study file; the base config is resolved (with the study's ``set`` overrides)."""
+def load(path: str | Path, spec: dict) -> dict:
+    """Check a capacity study read from ``path``; the base config is resolved (with the study's ``set``
+    overrides)."""
     path = Path(path)
-    spec = configs.read_yaml_file(path)
-    if not isinstance(spec, dict):
-        raise ConfigError(f"{path}: a study must be a mapping")
-    kind = spec.get("kind", "capacity")
-    if kind not in KINDS:
-        raise ConfigError(f"kind: must be one of {sorted(KINDS)}, got {kind!r}")
-    problem = configs.check_name(spec.get("study"))
-    if problem:
-        raise ConfigError(f"study: {problem}")
-    if kind == "identification":
-        return identification_study.load(path, spec)
-    if kind == "compute":
-        return compute_study.load(path, spec)
     spec.pop("kind", None)
     unknown = sorted(set(spec) - STUDY_KEYS)
     if unknown:
@@ -130,15 +116,9 @@ def score(run_dir: Path, transform_entry: dict, n_copies: int | None = None) -> 
     return invariance, results["test_accuracy"]
 
 
-def run_study(spec: dict, out: str | Path, jobs: int = 1) -> dict:
-    """Train every run of the grid (a finished run directory is reused) and score them; returns and writes
-    ``study.json`` (per run and medians over seeds) and ``study.md``. An identification study (``kind:
-    identification``) runs :func:`invlearn.training.identification_study.run` instead, ``jobs`` runs at a time;
-    a capacity study runs one at a time."""
-    if spec.get("kind") == "identification":
-        return identification_study.run(spec, out, jobs)
-    if spec.get("kind") == "compute":
-        return compute_study.run(spec, out, jobs)
+def run(spec: dict, out: str | Path, jobs: int = 1) -> dict:
+    """Train every run of the grid (a finished run directory is reused) and score them, one run at a time;
+    returns and writes ``study.json`` (per run and medians over seeds) and ``study.md``."""
     if jobs != 1:
         raise ConfigError("--jobs: a capacity study runs one run at a time (--jobs is for identification studies)")
     out = Path(out)

@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from invlearn.cli import main
-from invlearn.training import compute_study, config, rundir, study
+from invlearn.studies import compute, registry
+from invlearn.training import config, rundir
 
 BASE = Path(__file__).resolve().parents[2] / "configs" / "sinusoids-augnet.yaml"
 OPS = "model.candidates=[{name: time_shift}, {name: sign_flip}, {name: gaussian_noise}]"
@@ -37,9 +38,9 @@ def _study(tmp_path: Path, methods: dict = METHODS, **extra) -> Path:
 
 
 def test_a_compute_study_trains_grids_and_searches_and_tables_their_cost(tmp_path, capsys):
-    spec = study.load_study(_study(tmp_path))
+    spec = registry.load_study(_study(tmp_path))
     out = tmp_path / "out"
-    result = study.run_study(spec, out)
+    result = registry.run_study(spec, out)
     assert len(result["runs"]) == 2 * (1 + 2 + 1)
     grid = result["summary"]["randaugment"]
     assert set(grid["points"]) == {"n_ops1-magnitude0.5", "n_ops2-magnitude0.5"}
@@ -49,7 +50,7 @@ def test_a_compute_study_trains_grids_and_searches_and_tables_their_cost(tmp_pat
     assert dada["search_seconds"] > 0
     assert dada["total_seconds"] == pytest.approx(dada["search_seconds"] + dada["train_seconds"])
     final = rundir.read_config(out / "dada" / "seed0")
-    searched = compute_study.searched_policy(out / "dada" / "seed0" / "search")
+    searched = compute.searched_policy(out / "dada" / "seed0" / "search")
     assert main(["policy", str(out / "dada" / "seed0" / "search")]) == 0  # the same, for --set model.policy=...
     assert json.loads(capsys.readouterr().out) == searched
     assert final["model"]["policy"] == searched and len(searched["sub_policies"]) == 2
@@ -57,7 +58,7 @@ def test_a_compute_study_trains_grids_and_searches_and_tables_their_cost(tmp_pat
     assert (out / "randaugment" / "n_ops2-magnitude0.5" / "seed1" / "metrics.json").is_file()
     assert "| dada | " in (out / "study.md").read_text() and (out / "accuracy-vs-seconds.png").is_file()
     assert json.loads((out / "study.json").read_text())["summary"]["none"]["seeds"] == 2
-    again = study.run_study(spec, out)  # every run is reused
+    again = registry.run_study(spec, out)  # every run is reused
     assert again["runs"] == result["runs"]
 
 
@@ -78,10 +79,10 @@ def test_the_command_line_trains_one_method_of_a_compute_study(tmp_path, capsys)
 
 
 def test_the_searched_policy_comes_only_from_a_search_run(tmp_path, capsys):
-    spec = study.load_study(_study(tmp_path, {"none": METHODS["none"], "dada": METHODS["dada"]}))
-    study.run_study(compute_study.select(spec, ["none"]), tmp_path / "out")
+    spec = registry.load_study(_study(tmp_path, {"none": METHODS["none"], "dada": METHODS["dada"]}))
+    registry.run_study(compute.select(spec, ["none"]), tmp_path / "out")
     with pytest.raises(config.ConfigError, match="not a DADA search"):
-        compute_study.searched_policy(tmp_path / "out" / "none" / "seed0")
+        compute.searched_policy(tmp_path / "out" / "none" / "seed0")
     assert main(["policy", str(tmp_path / "out" / "none" / "seed0")]) == 2
     assert "not a DADA search" in capsys.readouterr().err
     assert main(["policy", str(tmp_path / "absent")]) == 2
@@ -100,13 +101,13 @@ def test_the_searched_policy_comes_only_from_a_search_run(tmp_path, capsys):
 )
 def test_bad_studies_are_refused_before_anything_trains(tmp_path, methods, message):
     with pytest.raises(config.ConfigError, match=message):
-        study.load_study(_study(tmp_path, methods))
+        registry.load_study(_study(tmp_path, methods))
     assert not (tmp_path / "out").exists()
 
 
 def test_an_unknown_score_is_refused(tmp_path):
     with pytest.raises(config.ConfigError, match="score: must be one of"):
-        study.load_study(_study(tmp_path, score="f1"))
+        registry.load_study(_study(tmp_path, score="f1"))
 
 
 def test_the_plot_gives_every_method_its_own_colour_for_its_median_and_its_seeds():
@@ -119,7 +120,7 @@ def test_the_plot_gives_every_method_its_own_colour_for_its_median_and_its_seeds
     ]
     summary = {m: {"best_point": "", "score": "test_accuracy", "test_score": 0.51, "total_seconds": 10.0 + i}
                for i, m in enumerate(methods)}  # fmt: skip
-    fig = compute_study.figure({"study": "colours", "runs": runs, "summary": summary})
+    fig = compute.figure({"study": "colours", "runs": runs, "summary": summary})
     collections = fig.axes[0].collections
     assert len(collections) == 2 * len(methods)
     styles = []

@@ -21,7 +21,7 @@ A study file (YAML, ``kind: identification``) names tasks, methods and seeds::
 threads), then writes ``DIR/study.json`` (one row per run and one summary per
 task and method), ``DIR/study.md`` and, with matplotlib, ``DIR/recovered.png`` (tasks x methods, the fraction of
 seeds that recovered the truth). Each run's verdict is its ``metrics.json``'s ``final.identification``
-(:mod:`invlearn.identification`).
+(:mod:`invlearn.metrics.identification`).
 """
 
 from __future__ import annotations
@@ -33,10 +33,12 @@ from pathlib import Path
 
 import torch
 
-from invlearn import augmentations, identification
+from invlearn import augmentations
 from invlearn.data import registry
+from invlearn.metrics import identification
+from invlearn.studies import grid
 from invlearn.training import config as configs
-from invlearn.training import evaluation, grid, rundir, seeds
+from invlearn.training import evaluation, rundir, seeds
 from invlearn.training.config import ConfigError
 from invlearn.training.run import load_trained
 

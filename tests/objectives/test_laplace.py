@@ -11,10 +11,10 @@ import pytest
 import torch
 from torch import nn
 
-from invlearn import augmentations, laplace
-from invlearn.independent import IndependentCandidates
+from invlearn import augmentations
+from invlearn.families.independent import IndependentCandidates
 from invlearn.models import Independent
-from invlearn.objectives import MarginalLikelihood
+from invlearn.objectives import MarginalLikelihood, laplace
 
 
 def _model(trunk: nn.Module, names=("rotate",), magnitude=0.4) -> Independent:

@@ -9,11 +9,11 @@ import pytest
 import torch
 from torch import nn
 
-from invlearn import augmentations, laplace
-from invlearn.independent import IndependentCandidates
-from invlearn.likelihoods import Categorical, Gaussian
+from invlearn import augmentations
+from invlearn.families.independent import IndependentCandidates
 from invlearn.models import Independent
-from invlearn.objectives import MarginalLikelihood, RewardPenalty
+from invlearn.objectives import MarginalLikelihood, RewardPenalty, laplace
+from invlearn.objectives.likelihoods import Categorical, Gaussian
 
 
 def _model(trunk: nn.Module, names=("rotate",), equivariant=False, aggregate="mean") -> Independent:

@@ -1,0 +1,47 @@
+"""What a learner's augmentation is trained on: the objectives, a registry apart from the augmentation families.
+
+A learner is a trunk, an augmentation family (AugNet's layers, Augerino's Lie-algebra box, independent
+candidates) and an :class:`Objective`:
+
+* :class:`RewardPenalty` (``"reward"``, :mod:`~invlearn.objectives.reward`): the published objective of AugNet
+  (Rommel et al., NeurIPS 2022) and Augerino (Benton et al., NeurIPS 2020), ``task loss - lam * model.penalty()``
+  (:func:`regularized_loss`), minimised over the weights and the augmentation together by one optimiser.
+* :class:`Unrolled` (``"unrolled"``, :mod:`~invlearn.objectives.unrolled`): DADA's bilevel objective (Li et al.,
+  ECCV 2020): the weights train on the task loss of augmented data; the augmentation, apart, on the clean loss of
+  held-out data after one unrolled gradient step of the weights.
+* :class:`MarginalLikelihood` (``"marglik"``, :mod:`~invlearn.objectives.marglik`): LILA's objective (Immer, van
+  der Ouderaa et al., NeurIPS 2022). The weights train on the maximum-a-posteriori loss, ``task loss + delta / (2
+  N) ||theta||^2`` (the prior as weight decay); the augmentation and the prior precision ``delta`` are updated
+  apart, by their own optimiser, on ``-log p(D | eta) / N``
+  (:func:`invlearn.objectives.laplace.log_marginal_likelihood`, the KFAC code), every ``every_n_steps`` weight
+  steps once ``burn_in_epochs`` are done.
+
+Each reads the task's outputs through a :class:`Likelihood` (:mod:`~invlearn.objectives.likelihoods`: categorical
+for classification and segmentation, Gaussian for regression). The base class is in
+:mod:`~invlearn.objectives.base`, the registry :data:`OBJECTIVES` in :mod:`~invlearn.objectives.registry`. The
+trainer asks an objective for its two losses and its schedule; it never branches on which one it has.
+
+Layering: objectives import ops, augmentations, families and models, never training, studies or the CLI.
+"""
+
+from invlearn.objectives import laplace, likelihoods
+from invlearn.objectives.base import Objective
+from invlearn.objectives.likelihoods import Categorical, Gaussian, Likelihood
+from invlearn.objectives.marglik import MarginalLikelihood
+from invlearn.objectives.registry import OBJECTIVES
+from invlearn.objectives.reward import RewardPenalty, regularized_loss
+from invlearn.objectives.unrolled import Unrolled
+
+__all__ = [
+    "OBJECTIVES",
+    "Categorical",
+    "Gaussian",
+    "Likelihood",
+    "MarginalLikelihood",
+    "Objective",
+    "RewardPenalty",
+    "Unrolled",
+    "laplace",
+    "likelihoods",
+    "regularized_loss",
+]
