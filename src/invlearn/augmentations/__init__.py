@@ -1,5 +1,9 @@
 """Augmentation modules: learnable-strength shells over :mod:`invlearn.ops`, and their registry.
 
+One module per modality (``image``, ``signal``, ``points``), their base classes (``base``), the noise samplers
+(``noise``) and the ``registry``. The families (:mod:`invlearn.families`) are made of them. Layering: they
+import the ops only.
+
 >>> from invlearn import augmentations
 >>> rotate = augmentations.create("rotate", magnitude=0.25)   # angles uniform in +-0.25 * pi/6 rad
 >>> augmentations.available("signal")[:3]

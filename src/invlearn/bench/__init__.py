@@ -1,1 +1,4 @@
-"""Benchmark suites printing JSON (``invlearn bench SUITE``); their baselines are optional extras."""
+"""Benchmark suites printing JSON (``invlearn bench SUITE``); their baselines are optional extras.
+
+Layering: above studies and below the CLI.
+"""

@@ -1,4 +1,10 @@
-"""Invariant models (AugNet, Augerino, independent candidates), the experiments' trunks and their registry."""
+"""Invariant models and trunks.
+
+``invariant``: :class:`InvariantModel`, a trunk behind an augmentation family, averaging its copies (and
+``AugNet``, ``Augerino``, ``Independent`` built on it); the experiments' trunks (``cnn``, ``resnet``,
+``signal``, ``sleep``, ``points``) and their ``registry``. Layering: models import the families and below,
+never the objectives, training or studies.
+"""
 
 from invlearn.models.cnn import LeNet, SmallUNet, SpriteCNN
 from invlearn.models.invariant import Augerino, AugNet, Independent, InvariantModel

@@ -1,7 +1,10 @@
 """Functional core: pure, batched, differentiable operations with explicit per-example parameters.
 
 No randomness and no modules live here; :mod:`invlearn.augmentations` samples the parameters.
-Images are ``(B, C, H, W)`` floats, signals ``(B, channels, times)`` floats.
+Images are ``(B, C, H, W)`` floats, signals ``(B, channels, times)`` floats, point sets ``(B, N, 3 + C)``.
+Modules: ``geometry`` (affine warps), ``color``, ``signal``, ``points`` and ``relax`` (relaxed masks).
+
+Layering: the bottom layer; ops import nothing of invlearn but its argument checks.
 """
 
 from invlearn.ops.color import (
