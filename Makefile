@@ -30,6 +30,7 @@ lint: install
 bench: install
 	$(BIN)/invlearn bench ops --output bench-ops.json
 	$(BIN)/invlearn bench learners --output bench-learners.json
+	$(BIN)/invlearn bench objectives --output bench-objectives.json
 
 # Which invariance do rotated digits have? The marginal likelihood beside the published objectives (AugNet,
 # Augerino) and no augmentation, over 5 seeds of one identification task (configs/identification-demo.yaml),

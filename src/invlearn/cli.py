@@ -15,7 +15,7 @@ from pathlib import Path
 from invlearn import __version__, augmentations
 
 #: Benchmark suites and the optional modules each one imports.
-BENCH_SUITES = {"ops": ("kornia", "torchdiffeq"), "learners": ()}
+BENCH_SUITES = {"ops": ("kornia", "torchdiffeq"), "learners": (), "objectives": ("lightning", "yaml")}
 
 
 class UsageError(Exception):
@@ -56,6 +56,8 @@ def _bench(args: argparse.Namespace) -> int:
     _require(BENCH_SUITES[args.suite], "bench")
     _check_output_file(args.output, "--output")
     args.repeats = args.repeats or (30 if args.suite == "ops" else 20)
+    if args.suite != "objectives" and (args.study or args.epochs):
+        raise UsageError("--study and --epochs apply to the objectives suite")
     if args.suite == "ops":
         if args.only:
             unknown = sorted(set(args.only) - set(augmentations.available()))
@@ -64,12 +66,20 @@ def _bench(args: argparse.Namespace) -> int:
         from invlearn.bench import ops as suite
 
         report = suite.run(repeats=args.repeats, names=args.only)
-    else:
-        if args.only:
-            raise UsageError("--only applies to the ops suite")
+    elif args.only:
+        raise UsageError("--only applies to the ops suite")
+    elif args.suite == "learners":
         from invlearn.bench import learners as suite
 
         report = suite.run(repeats=args.repeats)
+    else:
+        from invlearn.bench import objectives as suite
+        from invlearn.training import config
+
+        try:
+            report = suite.run(args.study or suite.DEMO_STUDY, args.epochs)
+        except config.ConfigError as error:
+            raise UsageError(str(error)) from None
     text = json.dumps(report, indent=2)
     if args.output:
         try:
@@ -182,6 +192,32 @@ def _study(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evidence(args: argparse.Namespace) -> int:
+    _require(("lightning", "yaml"), "train")
+    from invlearn.studies import evidence
+    from invlearn.training import config, run
+
+    try:
+        magnitudes = evidence.magnitude_list(args.magnitudes)
+        seeds = [int(seed) for seed in args.seeds.split(",")]
+        hold = json.loads(args.hold)
+    except ValueError as error:
+        raise UsageError(f"--magnitudes, --seeds or --hold: {error}") from None
+    try:
+        runs = evidence.run_configs(
+            args.config, args.candidate, magnitudes, seeds, args.set or [], hold, args.scale, args.fraction
+        )
+        out = args.out or str(Path("runs") / "evidence" / args.candidate)
+        result = evidence.run(runs, out, args.candidate, args.batch, args.copies, args.examples, args.jobs, args.scale)
+    except config.ConfigError as error:
+        raise UsageError(str(error)) from None
+    except run.RunFailed as error:
+        raise Failure(str(error)) from None
+    picks = {name: {k: s[k] for k in ("best", "widest_within_spread")} for name, s in result["scores"].items()}
+    print(json.dumps({"out": out, "true_magnitude": result["true_magnitude"], **picks}))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="invlearn", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"invlearn {__version__}")
@@ -193,6 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--only", nargs="+", metavar="NAME", help="time only these augmentations")
     bench.add_argument("--output", metavar="FILE", help="also write the JSON to FILE")
+    bench.add_argument("--study", metavar="STUDY.yaml", help="objectives: the study whose runs are timed")
+    bench.add_argument("--epochs", type=_positive_int, help="objectives: train every run this many epochs")
     bench.set_defaults(handler=_bench)
 
     train = commands.add_parser("train", help="train a model from a YAML config into a run directory")
@@ -231,6 +269,24 @@ def build_parser() -> argparse.ArgumentParser:
     grid.add_argument("--tasks", nargs="+", metavar="TASK", help="train and tabulate only these tasks (identification)")
     grid.add_argument("--methods", nargs="+", metavar="METHOD", help="only these methods (identification, compute)")
     grid.set_defaults(handler=_study)
+
+    curves = commands.add_parser(
+        "evidence", help="score fixed ranges of one candidate with every objective (evidence curves, JSON and PNG)"
+    )
+    curves.add_argument("config", metavar="CONFIG.yaml")
+    curves.add_argument("--candidate", required=True, metavar="NAME", help="catalogue name, e.g. rotate")
+    curves.add_argument("--magnitudes", required=True, metavar="M,M,...", help="its strengths, in [0, 1]")
+    curves.add_argument("--scale", type=float, help="the candidate's scale (default: its catalogue default)")
+    curves.add_argument("--seeds", default="0,1,2", metavar="S,S,...", help="default 0,1,2")
+    curves.add_argument("--out", metavar="DIR", help="default runs/evidence/<candidate>")
+    curves.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)")
+    curves.add_argument("--hold", default="[]", metavar="JSON", help="candidates held beside it at their strengths")
+    curves.add_argument("--fraction", type=float, default=0.2, help="training set held out from the weights")
+    curves.add_argument("--batch", type=_positive_int, default=250, help="examples per estimate")
+    curves.add_argument("--copies", type=_positive_int, default=8, help="augmented copies per example")
+    curves.add_argument("--examples", type=_positive_int, help="score only the first EXAMPLES of each part")
+    curves.add_argument("--jobs", type=_positive_int, default=1, metavar="N", help="runs trained at a time")
+    curves.set_defaults(handler=_evidence)
     return parser
 
 

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from invlearn.metrics.identification import Truth, effective_ranges, recovered, spurious_ratios
+from invlearn.metrics.identification import Truth, effective_ranges, recovered, selected, spurious_ratios
 
 ROTATION = Truth(("rotate",), math.pi / 4, "rad")
 CIRCLE = Truth(("rotate",), math.pi, "rad")
@@ -66,3 +66,23 @@ def test_spurious_ratios_compare_with_the_untransformed_task():
     ratios = spurious_ratios(on_rotated, on_plain, ROTATION)
     assert ratios == {"scale": 1.0, "shear_x": pytest.approx(1.0)}  # 0.02 / 0.02; rotate is the truth
     assert spurious_ratios(augnet(scale=(0.1, 1.0)), augnet(scale=(0.0, 1.0)), None) == {"scale": math.inf}
+
+
+def scaled(high: float, scale: float) -> dict:
+    return {**entry(high), "scale": scale}
+
+
+def test_selected_needs_the_true_transform_alone_above_a_quarter_of_its_scale_at_0_7_of_the_truth():
+    right = {"rotate": scaled(1.2, math.pi), "shear_x": scaled(0.07, 0.3), "translate_x": scaled(0.1, 0.45)}
+    assert selected(right, ROTATION) and not recovered(right, ROTATION)  # picked, at 1.53x the truth
+    assert not selected({**right, "shear_x": scaled(0.08, 0.3)}, ROTATION)  # a second one above a quarter
+    assert not selected({**right, "rotate": scaled(0.5, math.pi)}, ROTATION)  # below 0.7 of the truth
+    assert selected({"0.rotate": {**scaled(0.8, math.pi), "weight": 0.99}}, ROTATION)
+    assert selected(right, Truth(("rotate",), 0.0, "rad", at_most=0.1)) is None  # a truth of no invariance
+    assert selected({"rotate": entry(0.8)}, ROTATION) is None  # entries of older runs carry no scale
+
+
+def test_spurious_ratios_count_each_range_as_at_least_a_hundredth_of_its_scale():
+    ratios = spurious_ratios({"scale": scaled(0.5, 1.0)}, {"scale": scaled(0.0, 1.0)}, None)
+    assert ratios == {"scale": pytest.approx(50.0)}
+    assert spurious_ratios({"scale": scaled(0.001, 1.0)}, {"scale": scaled(0.0, 1.0)}, None) == {"scale": 1.0}

@@ -117,7 +117,8 @@ def test_augerino_safe_variant_switches_the_whole_reward_off():
 def test_learned_invariances_report():
     report = augnet().learned_invariances()
     json.dumps(report)
-    assert set(report["0.rotate"]) == {"weight", "magnitude", "low", "high", "unit"}
+    assert set(report["0.rotate"]) == {"weight", "magnitude", "low", "high", "unit", "scale"}
+    assert report["0.rotate"]["scale"] == pytest.approx(math.pi / 6) and report["0.hflip"]["scale"] == 1.0
     assert report["0.rotate"]["unit"] == "rad" and report["0.rotate"]["high"] == pytest.approx(0.5 * math.pi / 6)
     assert report["0.hflip"]["magnitude"] is None and report["0.hflip"]["high"] == pytest.approx(0.5)
     assert "1.sample_pairing" in report
@@ -129,6 +130,7 @@ def test_learned_invariances_report():
     assert ranges["rotate"]["high"] == pytest.approx(math.pi / 8, rel=1e-5)
     assert ranges["rotate"]["low"] == pytest.approx(-math.pi / 8, rel=1e-5)
     assert ranges["rotate"]["weight"] is None and ranges["translate_x"]["unit"] == "fraction of width"
+    assert ranges["rotate"]["scale"] == pytest.approx(math.pi) and ranges["translate_x"]["scale"] == 0.5
 
 
 @pytest.mark.parametrize("build", MODELS.values(), ids=MODELS.keys())

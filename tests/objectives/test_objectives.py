@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from invlearn import Independent
-from invlearn.objectives import OBJECTIVES, MarginalLikelihood, RewardPenalty, Unrolled, laplace
+from invlearn.objectives import OBJECTIVES, HeldOut, MarginalLikelihood, RewardPenalty, Unrolled, laplace
 from invlearn.objectives.reward import regularized_loss
 from tests.conftest import make_augmentation, make_input, seeded
 from tests.learners import TinyImageTrunk
@@ -99,7 +99,12 @@ def test_bad_settings_are_refused(build, message):
 
 
 def test_the_registry_names_every_objective():
-    assert OBJECTIVES == {"reward": RewardPenalty, "marglik": MarginalLikelihood, "unrolled": Unrolled}
+    assert OBJECTIVES == {
+        "reward": RewardPenalty,
+        "marglik": MarginalLikelihood,
+        "heldout": HeldOut,
+        "unrolled": Unrolled,
+    }
 
 
 @pytest.mark.parametrize("family", ["augnet", "augerino", "independent"])

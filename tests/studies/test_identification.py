@@ -19,7 +19,7 @@ def test_the_quick_identification_study(tmp_path):
     out = tmp_path / "out"
     assert main(["study", str(QUICK), "--out", str(out)]) == 0
     result = json.loads((out / "study.json").read_text())
-    assert len(result["runs"]) == 2 * 3 * 2
+    assert len(result["runs"]) == 2 * 4 * 2
     for row in result["runs"]:
         assert (out / row["task"] / row["method"] / f"seed{row['seed']}" / "metrics.json").is_file()
         assert isinstance(row["recovered"], bool) and row["truth"] is not None
@@ -29,13 +29,17 @@ def test_the_quick_identification_study(tmp_path):
     assert summary["seeds"] == 2 and summary["recovered"] == sum(
         r["recovered"] for r in result["runs"] if r["task"] == "sinusoids" and r["method"] == "augnet"
     )
-    marglik = [r for r in result["runs"] if r["method"] == "marglik"]
-    assert {r["task"] for r in marglik} == {"sinusoids", "sprites"}  # the per-modality overrides reach both
-    for row in marglik:
-        metrics = json.loads((out / row["task"] / "marglik" / f"seed{row['seed']}" / "metrics.json").read_text())
-        assert metrics["final"]["hyper_seconds"] > 0
+    for method in ("marglik", "heldout"):
+        learned = [r for r in result["runs"] if r["method"] == method]
+        assert {r["task"] for r in learned} == {"sinusoids", "sprites"}  # the per-modality overrides reach both
+        for row in learned:
+            metrics = json.loads((out / row["task"] / method / f"seed{row['seed']}" / "metrics.json").read_text())
+            assert metrics["final"]["hyper_seconds"] > 0
+            assert isinstance(row["selected"], bool)
+            if method == "heldout":  # it says what it kept from the weights
+                assert metrics["final"]["held_out"]["examples"] == 19
     table = (out / "study.md").read_text()
-    assert "| sprites | none | 0/2 |" in table and "| sinusoids | augnet |" in table
+    assert "| sprites | none | 0/2 | 0/2 |" in table and "| sinusoids | augnet |" in table and "| heldout |" in table
     if (out / "recovered.png").exists():
         assert (out / "recovered.png").stat().st_size > 1000
     again = registry.run_study(registry.load_study(QUICK), out)  # finished runs are reused, not retrained
@@ -83,7 +87,7 @@ def test_tasks_without_a_known_invariance_are_tabled_but_not_drawn(tmp_path):
             "sleep/augnet": {**summary, "by_invariance": 0, "score": "test_accuracy", "test_score": 0.9, "seconds": 3.0}
         },
     }
-    assert "| sleep | augnet | no truth |  |  | 0.900 acc |  | 3.0 |" in identification.markdown(result)
+    assert "| sleep | augnet | no truth |  |  |  | 0.900 acc |  | 3.0 |" in identification.markdown(result)
     identification._heatmap(result, tmp_path)
     assert not (tmp_path / "recovered.png").exists()
 
@@ -157,7 +161,7 @@ def test_huge_spurious_ratios_are_tabled_as_such():
             "t/augnet": {**summary, "spurious": 254911.05, "score": "test_mae", "test_score": 0.5, "seconds": 1.0}
         },
     }
-    assert "| t | augnet | 0/3 | 0.00 | > 1000 | 0.500 MAE |  | 1.0 |" in identification.markdown(result)
+    assert "| t | augnet | 0/3 |  | 0.00 | > 1000 | 0.500 MAE |  | 1.0 |" in identification.markdown(result)
 
 
 def test_a_part_of_a_study_keeps_its_untransformed_tasks_and_names_unknown_ones():

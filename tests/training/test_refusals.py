@@ -166,3 +166,27 @@ def test_version(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--version"])
     assert exit_info.value.code == 0 and capsys.readouterr().out.startswith("invlearn 0.")
+
+
+HELDOUT = [
+    "model.method=independent", "model.objective=heldout", "model.layers=null",
+    "model.candidates=[{name: frequency_shift, magnitude: 0.1, scale: 2.0}, {name: gaussian_noise, magnitude: 0.1}]",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["heldout.fraction=0"], "heldout.fraction: must be in (0, 1), got 0"),
+        (["heldout.fraction=1.5"], "heldout.fraction: must be in (0, 1), got 1.5"),
+        (["heldout.fraction=.nan"], "heldout.fraction: must be finite"),
+        (["heldout.lr=.inf"], "heldout.lr: must be finite"),
+        (["heldout.copies=0"], "heldout.copies: must be >= 1"),
+        (["heldout.folds=3"], "heldout.folds: unknown key"),
+        (["heldout.batch_size=64"], "heldout.batch_size: 64 is more than the 19 held-out examples (0.2 of 96)"),
+        (["heldout.fraction=0.03", "heldout.batch_size=2"], "3 held-out examples (0.03 of 96) are fewer than the 4"),
+    ],
+)
+def test_held_out_settings_that_cannot_run(workdir, capsys, overrides, message):
+    args = ["train", str(AUGNET), *SETS, *sum([["--set", item] for item in HELDOUT + overrides], [])]
+    assert message in refuse(capsys, [*args, "--out", str(workdir / "run")], workdir)

@@ -280,3 +280,28 @@ def test_sgd_with_a_cosine_schedule_anneals_to_zero(tmp_path):
     assert group["momentum"] == 0.9 and group["nesterov"] and group["lr"] == pytest.approx(0.0, abs=1e-12)
     (scheduler,) = checkpoint["lr_schedulers"]
     assert scheduler["T_max"] == 3 * 6  # 3 epochs of 96 / 16 batches
+
+
+#: The same task with independent candidates under the held-out likelihood, a hyper-step every 2 weight steps.
+HELDOUT = [
+    "model.method=independent", "model.objective=heldout", "model.layers=null",
+    "model.candidates=[{name: frequency_shift, magnitude: 0.1, scale: 2.0}, {name: gaussian_noise, magnitude: 0.1}]",
+    "heldout.burn_in_epochs=1", "heldout.every_n_steps=2", "heldout.copies=2", "heldout.batch_size=8",
+]  # fmt: skip
+
+
+def test_two_cpu_processes_learn_one_held_out_range(tmp_path):
+    """The held-out objective under DDP: both processes hold the same examples out and take the mean of their
+    hyper-gradients, so they keep one range; rank 0 writes what it kept from the weights."""
+    args = [sys.executable, "-m", "invlearn.cli", "train", str(AUGNET), "--out", str(tmp_path / "ddp")]
+    for item in TINY + HELDOUT + ["trainer.batch_size=8", "trainer.devices=2", "trainer.strategy=ddp"]:
+        args += ["--set", item]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    metrics = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
+    assert metrics["final"]["held_out"] == {"examples": 19, "fraction": 0.2, "weights_trained_on": 77}
+    assert metrics["final"]["hyper_seconds"] > 0
+    checkpoint = torch.load(tmp_path / "ddp" / "checkpoints" / "last.ckpt", weights_only=True)
+    magnitude = checkpoint["state_dict"]["model.augmentation.candidates.0._magnitude"]
+    assert float(magnitude) == pytest.approx(metrics["final"]["learned_invariances"]["frequency_shift"]["magnitude"])
+    assert float(magnitude) != pytest.approx(0.1)  # it moved

@@ -34,6 +34,17 @@ GENERATOR_UNITS = {
     "shear": ("symmetric shear coefficient", 1.0),
 }
 
+#: The half-range of each generator counted as its full extent (:meth:`UniformLieAffine.extent`), in the units
+#: of :data:`GENERATOR_UNITS`: the full circle, half the image, a zoom or stretch by 2, a shear of 1.
+FULL_RANGES = {
+    "translate_x": 0.5,
+    "translate_y": 0.5,
+    "rotate": math.pi,
+    "scale": math.log(2.0),
+    "stretch": math.log(2.0),
+    "shear": 1.0,
+}
+
 
 def _inverse_softplus(value: Tensor) -> Tensor:
     return value + torch.log(-torch.expm1(-value))
@@ -111,6 +122,12 @@ class UniformLieAffine(RandomTransform):
 
     def warp_matrix(self, params, height, width) -> Tensor:
         return self.matrix(params)
+
+    def extent(self) -> Tensor:
+        """The sum over generators of the half-range sampled now over its full range (:data:`FULL_RANGES`),
+        differentiable."""
+        factors = [GENERATOR_UNITS[name][1] / (2 * FULL_RANGES[name]) for name in self.generator_names]
+        return (self.widths * torch.tensor(factors, dtype=self.widths.dtype, device=self.widths.device)).sum()
 
     def ranges(self) -> dict[str, dict]:
         """Per generator: ``{"low", "high", "unit", "width"}``, the physical interval currently sampled."""

@@ -10,8 +10,17 @@ For a task whose data were transformed by a known transformation, uniform over a
   the truth, so a learner that grows every range without bound does not pass; where the right answer is *no*
   invariance to a transform (a regression whose target is the rotation angle: a true half-range of 0), when its
   effective range is at most the truth's ``at_most`` (e.g. 0.1 rad);
+* the task is **selected** when the true transform is the only one whose effective range is above
+  :data:`SELECTION_FRACTION` (a quarter) of its scale, and it reaches at least 0.7 of the truth: the learner picked
+  the right candidate, whether or not its range is within the band of "recovered";
 * the **spurious ratio** of every other transform is its effective range on the transformed task over its
-  effective range on the untransformed task, same method and seed (about 1 when the learner is not fooled).
+  effective range on the untransformed task, same method and seed (about 1 when the learner is not fooled); both
+  ranges count as at least :data:`SPURIOUS_FLOOR` of the transform's scale, so a range grown from about 0 gives a
+  large, finite ratio.
+
+A transform's *scale* (``learned_invariances()``'s ``"scale"``) is the range at its full strength: a candidate's
+physical scale, or for Augerino's generators their full range
+(:data:`invlearn.families.augerino.FULL_RANGES`).
 """
 
 from __future__ import annotations
@@ -24,6 +33,10 @@ from dataclasses import dataclass
 TOLERANCE = 0.3
 #: For the full circle, the least effective rotation range that counts as recovered (rad).
 FULL_CIRCLE_FLOOR = 0.8 * math.pi
+#: The fraction of its scale above which a transform counts as chosen (see "selected").
+SELECTION_FRACTION = 0.25
+#: The fraction of its scale that a spurious ratio's ranges count as at least.
+SPURIOUS_FLOOR = 0.01
 
 
 @dataclass(frozen=True)
@@ -64,6 +77,24 @@ def effective_ranges(learned: Mapping[str, Mapping]) -> dict[str, float]:
     return ranges
 
 
+def scales(learned: Mapping[str, Mapping]) -> dict[str, float]:
+    """Each transform's scale from ``learned_invariances()`` (entries without one, from runs of older versions,
+    are left out)."""
+    return {transform_name(key): float(entry["scale"]) for key, entry in learned.items() if entry.get("scale")}
+
+
+def selected(learned: Mapping[str, Mapping], truth: Truth) -> bool | None:
+    """Whether the true transforms are the only ones above :data:`SELECTION_FRACTION` of their scale, each at least
+    ``1 - TOLERANCE`` of the truth; ``None`` where it cannot be told (a truth of no invariance, or entries without a
+    scale)."""
+    ranges, known = effective_ranges(learned), scales(learned)
+    if truth.half_range == 0 or set(ranges) - set(known):
+        return None
+    right = all(ranges.get(name, 0.0) >= (1.0 - TOLERANCE) * truth.half_range for name in truth.names)
+    others = [name for name in ranges if name not in truth.names]
+    return right and all(ranges[name] <= SELECTION_FRACTION * known[name] for name in others)
+
+
 def recovered(learned: Mapping[str, Mapping], truth: Truth) -> bool:
     """Whether every transform of ``truth`` has an effective range within :meth:`Truth.bounds`."""
     ranges = effective_ranges(learned)
@@ -75,12 +106,15 @@ def spurious_ratios(
     transformed: Mapping[str, Mapping], untransformed: Mapping[str, Mapping], truth: Truth | None
 ) -> dict[str, float]:
     """Per transform not in ``truth``: effective range on the transformed task over that on the untransformed
-    task (1 where both are 0, infinity where only the untransformed one is)."""
+    task, each counted as at least :data:`SPURIOUS_FLOOR` of the transform's scale (where the entries carry none:
+    1 where both are 0, infinity where only the untransformed one is)."""
     on_task, on_plain = effective_ranges(transformed), effective_ranges(untransformed)
+    known = {**scales(untransformed), **scales(transformed)}
     ratios = {}
     for name in sorted(set(on_task) | set(on_plain)):
         if truth is not None and name in truth.names:
             continue
-        task, plain = on_task.get(name, 0.0), on_plain.get(name, 0.0)
+        floor = SPURIOUS_FLOOR * known.get(name, 0.0)
+        task, plain = max(on_task.get(name, 0.0), floor), max(on_plain.get(name, 0.0), floor)
         ratios[name] = task / plain if plain > 0 else (1.0 if task == 0 else math.inf)
     return ratios

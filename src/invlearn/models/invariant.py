@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 from invlearn._validation import check_choice, check_count, check_generator, checking, trusted
 from invlearn.augmentations.base import Augmentation, Params, RandomTransform
-from invlearn.families.augerino import UniformLieAffine
+from invlearn.families.augerino import FULL_RANGES, UniformLieAffine
 from invlearn.families.augnet import AugmentationLayer, AugmentationModule
 from invlearn.families.independent import IndependentCandidates
 
@@ -34,7 +34,8 @@ N_COPIES_EVAL = 4
 
 def _range_entry(candidate: Augmentation, weight: float | None) -> dict:
     """One candidate's entry of ``learned_invariances()``: its weight (``None`` outside a softmax layer), magnitude
-    (``None`` for a probability), the physical range ``low``, ``high`` it samples now and the unit."""
+    (``None`` for a probability), the physical range ``low``, ``high`` it samples now, the unit, and its ``scale``
+    (the range at full strength: its physical scale, or 1 for a probability)."""
     low, high = candidate.range()
     magnitude = candidate.magnitude
     return {
@@ -43,6 +44,7 @@ def _range_entry(candidate: Augmentation, weight: float | None) -> dict:
         "low": low,
         "high": high,
         "unit": candidate.unit,
+        "scale": 1.0 if magnitude is None else candidate.scale,
     }
 
 
@@ -155,6 +157,12 @@ class InvariantModel(nn.Module):
         a transform that learns nothing (the identity, a fixed augmentation)."""
         return torch.zeros(())  # a 0-dim tensor combines with a loss on any device
 
+    def extent(self) -> Tensor:
+        """How wide the augmentation is, differentiable: a sum over its transforms of the fraction of each one's
+        scale it samples now (0 here, for a transform that learns nothing). The held-out objective's Occam term
+        (:class:`~invlearn.objectives.HeldOut`) widens it where the data cannot tell ranges apart."""
+        return torch.zeros(())
+
     @torch.no_grad()
     def project_(self) -> None:
         """Clamp every learnable magnitude and probability into ``[0, 1]`` in place; call it after each
@@ -218,6 +226,14 @@ class AugNet(InvariantModel):
             terms.append(strengths * layer.weights if self.penalty_kind == "magnitude_weight" else strengths)
         return torch.cat(terms).norm()
 
+    def extent(self) -> Tensor:
+        """``sum mu (.) omega`` over all layers' candidates: each candidate's strength (fraction of its scale)
+        times its weight."""
+        return sum(
+            (torch.stack([c.strength for c in layer.candidates]) * layer.weights).sum()
+            for layer in self.augmentation.layers
+        )
+
     def learned_invariances(self) -> dict[str, dict]:
         out = {}
         for i, layer in enumerate(self.augmentation.layers):
@@ -276,9 +292,21 @@ class Augerino(InvariantModel):
             reward = torch.where((widths >= self.safe_limit).any(), torch.zeros_like(reward), reward)
         return reward
 
+    def extent(self) -> Tensor:
+        """Each generator's half-range over its full range (:data:`~invlearn.families.augerino.FULL_RANGES`:
+        the full circle, half the image, a zoom or stretch by 2, a shear of 1), summed."""
+        return self.augmentation.extent()
+
     def learned_invariances(self) -> dict[str, dict]:
         return {
-            name: {"weight": None, "magnitude": None, "low": r["low"], "high": r["high"], "unit": r["unit"]}
+            name: {
+                "weight": None,
+                "magnitude": None,
+                "low": r["low"],
+                "high": r["high"],
+                "unit": r["unit"],
+                "scale": FULL_RANGES[name],
+            }
             for name, r in self.augmentation.ranges().items()
         }
 
@@ -319,6 +347,10 @@ class Independent(InvariantModel):
         """``|| mu ||_2`` over the candidates' strengths (AugNet's reward without weights), for the published
         reward objective."""
         return torch.stack([candidate.strength for candidate in self.augmentation.candidates]).norm()
+
+    def extent(self) -> Tensor:
+        """``sum mu``: the candidates' strengths (each a fraction of its scale), summed."""
+        return torch.stack([candidate.strength for candidate in self.augmentation.candidates]).sum()
 
     def learned_invariances(self) -> dict[str, dict]:
         return {candidate.name: _range_entry(candidate, None) for candidate in self.augmentation.candidates}

@@ -15,17 +15,26 @@ candidates) and an :class:`Objective`:
   apart, by their own optimiser, on ``-log p(D | eta) / N``
   (:func:`invlearn.objectives.laplace.log_marginal_likelihood`, the KFAC code), every ``every_n_steps`` weight
   steps once ``burn_in_epochs`` are done.
+* :class:`HeldOut` (``"heldout"``, :mod:`~invlearn.objectives.heldout`): the likelihood of held-out data. A part of
+  the training set is kept from the weights; the augmentation is updated apart on the negative log-likelihood of
+  the copy-averaged prediction on it, minus the Occam term ``se * extent`` (the held-out score's standard error
+  times the augmentation's width), so that among ranges the held-out data cannot tell apart the widest wins. It
+  stays informative where the trunk fits its training set perfectly and the Laplace evidence goes flat.
 
 Each reads the task's outputs through a :class:`Likelihood` (:mod:`~invlearn.objectives.likelihoods`: categorical
 for classification and segmentation, Gaussian for regression). The base class is in
-:mod:`~invlearn.objectives.base`, the registry :data:`OBJECTIVES` in :mod:`~invlearn.objectives.registry`. The
-trainer asks an objective for its two losses and its schedule; it never branches on which one it has.
+:mod:`~invlearn.objectives.base`, that of the objectives which keep examples from the weights,
+:class:`HoldOutObjective`, in :mod:`~invlearn.objectives.hold_out`, and the registry :data:`OBJECTIVES` in
+:mod:`~invlearn.objectives.registry`. The trainer asks an objective for its two losses and its schedule; it never
+branches on which one it has.
 
 Layering: objectives import ops, augmentations, families and models, never training, studies or the CLI.
 """
 
 from invlearn.objectives import laplace, likelihoods
 from invlearn.objectives.base import Objective
+from invlearn.objectives.heldout import HeldOut
+from invlearn.objectives.hold_out import HoldOutObjective
 from invlearn.objectives.likelihoods import Categorical, Gaussian, Likelihood
 from invlearn.objectives.marglik import MarginalLikelihood
 from invlearn.objectives.registry import OBJECTIVES
@@ -36,6 +45,8 @@ __all__ = [
     "OBJECTIVES",
     "Categorical",
     "Gaussian",
+    "HeldOut",
+    "HoldOutObjective",
     "Likelihood",
     "MarginalLikelihood",
     "Objective",

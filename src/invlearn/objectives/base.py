@@ -61,6 +61,11 @@ class Objective(nn.Module):
         """The objective's own learned values, for ``metrics.json`` (none)."""
         return {}
 
+    @property
+    def n_held_out(self) -> int:
+        """The number of training examples this objective keeps from the weights (none)."""
+        return 0
+
     def hold_out(self, inputs: Tensor, targets: Tensor, seed: int) -> None:
         """Receive the held-out examples (:attr:`held_out_fraction` of the training set, kept from the weights)
         and the seed of their batches' order; only objectives that hold some out take them."""

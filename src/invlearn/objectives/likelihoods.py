@@ -44,6 +44,10 @@ class Likelihood(nn.Module):
         """The negative log-likelihood of one example (summed over its pixels or outputs), mean over the batch."""
         raise NotImplementedError
 
+    def nll_per_example(self, output: Tensor, target: Tensor) -> Tensor:
+        """``(B,)``: the negative log-likelihood of each example (summed over its pixels or outputs)."""
+        raise NotImplementedError
+
     def curvature_terms(self, output: Tensor, labels: str, generator: torch.Generator | None) -> list[tuple]:
         """``[(scalar, root), ...]``: the gradient of each ``scalar`` w.r.t. a layer's outputs, scaled per example by
         ``root`` ``(B,)``, is one row of that layer's output-gradient factor; the factor's expectation is the
@@ -67,6 +71,9 @@ class Categorical(Likelihood):
     def nll(self, output: Tensor, target: Tensor) -> Tensor:
         positions = math.prod(target.shape[1:])
         return F.cross_entropy(output, target) * positions
+
+    def nll_per_example(self, output, target):
+        return F.cross_entropy(output, target, reduction="none").reshape(len(target), -1).sum(dim=1)
 
     def curvature_terms(self, output, labels, generator):
         log_p = torch.log_softmax(output, dim=1)
@@ -108,8 +115,17 @@ class Gaussian(Likelihood):
         return self._residual(output, target).square().mean()
 
     def nll(self, output: Tensor, target: Tensor) -> Tensor:
+        return self._nll(output, self._squared(output, target).mean())
+
+    def nll_per_example(self, output, target):
+        return self._nll(output, self._squared(output, target))
+
+    def _squared(self, output: Tensor, target: Tensor) -> Tensor:
+        """``(B,)`` squared residuals, summed over each example's outputs."""
+        return self._residual(output, target).square().flatten(1).sum(dim=1)
+
+    def _nll(self, output: Tensor, squared: Tensor) -> Tensor:
         sigma = self.noise_std.to(output.device, output.dtype)
-        squared = self._residual(output, target).square().flatten(1).sum(dim=1).mean()
         dims = math.prod(output.shape[1:])
         return squared / (2 * sigma**2) + dims * (torch.log(sigma) + 0.5 * math.log(2 * math.pi))
 

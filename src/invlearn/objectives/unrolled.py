@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import torch
-from torch import Tensor
 
-from invlearn._validation import check_count, check_positive
-from invlearn.objectives.base import Objective, checked_likelihood
+from invlearn._validation import check_positive
+from invlearn.objectives.base import checked_likelihood
+from invlearn.objectives.hold_out import HoldOutObjective
 
 
-class Unrolled(Objective):
+class Unrolled(HoldOutObjective):
     """DADA's one-step unrolled hypergradient (Li et al., ECCV 2020), the bilevel search of DARTS (Liu et al.,
     ICLR 2019) applied to augmentation.
 
@@ -27,19 +27,14 @@ class Unrolled(Objective):
         likelihood: the task's likelihood (default: categorical); its conventional loss is used.
     """
 
-    augmentation_with_weights = False
     held_out_fraction = 0.5
     hyper_betas = (0.5, 0.999)
 
     def __init__(self, lr: float = 5e-3, step: float = 0.1, batch_size: int = 128, likelihood=None) -> None:
-        super().__init__()
+        super().__init__(batch_size)
         self.likelihood = checked_likelihood(likelihood)
         self.lr = check_positive(lr, "lr")
         self.step = check_positive(step, "step")
-        self.batch_size = check_count(batch_size, "batch_size")
-        self._held_out: tuple[Tensor, Tensor] | None = None
-        self._order = torch.Generator()
-        self._queue: list[Tensor] = []
 
     def weights_loss(self, model, output, target, n_data):
         return self.likelihood.loss(output, target)
@@ -49,33 +44,6 @@ class Unrolled(Objective):
 
     def hyper_step_due(self, epoch, step):
         return True
-
-    def hold_out(self, inputs: Tensor, targets: Tensor, seed: int) -> None:
-        if len(inputs) == 0 or len(inputs) != len(targets):
-            raise ValueError(f"the held-out set must hold examples with one target each, got {len(inputs)} inputs")
-        self._held_out = (inputs, targets)
-        self._order.manual_seed(seed)
-        self._queue = []
-
-    def get_extra_state(self) -> dict:
-        """The held-out batches' order (its generator's state, this epoch's batches left), kept in checkpoints so a
-        resumed search draws the batches an uninterrupted one would."""
-        return {"order": self._order.get_state(), "queue": list(self._queue)}
-
-    def set_extra_state(self, state: dict) -> None:
-        self._order.set_state(state["order"])
-        self._queue = list(state["queue"])
-
-    def held_out_batch(self, device: torch.device) -> tuple[Tensor, Tensor]:
-        """The next held-out batch (shuffled epochs of the held-out set, its own generator), on ``device``."""
-        if self._held_out is None:
-            raise RuntimeError("Unrolled needs held-out examples (hold_out) before its first hyper-step")
-        inputs, targets = self._held_out
-        if not self._queue:
-            order = torch.randperm(len(inputs), generator=self._order)
-            self._queue = list(order.split(self.batch_size))
-        rows = self._queue.pop(0)
-        return inputs[rows].to(device), targets[rows].to(device)
 
     def hyper_loss(self, model, x, target, n_data, generator):
         output, moved = model.training_outputs(x, target, generator)

@@ -155,6 +155,7 @@ def _row(task: str, method: str, seed: int, metrics: dict) -> dict:
         "method": method,
         "seed": seed,
         "recovered": found.get("recovered"),
+        "selected": _selected(final["learned_invariances"], truth),
         "rule": "range" if found.get("recovered") else None,
         "invariance": None,
         "learned_over_true": learned,
@@ -167,6 +168,14 @@ def _row(task: str, method: str, seed: int, metrics: dict) -> dict:
         "seconds": metrics["wall_time_s"],  # building the data and the model, training, evaluation
         "hyper_seconds": final.get("hyper_seconds", 0.0),  # of which the objective's hyper-steps
     }
+
+
+def _selected(learned: dict, truth: dict | None) -> bool | None:
+    """The run's "selected" verdict (:func:`invlearn.metrics.identification.selected`), from its learned ranges."""
+    if not truth:
+        return None
+    known = identification.Truth(tuple(truth["names"]), truth["half_range"], truth["unit"])
+    return identification.selected(learned, known)
 
 
 def invariance_at_truth(run_dir: Path, truth: dict) -> float:
@@ -226,6 +235,8 @@ def _summaries(rows: list[dict]) -> dict:
     return {
         f"{task}/{method}": {
             "recovered": sum(bool(r["recovered"]) for r in group),
+            "selected": sum(bool(r["selected"]) for r in group),
+            "selection_known": all(r["selected"] is not None for r in group),
             "by_invariance": sum(r["rule"] == "invariance" for r in group),
             "seeds": len(group),
             "has_truth": group[0]["truth"] is not None,
@@ -273,10 +284,12 @@ def markdown(result: dict) -> str:
         "",
         f"Seeds {result['seeds']}. Recovered: the effective range of the applied transformation within +-30 % of the "
         "truth (at least 0.8 pi for the full circle, never above 1.3x; where the truth is no invariance, at most "
-        "its tolerance, 0.1 rad for a rotation); learned/true: its effective range over the "
+        "its tolerance, 0.1 rad for a rotation); selected: the applied transformation is the only one above 0.25 "
+        "of its scale, at 0.7 of the truth or more (the right candidate picked; blank where the runs do not record "
+        "their scales); learned/true: its effective range over the "
         "truth (median); spurious: the largest ratio of another transform's range to its range on the untransformed "
-        'task (median; about 1 when not fooled; "> 1000" where that range was about 0); seconds per run: wall '
-        "time, in brackets the part spent in the marginal likelihood's updates of the augmentation. Where a task's "
+        "task, each range counted as at least 0.01 of its scale (median; about 1 when not fooled); seconds per "
+        "run: wall time, in brackets the part spent in the objective's updates of the augmentation. Where a task's "
         "trunk has its transformation built in, a run also "
         f"counts as recovered when its model's median invariance score at the truth is at least {BUILT_IN_INVARIANCE} "
         '(shown as "by invariance"). Test score: accuracy (acc), mean absolute error (MAE, in the target\'s unit) '
@@ -284,19 +297,20 @@ def markdown(result: dict) -> str:
         "model's prediction follows the transformation of its input (0: invariant; 1 on the angle regression: "
         "it follows the angle exactly), median.",
         "",
-        "| task | method | recovered | learned / true | spurious | test score | slope | seconds per run |",
-        "|---|---|---|---|---|---|---|---|",
+        "| task | method | recovered | selected | learned / true | spurious | test score | slope | seconds per run |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for key, summary in result["summary"].items():
         task, method = key.split("/")
         found = f"{summary['recovered']}/{summary['seeds']}" if summary["has_truth"] else "no truth"
         if summary["by_invariance"]:
             found += f" ({summary['by_invariance']} by invariance)"
+        chosen = f"{summary['selected']}/{summary['seeds']}" if summary.get("selection_known") else ""
         seconds = _cell(summary["seconds"], ".1f")
         if summary.get("hyper_seconds"):
             seconds += f" ({summary['hyper_seconds']:.1f})"
         lines.append(
-            f"| {task} | {method} | {found} | {_learned_cell(summary)} | {_cell(summary['spurious'])} | "
+            f"| {task} | {method} | {found} | {chosen} | {_learned_cell(summary)} | {_cell(summary['spurious'])} | "
             f"{_cell(summary['test_score'], '.3f')} {SCORE_LABELS.get(summary['score'], summary['score'])} | "
             f"{_cell(summary.get('slope'))} | {seconds} |"
         )

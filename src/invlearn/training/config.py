@@ -58,6 +58,10 @@ def _unit_interval(v):
     return None if 0 <= v <= 1 else f"must be in [0, 1], got {v}"
 
 
+def _open_unit_interval(v):
+    return None if 0 < v < 1 else f"must be in (0, 1), got {v}"
+
+
 def _one_of(*choices):
     return lambda v: None if v in choices else f"must be one of {list(choices)}, got {v!r}"
 
@@ -129,6 +133,16 @@ SCHEMA: dict[str, Any] = {
         "lr": Field(REAL, 0.05, _positive),
         "labels": Field(STR, "sampled", _one_of(*LABELS)),
         "layers": Field(STR, "all", _one_of(*SUBSETS)),
+    },
+    # model.objective heldout: invlearn.objectives.HeldOut's settings; batch_size defaults to trainer.batch_size
+    "heldout": {
+        "fraction": Field(REAL, 0.2, _open_unit_interval),
+        "copies": Field(INT, 4, _at_least_one),
+        "every_n_steps": Field(INT, 4, _at_least_one),
+        "burn_in_epochs": Field(INT, 1, _non_negative),
+        "lr": Field(REAL, 0.05, _positive),
+        "batch_size": Field(INT, None, _at_least_one, nullable=True),
+        "occam": Field(BOOL, True),
     },
     # model.objective unrolled: invlearn.objectives.Unrolled's settings (DADA's); step and batch_size default to
     # optim.lr and trainer.batch_size
@@ -367,6 +381,7 @@ def validate(raw: Any) -> dict:
     unrolled = config["unrolled"]
     unrolled["step"] = optim["lr"] if unrolled["step"] is None else unrolled["step"]
     unrolled["batch_size"] = unrolled["batch_size"] or config["trainer"]["batch_size"]
+    config["heldout"]["batch_size"] = config["heldout"]["batch_size"] or config["trainer"]["batch_size"]
     if config["model"]["objective"] == "marglik":
         if optim["weight_decay"] > 0:
             raise ConfigError(

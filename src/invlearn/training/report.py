@@ -193,6 +193,14 @@ def write_report(run_dirs: list[str | Path], out: str | Path | None = None) -> P
         )
     lines += [""] + [f"![{name[:-4]}]({name})" for name in figures] + [""]
     for label, _, metrics in runs:
+        held = metrics["final"].get("held_out")
+        if held:
+            lines += [
+                f"{label}: its objective kept {held['examples']} training examples ({held['fraction']:g} of the "
+                f"training set) from the weights, which trained on {held['weights_trained_on']}.",
+                "",
+            ]
+    for label, _, metrics in runs:
         header = "| transform | weight | magnitude | low | high | unit |"
         lines += [f"## {label}: final learned invariances", "", header, "|---|---|---|---|---|---|"]
         for key, entry in metrics["final"]["learned_invariances"].items():

@@ -36,6 +36,7 @@ import torch
 
 from invlearn.data import registry
 from invlearn.data.files import DataError
+from invlearn.data.split import Split
 from invlearn.metrics import identification
 from invlearn.training import evaluation, seeds
 from invlearn.training.batches import TensorBatches
@@ -162,23 +163,42 @@ def _prepare(config: dict, out: Path, resume: bool):
     except DataError as error:
         raise ConfigError(str(error)) from None
     learner = _checked_learner(config, data)
-    data = _hold_out(data, learner.objective, config["seed"])
+    data = _hold_out(data, learner.objective, config["seed"], config["model"]["objective"])
     score = evaluation.SCORES[data.task](data.n_classes)
     return data, InvarianceTask(config, learner, data.train.inputs, score, len(data.train.inputs))
 
 
-def _hold_out(data, objective, seed: int):
+def _hold_out(data, objective, seed: int, section: str):
     """The data whose training split the weights see: all of it, or what remains once the objective has taken
-    its ``held_out_fraction`` (a seeded random subset, e.g. DADA's half for its hypergradient)."""
+    its ``held_out_fraction`` (a seeded random subset, e.g. DADA's half for its hypergradient). A held-out part
+    smaller than one of the objective's batches (its config ``section``'s ``batch_size``), or than the number of
+    classes, is refused."""
     n_held = int(round(objective.held_out_fraction * len(data.train)))
-    if n_held == 0:
+    if objective.held_out_fraction == 0:
         return data
     if n_held >= len(data.train):
         raise ConfigError(f"data.n_train: {len(data.train)} examples leave none to train on once {n_held} are held out")
-    order = torch.randperm(len(data.train), generator=torch.Generator().manual_seed(seed + seeds.HELD_OUT))
-    held = data.train.take(order[:n_held])
+    if n_held < objective.batch_size:
+        raise ConfigError(
+            f"{section}.batch_size: {objective.batch_size} is more than the {n_held} held-out examples "
+            f"({objective.held_out_fraction:g} of {len(data.train)}); hold out more or take smaller batches"
+        )
+    if data.task == "classification" and n_held < data.n_classes:
+        raise ConfigError(
+            f"data.n_train: {n_held} held-out examples ({objective.held_out_fraction:g} of {len(data.train)}) are "
+            f"fewer than the {data.n_classes} classes; hold out more"
+        )
+    kept, held = split_held_out(data.train, objective.held_out_fraction, seed)
     objective.hold_out(held.inputs, held.labels, seed + seeds.HELD_OUT)
-    return dataclasses.replace(data, train=data.train.take(order[n_held:]))
+    return dataclasses.replace(data, train=kept)
+
+
+def split_held_out(train: Split, fraction: float, seed: int) -> tuple[Split, Split]:
+    """``(kept, held)``: the training examples the weights see and the ``round(fraction * N)`` a run of this
+    ``seed`` holds out from them (a seeded random subset), as :func:`train` splits them."""
+    n_held = int(round(fraction * len(train)))
+    order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed + seeds.HELD_OUT))
+    return train.take(order[n_held:]), train.take(order[:n_held])
 
 
 def _checked_learner(config: dict, data):
@@ -231,6 +251,7 @@ def _identification(config: dict, learned: dict) -> dict | None:
         },
         "effective_ranges": identification.effective_ranges(learned),
         "recovered": identification.recovered(learned, truth),
+        "selected": identification.selected(learned, truth),
     }
 
 
@@ -251,6 +272,12 @@ def _metrics(task, start: float, diverged: dict | None = None) -> dict:
         "epochs": task.history,
         "wall_time_s": time.perf_counter() - start,
     }
+    if task.objective.n_held_out:
+        metrics["final"]["held_out"] = {
+            "examples": task.objective.n_held_out,
+            "fraction": task.objective.held_out_fraction,
+            "weights_trained_on": task.n_train,
+        }
     if diverged is not None:
         metrics["diverged"] = diverged
     return metrics

@@ -99,6 +99,11 @@ class InvarianceTask(L.LightningModule):
         if not math.isfinite(float(loss.detach())):
             raise self._diverged(self.global_step + 1, f"the objective's hyper-step loss is {float(loss)}")
         grads = torch.autograd.grad(loss, parameters, allow_unused=True)
+        if self.trainer.world_size > 1:  # every process takes the same step: the mean of their hyper-gradients
+            grads = [
+                self.trainer.strategy.reduce(torch.zeros_like(p) if g is None else g)
+                for p, g in zip(parameters, grads, strict=True)
+            ]
         for parameter, grad in zip(parameters, grads, strict=True):
             parameter.grad = grad
         self._hyper_optimizer.step()

@@ -1,0 +1,62 @@
+"""The base of the objectives that keep part of the training set from the weights and draw batches of it for
+their hyper-steps (DADA's unrolled hypergradient, the held-out likelihood)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from invlearn._validation import check_count
+from invlearn.objectives.base import Objective
+
+
+class HoldOutObjective(Objective):
+    """An objective whose hyper-steps read examples the weights never train on: the trainer gives them to
+    :meth:`hold_out` (:attr:`held_out_fraction` of the training set) before training, and each hyper-step draws
+    the next batch of them (:meth:`held_out_batch`: shuffled passes over the held-out set, from a generator of its
+    own whose state checkpoints keep).
+
+    Args:
+        batch_size: held-out examples per hyper-step.
+    """
+
+    augmentation_with_weights = False
+
+    def __init__(self, batch_size: int) -> None:
+        super().__init__()
+        self.batch_size = check_count(batch_size, "batch_size")
+        self._held_out: tuple[Tensor, Tensor] | None = None
+        self._order = torch.Generator()
+        self._queue: list[Tensor] = []
+
+    @property
+    def n_held_out(self) -> int:
+        """The number of held-out examples (0 before :meth:`hold_out`)."""
+        return 0 if self._held_out is None else len(self._held_out[1])
+
+    def hold_out(self, inputs: Tensor, targets: Tensor, seed: int) -> None:
+        if len(inputs) == 0 or len(inputs) != len(targets):
+            raise ValueError(f"the held-out set must hold examples with one target each, got {len(inputs)} inputs")
+        self._held_out = (inputs, targets)
+        self._order.manual_seed(seed)
+        self._queue = []
+
+    def get_extra_state(self) -> dict:
+        """The held-out batches' order (its generator's state, this pass's batches left), kept in checkpoints so a
+        resumed run draws the batches an uninterrupted one would."""
+        return {"order": self._order.get_state(), "queue": list(self._queue)}
+
+    def set_extra_state(self, state: dict) -> None:
+        self._order.set_state(state["order"])
+        self._queue = list(state["queue"])
+
+    def held_out_batch(self, device: torch.device) -> tuple[Tensor, Tensor]:
+        """The next held-out batch (shuffled passes over the held-out set, its own generator), on ``device``."""
+        if self._held_out is None:
+            raise RuntimeError(f"{type(self).__name__} needs held-out examples (hold_out) before its first hyper-step")
+        inputs, targets = self._held_out
+        if not self._queue:
+            order = torch.randperm(len(inputs), generator=self._order)
+            self._queue = list(order.split(self.batch_size))
+        rows = self._queue.pop(0)
+        return inputs[rows].to(device), targets[rows].to(device)

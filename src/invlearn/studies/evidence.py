@@ -1,0 +1,260 @@
+"""Evidence curves: what each objective scores a range at, for models trained at that range.
+
+Where a learner does not find a task's known range, this tells whether the objective itself prefers that range
+(then the optimisation is at fault) or is flat or peaked elsewhere (then the data, through this model, do not pin
+the range). ``invlearn evidence CONFIG --candidate NAME --magnitudes 0,0.25,0.5,...`` trains, for each seed and
+magnitude, the independent-candidates learner with the named candidate held at that magnitude (after any
+``--hold`` candidates held at theirs; ``--set`` first, e.g. the task): the held-out objective's run with no
+hyper-step, so its weights train on the task's conventional loss on ``1 - fraction`` of the training set and never
+see the rest. Each registered score (:data:`SCORES`) is then estimated at the trained weights, in log-likelihood
+per example (higher is better):
+
+* ``marglik``: the Laplace-KFAC log marginal likelihood ``log p(D | magnitude) / N`` on the weights' part ``D``
+  (:func:`laplace_score`), at the prior precision (and, for a regression, the noise) that maximise it;
+* ``heldout``: the log-likelihood of the held-out part under the prediction averaged over ``copies`` augmented
+  copies (:func:`heldout_score`), the held-out objective's score.
+
+Writes ``<out>/<candidate>-<magnitude>/seed<k>`` (finished runs are reused), ``<out>/evidence.json`` (per score and
+magnitude: the value per seed, their mean and standard deviation; the best magnitude of each score and the widest
+whose mean is within the best one's seed spread of it) and, with matplotlib, ``<out>/evidence.png`` (one panel a
+score, the seeds and their mean against the magnitude, the truth marked where the data set knows it).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import math
+import statistics
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from invlearn import augmentations
+from invlearn.data import registry
+from invlearn.objectives import Gaussian, laplace
+from invlearn.studies import grid
+from invlearn.training import build, rundir
+from invlearn.training import config as configs
+from invlearn.training.config import ConfigError
+from invlearn.training.run import load_trained, split_held_out
+
+#: Prior precisions tried by the Laplace score.
+PRIOR_GRID = torch.logspace(-3, 3, 61, dtype=torch.float64)
+#: A regression's noise standard deviations tried (the target's unit).
+NOISE_GRID = torch.logspace(-2, 1, 31, dtype=torch.float64)
+
+
+def run_configs(
+    config: str | Path,
+    candidate: str,
+    magnitudes: list[float],
+    seeds: list[int],
+    overrides: list[str] | None = None,
+    hold: list[dict] | None = None,
+    scale: float | None = None,
+    fraction: float = 0.2,
+) -> dict[tuple[float, int], dict]:
+    """``{(magnitude, seed): resolved run config}``; every one is checked, so a bad option fails before anything
+    trains (:class:`~invlearn.training.config.ConfigError` naming it)."""
+    if not magnitudes or not all(_is_strength(m) for m in magnitudes):
+        raise ConfigError(f"--magnitudes: must be numbers in [0, 1], got {magnitudes}")
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ConfigError(f"--seeds: must be distinct integers, got {seeds}")
+    overrides, hold = overrides or [], [] if hold is None else hold
+    if not isinstance(hold, list) or not all(isinstance(entry, dict) for entry in hold):
+        raise ConfigError(f"--hold: must be a list of candidate entries, got {hold!r}")
+    runs = {}
+    for magnitude in magnitudes:
+        entry = {"name": candidate, "magnitude": magnitude, **({} if scale is None else {"scale": scale})}
+        for seed in seeds:
+            settings = configs.load(
+                config,
+                [
+                    *overrides,
+                    f"seed={seed}",
+                    "model.method=independent",
+                    "model.objective=heldout",
+                    "model.layers=null",
+                    f"model.candidates={json.dumps([*hold, entry])}",
+                    f"heldout.fraction={fraction!r}",
+                    "trainer.progress_bar=false",
+                ],
+            )
+            settings["heldout"]["burn_in_epochs"] = settings["trainer"]["epochs"] + 1  # the range is held
+            runs[(magnitude, seed)] = configs.validate(settings)
+    return runs
+
+
+def _is_strength(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1
+
+
+def laplace_score(run_dir: Path, batch: int, copies: int, examples: int | None = None) -> float:
+    """``max log p(D | eta, delta[, sigma]) / N`` of a trained run on the examples its weights trained on: KFAC
+    factors with the exact output-gradient factor (one sampled label per pixel for a segmentation), over the first
+    ``examples`` of them (default: all) in batches of ``batch`` (each standing for the whole set, as in a
+    hyper-step), averaged, at the best prior precision of :data:`PRIOR_GRID` and, for a regression's Gaussian
+    likelihood, the best noise of :data:`NOISE_GRID`."""
+    settings, data, model, _ = load_trained(run_dir)
+    kept, _ = split_held_out(data.train, settings["heldout"]["fraction"], settings["seed"])
+    model.train()  # sample the augmentation per example, as in training
+    covered = laplace.kfac_layers(model.trunk, settings["marglik"]["layers"])
+    likelihood = build.LIKELIHOODS[data.task]().double()  # a Gaussian's noise starts at 1
+    noises = NOISE_GRID if isinstance(likelihood, Gaussian) else torch.ones(1, dtype=torch.float64)
+    labels = "sampled" if data.task in build.EQUIVARIANT_TASKS else "exact"
+    generator = torch.Generator().manual_seed(settings["seed"])
+    x, y, n_data = kept.inputs[:examples], kept.labels[:examples], len(kept.labels)
+    totals = torch.zeros(len(noises), len(PRIOR_GRID), dtype=torch.float64)
+    n_batches = 0
+    for start in range(0, len(y), batch):
+        xb, yb = x[start : start + batch], y[start : start + batch]
+        forward = functools.partial(model.predict, xb, copies, generator)
+        output, factors = laplace.kfac_factors(model.trunk, forward, copies, covered, labels, generator, likelihood)
+        with torch.no_grad():
+            for i, noise in enumerate(noises):  # a Gaussian's factor rows scale as 1 / sigma
+                if isinstance(likelihood, Gaussian):
+                    likelihood.log_noise_std.fill_(float(noise.log()))
+                fit = likelihood.nll(output.double(), yb)
+                scaled = [laplace.Factors(f.a.double(), f.g.double() / noise, f.n) for f in factors]
+                for j, delta in enumerate(PRIOR_GRID):
+                    totals[i, j] += laplace.log_marginal_likelihood(fit, scaled, covered, n_data, delta) / n_data
+        n_batches += 1
+    return float((totals / n_batches).max())
+
+
+def heldout_score(run_dir: Path, batch: int, copies: int, examples: int | None = None) -> float:
+    """The mean log-likelihood per example of the held-out part (its first ``examples``; default: all) under the
+    prediction averaged over ``copies`` augmented copies, in batches of ``batch``; a regression's at the noise of
+    :data:`NOISE_GRID` that maximises it."""
+    settings, data, model, _ = load_trained(run_dir)
+    _, held = split_held_out(data.train, settings["heldout"]["fraction"], settings["seed"])
+    model.train()  # as the held-out objective's hyper-step scores it
+    likelihood = build.LIKELIHOODS[data.task]().double()
+    noises = NOISE_GRID if isinstance(likelihood, Gaussian) else torch.ones(1, dtype=torch.float64)
+    generator = torch.Generator().manual_seed(settings["seed"])
+    x, y = held.inputs[:examples], held.labels[:examples]
+    totals = torch.zeros(len(noises), dtype=torch.float64)
+    with torch.no_grad():
+        for start in range(0, len(y), batch):
+            output = model.predict(x[start : start + batch], copies, generator).double()
+            for i, noise in enumerate(noises):
+                if isinstance(likelihood, Gaussian):
+                    likelihood.log_noise_std.fill_(float(noise.log()))
+                totals[i] += likelihood.nll_per_example(output, y[start : start + batch]).sum()
+    return float(-(totals / len(y)).min())
+
+
+#: Score name -> ``score(run_dir, batch, copies, examples)``: log-likelihood per example, higher is better.
+SCORES: dict[str, Callable[..., float]] = {"marglik": laplace_score, "heldout": heldout_score}
+
+
+def true_magnitude(settings: dict, candidate: str, scale: float | None) -> float | None:
+    """The magnitude of ``candidate`` that samples the data's true range, where the data set knows one for it."""
+    data = settings["data"]
+    truth = registry.truth(data["name"], data.get("transform", "none"), data.get("transform_range"))
+    if truth is None or candidate not in truth.names:
+        return None
+    return truth.half_range / candidate_scale(candidate, scale)
+
+
+def candidate_scale(candidate: str, scale: float | None) -> float:
+    """The candidate's scale: the given one, else its catalogue default."""
+    return augmentations.get(candidate).default_scale if scale is None else scale
+
+
+def summary(values: dict[float, list[float]]) -> dict:
+    """Per magnitude the values, their mean and standard deviation over seeds; the best magnitude (highest mean)
+    and the widest whose mean is within the best one's seed spread (standard deviation) of it."""
+    table = {
+        magnitude: {
+            "per_seed": per_seed,
+            "mean": statistics.fmean(per_seed),
+            "spread": statistics.stdev(per_seed) if len(per_seed) > 1 else 0.0,
+        }
+        for magnitude, per_seed in values.items()
+    }
+    best = max(table, key=lambda m: table[m]["mean"])
+    floor = table[best]["mean"] - table[best]["spread"]
+    widest = max(m for m in table if table[m]["mean"] >= floor)
+    return {"magnitudes": {f"{m:g}": entry for m, entry in table.items()}, "best": best, "widest_within_spread": widest}
+
+
+def run(
+    runs: dict[tuple[float, int], dict],
+    out: str | Path,
+    candidate: str,
+    batch: int = 250,
+    copies: int = 8,
+    examples: int | None = None,
+    jobs: int = 1,
+    scale: float | None = None,
+) -> dict:
+    """Train every run of :func:`run_configs` not finished yet (``jobs`` at a time), score them, and write
+    ``evidence.json`` and ``evidence.png`` under ``out``; returns what ``evidence.json`` holds. Progress goes to
+    stderr."""
+    out = Path(out)
+    run_dirs = {key: out / f"{candidate}-{key[0]:g}" / f"seed{key[1]}" for key in runs}
+    pending = [(runs[key], run_dirs[key]) for key in runs if not grid.finished(run_dirs[key], runs[key])]
+    if pending:
+        print(f"evidence: training {len(pending)} of {len(runs)} runs", file=sys.stderr, flush=True)
+    grid.train_pending(pending, jobs)
+    values: dict[str, dict[float, list[float]]] = {name: {} for name in SCORES}
+    for (magnitude, seed), run_dir in run_dirs.items():
+        for name, score in SCORES.items():
+            values[name].setdefault(magnitude, []).append(score(run_dir, batch, copies, examples))
+        line = ", ".join(f"{name} {values[name][magnitude][-1]:.4f}" for name in SCORES)
+        print(f"evidence: {candidate} {magnitude:g} seed {seed}: {line}", file=sys.stderr, flush=True)
+    first = next(iter(runs.values()))
+    result = {
+        "candidate": candidate,
+        "scale": candidate_scale(candidate, scale),
+        "true_magnitude": true_magnitude(first, candidate, scale),
+        "held_out_fraction": first["heldout"]["fraction"],
+        "seeds": sorted({seed for _, seed in runs}),
+        "scores": {name: summary(per_magnitude) for name, per_magnitude in values.items()},
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    rundir.write_json(out / "evidence.json", result)
+    if importlib.util.find_spec("matplotlib") is not None:
+        figure(result).savefig(out / "evidence.png", dpi=120)
+    return result
+
+
+def figure(result: dict):
+    """One panel a score: every seed's value and their mean against the magnitude, the truth dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(result["scores"])
+    fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.4), squeeze=False)
+    for axis, name in zip(axes[0], names, strict=True):
+        table = result["scores"][name]["magnitudes"]
+        magnitudes = [float(m) for m in table]
+        for m, entry in zip(magnitudes, table.values(), strict=True):
+            axis.scatter([m] * len(entry["per_seed"]), entry["per_seed"], color="0.6", s=12)
+        axis.plot(magnitudes, [entry["mean"] for entry in table.values()], marker="o", color="C0", label="mean")
+        if result["true_magnitude"] is not None:
+            axis.axvline(result["true_magnitude"], color="C3", linestyle="--", label="truth")
+        axis.set_title(name)
+        axis.set_xlabel(f"{result['candidate']} magnitude (x {result['scale']:.3g})")
+        axis.set_ylabel("log-likelihood per example")
+        axis.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def magnitude_list(text: str) -> list[float]:
+    """``"0,0.25,0.5"`` -> ``[0.0, 0.25, 0.5]``; anything else is a :class:`ValueError` naming the text."""
+    try:
+        values = [float(item) for item in text.split(",")]
+    except ValueError:
+        raise ValueError(f"expected comma-separated numbers, got {text!r}") from None
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError(f"expected finite numbers, got {text!r}")
+    return values

@@ -1,0 +1,189 @@
+"""The held-out objective: its hyper-loss against an exact reference, its gradient against finite differences, the
+Occam term, every family's extent, its schedule, state and refusals."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from invlearn import Augerino, AugmentationLayer, AugNet, Independent, UniformLieAffine
+from invlearn.objectives import Categorical, Gaussian, HeldOut
+from invlearn.objectives.heldout import Spread
+from tests.conftest import make_augmentation, make_input, seeded
+from tests.learners import TinyImageTrunk
+
+
+def _case(occam: bool = True):
+    """A float64 linear trunk behind one brightness range, the objective and its held-out set of 5."""
+    torch.manual_seed(0)
+    trunk = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 6 * 6, 3)).double()
+    model = Independent(trunk, [make_augmentation("brightness", 0.4)]).double()
+    objective = HeldOut(copies=3, batch_size=5, occam=occam)
+    held = make_input("image", torch.float64, batch=5, seed=1), torch.tensor([2, 1, 0, 1, 0])
+    objective.hold_out(*held, seed=0)
+    return model, objective, held
+
+
+def test_the_hyper_loss_is_the_held_out_nll_of_the_copy_average_minus_its_spread_times_the_extent():
+    model, objective, held = _case()
+    _, replay, _ = _case()
+    train_x = make_input("image", torch.float64, batch=2)  # the training batch is not what it scores
+    fits = []
+    for step in range(2):
+        x, y = replay.held_out_batch(torch.device("cpu"))  # the batch the objective draws: the whole set, shuffled
+        loss = objective.hyper_loss(model, train_x, torch.tensor([0, 1]), 100, seeded(step)).detach()
+        log_p = torch.log_softmax(model.predict(x, 3, seeded(step)), dim=1).detach()
+        per_example = -log_p[torch.arange(5), y]
+        fits.append(float(per_example.mean()))
+        spread = 0.0 if step == 0 else math.sqrt(0.9 * 0.1) * abs(fits[1] - fits[0])  # the EMA after two values
+        assert float(loss) == pytest.approx(fits[-1] - spread * float(model.extent().detach()), rel=1e-12)
+        values = objective.hyper_values()
+        assert values["held_out_nll"] == pytest.approx(fits[-1], rel=1e-12)
+        assert values["held_out_se"] == pytest.approx(float(per_example.std() / math.sqrt(5)), rel=1e-12)
+        assert values["held_out_noise"] == pytest.approx(spread, rel=1e-12, abs=1e-15)
+    assert fits[0] != fits[1]
+
+
+def test_the_spread_is_an_exponential_moving_standard_deviation():
+    spread = Spread(decay=0.5)
+    assert spread.update(1.0) == 0.0
+    mean, variance = 1.0, 0.0
+    for value in (3.0, 2.0, 7.0):
+        deviation = value - mean
+        mean += 0.5 * deviation
+        variance = 0.5 * (variance + 0.5 * deviation**2)
+        assert spread.update(value) == pytest.approx(math.sqrt(variance))
+    again = Spread(decay=0.5)
+    again.load(spread.state())
+    assert again.update(4.0) == spread.update(4.0)
+
+
+def test_without_the_occam_term_it_is_the_held_out_nll_alone():
+    model, objective, _ = _case(occam=False)
+    model_x = make_input("image", torch.float64, batch=1)
+    loss = objective.hyper_loss(model, model_x, torch.tensor([0]), 100, seeded(0))
+    assert float(loss.detach()) == pytest.approx(objective.hyper_values()["held_out_nll"], rel=1e-12)
+
+
+def test_the_held_out_nll_gradient_matches_finite_differences():
+    model, objective, held = _case(occam=False)
+    magnitude = model.augmentation.candidates[0]._magnitude
+    x = make_input("image", torch.float64, batch=1)
+
+    def loss_at(value: float) -> torch.Tensor:
+        with torch.no_grad():
+            magnitude.fill_(value)
+        objective.hold_out(*held, seed=0)  # the same held-out batch each time
+        return objective.hyper_loss(model, x, torch.tensor([0]), 10, seeded(0))
+
+    (grad,) = torch.autograd.grad(loss_at(0.4), [magnitude])
+    step = 1e-6
+    numerical = (loss_at(0.4 + step) - loss_at(0.4 - step)) / (2 * step)
+    assert abs(float(grad)) > 1e-6 and float(grad) == pytest.approx(float(numerical.detach()), rel=1e-5)
+    assert objective.hyper_parameters(model) == [magnitude]
+
+
+def test_the_occam_term_pushes_every_range_up_by_one_spread_per_scale():
+    with_occam, without = _case(True), _case(False)
+    grads = []
+    for model, objective, _ in (with_occam, without):
+        magnitude = model.augmentation.candidates[0]._magnitude
+        x = make_input("image", torch.float64, batch=1)
+        objective.hyper_loss(model, x, torch.tensor([0]), 10, seeded(1))  # a first value: no spread yet
+        loss = objective.hyper_loss(model, x, torch.tensor([0]), 10, seeded(0))
+        grads.append(float(torch.autograd.grad(loss, [magnitude])[0]))
+    spread = with_occam[1].hyper_values()["held_out_noise"]
+    assert spread > 0 and grads[0] == pytest.approx(grads[1] - spread, rel=1e-9)
+
+
+def test_each_family_has_an_extent_in_fractions_of_its_scales():
+    trunk = TinyImageTrunk()
+    candidates = [make_augmentation("rotate", 0.3), make_augmentation("translate_x", 0.2)]
+    assert float(Independent(trunk, candidates).extent().detach()) == pytest.approx(0.5)
+    layer = AugmentationLayer(candidates)
+    weights = layer.weights.detach()
+    assert float(AugNet(trunk, layer).extent()) == pytest.approx(float(0.3 * weights[0] + 0.2 * weights[1]))
+    # a rotation width of 2 pi samples +-pi, the full circle: extent 1; +-0.25 of the width is half of half the image
+    augerino = Augerino(
+        trunk, UniformLieAffine(init_width=[2 * math.pi, 0.5 / 0.05], generators=["rotate", "translate_x"])
+    )
+    assert float(augerino.extent()) == pytest.approx(1.0 + 0.5, rel=1e-5)
+    assert float(Independent(trunk, ["rotate"]).extent().detach()) >= 0
+
+
+@pytest.mark.parametrize("family", ["augnet", "augerino", "independent"])
+def test_the_held_out_objective_trains_every_family(family):
+    torch.manual_seed(0)
+    trunk = TinyImageTrunk()
+    candidates = [make_augmentation("rotate", 0.3), make_augmentation("translate_x", 0.2)]
+    model = {
+        "augnet": lambda: AugNet(trunk, AugmentationLayer(candidates)),
+        "augerino": lambda: Augerino(trunk, UniformLieAffine(init_width=0.3)),
+        "independent": lambda: Independent(trunk, candidates),
+    }[family]()
+    objective = HeldOut(copies=2, batch_size=4)
+    objective.hold_out(torch.rand(6, 3, 8, 8), torch.tensor([0, 1, 2, 0, 1, 2]), seed=0)
+    parameters = objective.hyper_parameters(model)
+    grads = torch.autograd.grad(objective.hyper_loss(model, torch.rand(2, 3, 8, 8), None, 60, seeded(0)), parameters)
+    assert all(torch.isfinite(g).all() for g in grads) and any(g.abs().sum() > 0 for g in grads)
+    assert {id(p) for p in model.augmentation.parameters()} == {id(p) for p in parameters}
+
+
+def test_a_regression_learns_its_noise_on_held_out_data_and_the_weights_its_conventional_loss():
+    likelihood = Gaussian(0.5)
+    objective = HeldOut(likelihood=likelihood)
+    model = Independent(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 6 * 6, 1)), ["brightness"])
+    assert objective.hyper_parameters(model)[-1] is likelihood.log_noise_std
+    output, target = torch.randn(4, 1), torch.randn(4)
+    assert torch.equal(objective.weights_loss(model, output, target, 10), likelihood.loss(output, target))
+
+
+@pytest.mark.parametrize("likelihood", [Categorical(), Gaussian(0.7)])
+def test_the_per_example_nll_averages_to_the_nll(likelihood):
+    if isinstance(likelihood, Categorical):
+        output, target = torch.randn(5, 3, 4, 4, dtype=torch.float64), torch.randint(0, 3, (5, 4, 4))
+    else:
+        output, target = torch.randn(5, 2, dtype=torch.float64), torch.randn(5, 2, dtype=torch.float64)
+    per_example = likelihood.nll_per_example(output, target)
+    assert per_example.shape == (5,)
+    assert float(per_example.mean()) == pytest.approx(float(likelihood.nll(output, target)), rel=1e-12)
+
+
+def test_the_schedule_waits_for_the_burn_in_then_steps_every_n():
+    objective = HeldOut(every_n_steps=3, burn_in_epochs=2)
+    assert not objective.hyper_step_due(1, 3)
+    assert [objective.hyper_step_due(2, step) for step in range(1, 7)] == [False, False, True, False, False, True]
+
+
+def test_the_state_of_its_batches_and_last_scores_survives_a_checkpoint():
+    model, objective, held = _case()
+    objective.hyper_loss(model, make_input("image", torch.float64, batch=1), torch.tensor([0]), 10, seeded(0))
+    state = objective.get_extra_state()
+    resumed = HeldOut(copies=3, batch_size=5)
+    resumed.hold_out(*held, seed=7)
+    resumed.set_extra_state(state)
+    assert resumed.hyper_values() == objective.hyper_values()
+    assert torch.equal(resumed.held_out_batch(torch.device("cpu"))[1], objective.held_out_batch(torch.device("cpu"))[1])
+    assert resumed.n_held_out == 5 and resumed.held_out_fraction == 0.2
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"fraction": 0.0}, "fraction"),
+        ({"fraction": 1.0}, "fraction"),
+        ({"fraction": math.nan}, "fraction"),
+        ({"fraction": True}, "fraction"),
+        ({"copies": 0}, "copies"),
+        ({"every_n_steps": 0}, "every_n_steps"),
+        ({"burn_in_epochs": -1}, "burn_in_epochs"),
+        ({"lr": math.inf}, "lr"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"likelihood": "categorical"}, "likelihood"),
+    ],
+)
+def test_bad_settings_are_refused(settings, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        HeldOut(**settings)
