@@ -200,14 +200,25 @@ def _spectrum(rows: Tensor, n: int) -> Tensor:
     return torch.linalg.eigvalsh(gram / n).clamp(min=0)
 
 
+def kfac_spectra(factors: Factors) -> tuple[Tensor, Tensor, int]:
+    """``(eigenvalues of A, eigenvalues of G, weights)`` of one layer's factors: all that :func:`kfac_log_det`
+    needs of them (float64; the eigenvalues that can be non-zero, and the number of weights ``d_A * d_G``)."""
+    return _spectrum(factors.a, factors.n), _spectrum(factors.g, factors.n), factors.a.shape[1] * factors.g.shape[1]
+
+
+def spectra_log_det(spectra: tuple[Tensor, Tensor, int], n_data: int, prior_precision: Tensor) -> Tensor:
+    """``log det(n_data * A (x) G + delta I)`` in float64 from :func:`kfac_spectra` (each pair with a zero
+    eigenvalue adds ``log delta``): one eigendecomposition serves every prior precision tried."""
+    a, g, pairs = spectra
+    delta = prior_precision.double()
+    paired = torch.log(n_data * torch.outer(a, g) + delta).sum()
+    return paired + (pairs - a.numel() * g.numel()) * torch.log(delta)
+
+
 def kfac_log_det(factors: Factors, n_data: int, prior_precision: Tensor) -> Tensor:
     """``log det(n_data * A (x) G + delta I)`` from the eigenvalues of ``A`` and ``G`` (float64, computed from
     the factors' rows; each pair with a zero eigenvalue adds ``log delta``)."""
-    delta = prior_precision.double()
-    a, g = _spectrum(factors.a, factors.n), _spectrum(factors.g, factors.n)
-    pairs = factors.a.shape[1] * factors.g.shape[1]
-    paired = torch.log(n_data * torch.outer(a, g) + delta).sum()
-    return (paired + (pairs - a.numel() * g.numel()) * torch.log(delta)).to(factors.a.dtype)
+    return spectra_log_det(kfac_spectra(factors), n_data, prior_precision).to(factors.a.dtype)
 
 
 def n_weights(layers: list[nn.Module]) -> int:
@@ -221,17 +232,27 @@ def squared_norm(layers: list[nn.Module]) -> Tensor:
 
 
 def log_marginal_likelihood(
-    mean_loss: Tensor, factors: list[Factors], layers: list[nn.Module], n_data: int, prior_precision: Tensor
+    mean_loss: Tensor,
+    factors: list[Factors],
+    layers: list[nn.Module],
+    n_data: int,
+    prior_precision: Tensor,
+    spectra: list[tuple[Tensor, Tensor, int]] | None = None,
 ) -> Tensor:
     """LILA's Laplace-KFAC log marginal likelihood, up to constants that depend on nothing learned:
 
     ``-N mean_loss - delta/2 ||theta||^2 + P/2 log delta - 1/2 sum_layers log det(N A (x) G + delta I)``,
 
     with ``mean_loss`` the negative log-likelihood per example on the batch, ``N = n_data``, ``P`` the number of
-    covered weights and ``delta`` the (scalar) prior precision.
+    covered weights and ``delta`` the (scalar) prior precision. ``spectra`` (the factors' :func:`kfac_spectra`,
+    computed once) spares the eigendecompositions where many precisions are tried on the same factors; its
+    log-determinants stay in float64.
     """
     theta = squared_norm(layers).to(mean_loss.device)
-    occam = sum(kfac_log_det(f, n_data, prior_precision) for f in factors)
+    if spectra is None:
+        occam = sum(kfac_log_det(f, n_data, prior_precision) for f in factors)
+    else:
+        occam = sum(spectra_log_det(s, n_data, prior_precision) for s in spectra)
     return (
         -n_data * mean_loss
         - prior_precision / 2 * theta

@@ -115,13 +115,15 @@ def laplace_score(run_dir: Path, batch: int, copies: int, examples: int | None =
         forward = functools.partial(model.predict, xb, copies, generator)
         output, factors = laplace.kfac_factors(model.trunk, forward, copies, covered, labels, generator, likelihood)
         with torch.no_grad():
-            for i, noise in enumerate(noises):  # a Gaussian's factor rows scale as 1 / sigma
+            spectra = [laplace.kfac_spectra(f) for f in factors]  # one eigendecomposition for every noise and prior
+            for i, noise in enumerate(noises):  # a Gaussian's factor rows scale as 1 / sigma, G's spectrum 1 / sigma^2
                 if isinstance(likelihood, Gaussian):
                     likelihood.log_noise_std.fill_(float(noise.log()))
                 fit = likelihood.nll(output.double(), yb)
-                scaled = [laplace.Factors(f.a.double(), f.g.double() / noise, f.n) for f in factors]
+                scaled = [(a, g / noise**2, pairs) for a, g, pairs in spectra]
                 for j, delta in enumerate(PRIOR_GRID):
-                    totals[i, j] += laplace.log_marginal_likelihood(fit, scaled, covered, n_data, delta) / n_data
+                    value = laplace.log_marginal_likelihood(fit, factors, covered, n_data, delta, scaled)
+                    totals[i, j] += value / n_data
         n_batches += 1
     return float((totals / n_batches).max())
 
