@@ -37,7 +37,7 @@ def test_the_hyper_loss_is_the_held_out_nll_of_the_copy_average_minus_its_spread
         log_p = torch.log_softmax(model.predict(x, 3, seeded(step)), dim=1).detach()
         per_example = -log_p[torch.arange(5), y]
         fits.append(float(per_example.mean()))
-        spread = 0.0 if step == 0 else math.sqrt(0.9 * 0.1) * abs(fits[1] - fits[0])  # the EMA after two values
+        spread = 0.0 if step == 0 else abs(fits[1] - fits[0]) / math.sqrt(2)  # the first difference
         assert float(loss) == pytest.approx(fits[-1] - spread * float(model.extent().detach()), rel=1e-12)
         values = objective.hyper_values()
         assert values["held_out_nll"] == pytest.approx(fits[-1], rel=1e-12)
@@ -46,18 +46,16 @@ def test_the_hyper_loss_is_the_held_out_nll_of_the_copy_average_minus_its_spread
     assert fits[0] != fits[1]
 
 
-def test_the_spread_is_an_exponential_moving_standard_deviation():
+def test_the_spread_is_the_root_of_half_the_mean_squared_successive_difference():
     spread = Spread(decay=0.5)
     assert spread.update(1.0) == 0.0
-    mean, variance = 1.0, 0.0
-    for value in (3.0, 2.0, 7.0):
-        deviation = value - mean
-        mean += 0.5 * deviation
-        variance = 0.5 * (variance + 0.5 * deviation**2)
-        assert spread.update(value) == pytest.approx(math.sqrt(variance))
+    assert spread.update(3.0) == pytest.approx(math.sqrt(4 / 2))  # the first difference sets the average
+    assert spread.update(2.0) == pytest.approx(math.sqrt((0.5 * 4 + 0.5 * 1) / 2))
     again = Spread(decay=0.5)
     again.load(spread.state())
-    assert again.update(4.0) == spread.update(4.0)
+    assert again.update(7.0) == spread.update(7.0) == pytest.approx(math.sqrt((0.5 * 2.5 + 0.5 * 25) / 2))
+    trend = Spread()
+    assert [round(trend.update(10.0 - 0.1 * step), 9) for step in range(4)][-1] == pytest.approx(0.1 / math.sqrt(2))
 
 
 def test_without_the_occam_term_it_is_the_held_out_nll_alone():

@@ -13,8 +13,8 @@ steps the augmentation (and a regression's noise) takes a step of its own Adam d
 where ``nll_i`` is the negative log-likelihood of held-out example ``i`` under the prediction averaged over
 ``copies`` augmented copies (a batch of the held-out part), ``extent`` the width of the augmentation
 (:meth:`InvariantModel.extent <invlearn.models.InvariantModel.extent>`: the fraction of each transform's scale it
-samples, summed), and ``spread`` how much the held-out score itself moves from one hyper-step to the next (the
-standard deviation of its recent values, :class:`Spread`: batch sampling and the weights' own training noise).
+samples, summed), and ``spread`` how much the held-out score itself moves from one hyper-step to the next
+(:class:`Spread`, from its recent successive differences: batch sampling and the weights' own training noise).
 
 The second term is the Occam rule: among ranges that predict held-out data equally well, prefer the widest, where
 "equally well" is measured by the score's own noise: a range change of a whole transform's scale is worth one
@@ -45,30 +45,28 @@ def _check_fraction(fraction: float) -> float:
 
 
 class Spread:
-    """How much a score moves from one hyper-step to the next: exponential moving averages of its mean and of its
-    squared deviation from that mean (each new value weighs ``1 - decay``); the first value sets the mean."""
+    """How much a score moves from one hyper-step to the next: ``sqrt(m / 2)`` where ``m`` is an exponential moving
+    average of its squared successive differences (each new one weighs ``1 - decay``). For independent values of
+    standard deviation ``s`` that is ``s``; a slow trend (the score falling while the weights train) adds only its
+    small step-to-step change."""
 
     def __init__(self, decay: float = 0.9) -> None:
         self.decay = decay
-        self.steps, self.mean, self.variance = 0, 0.0, 0.0
+        self.steps, self.last, self.mean_square = 0, 0.0, 0.0
 
     def update(self, value: float) -> float:
-        """Take the latest value; returns the standard deviation so far (0 after the first)."""
-        if self.steps == 0:
-            self.mean = value
-        else:
-            deviation = value - self.mean
-            step = (1 - self.decay) * deviation
-            self.mean += step
-            self.variance = self.decay * (self.variance + deviation * step)
-        self.steps += 1
-        return math.sqrt(self.variance)
+        """Take the latest value; returns the spread so far (0 after the first)."""
+        if self.steps:
+            square = (value - self.last) ** 2
+            self.mean_square = square if self.steps == 1 else self.decay * self.mean_square + (1 - self.decay) * square
+        self.steps, self.last = self.steps + 1, value
+        return math.sqrt(self.mean_square / 2)
 
     def state(self) -> dict:
-        return {"steps": self.steps, "mean": self.mean, "variance": self.variance}
+        return {"steps": self.steps, "last": self.last, "mean_square": self.mean_square}
 
     def load(self, state: dict) -> None:
-        self.steps, self.mean, self.variance = state["steps"], state["mean"], state["variance"]
+        self.steps, self.last, self.mean_square = state["steps"], state["last"], state["mean_square"]
 
 
 class HeldOut(HoldOutObjective):
