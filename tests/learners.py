@@ -61,3 +61,20 @@ def sinusoids(frequencies, n_per_class: int, seconds: float = 4.0, seed: int = 0
         xs.append(wave.unsqueeze(1))
         ys.append(torch.full((n_per_class,), label))
     return torch.cat(xs), torch.cat(ys)
+
+
+def hypergradient_and_finite_difference(model, objective, held, x, y, n_data: int) -> tuple[float, float]:
+    """The gradient of ``objective.hyper_loss`` w.r.t. the model's first candidate's magnitude at 0.4, and its
+    central finite difference, the same held-out batch and copies (``seeded(0)``) each time."""
+    magnitude = model.augmentation.candidates[0]._magnitude
+
+    def loss_at(value: float) -> torch.Tensor:
+        with torch.no_grad():
+            magnitude.fill_(value)
+        objective.hold_out(*held, seed=0)
+        return objective.hyper_loss(model, x, y, n_data, torch.Generator().manual_seed(0))
+
+    (grad,) = torch.autograd.grad(loss_at(0.4), [magnitude])
+    step = 1e-6
+    numerical = (loss_at(0.4 + step) - loss_at(0.4 - step)) / (2 * step)
+    return float(grad), float(numerical.detach())

@@ -12,7 +12,7 @@ from invlearn import Augerino, AugmentationLayer, AugNet, Independent, UniformLi
 from invlearn.objectives import Categorical, Gaussian, HeldOut
 from invlearn.objectives.heldout import Spread
 from tests.conftest import make_augmentation, make_input, seeded
-from tests.learners import TinyImageTrunk
+from tests.learners import TinyImageTrunk, hypergradient_and_finite_difference
 
 
 def _case(occam: bool = True):
@@ -67,20 +67,10 @@ def test_without_the_occam_term_it_is_the_held_out_nll_alone():
 
 def test_the_held_out_nll_gradient_matches_finite_differences():
     model, objective, held = _case(occam=False)
-    magnitude = model.augmentation.candidates[0]._magnitude
     x = make_input("image", torch.float64, batch=1)
-
-    def loss_at(value: float) -> torch.Tensor:
-        with torch.no_grad():
-            magnitude.fill_(value)
-        objective.hold_out(*held, seed=0)  # the same held-out batch each time
-        return objective.hyper_loss(model, x, torch.tensor([0]), 10, seeded(0))
-
-    (grad,) = torch.autograd.grad(loss_at(0.4), [magnitude])
-    step = 1e-6
-    numerical = (loss_at(0.4 + step) - loss_at(0.4 - step)) / (2 * step)
-    assert abs(float(grad)) > 1e-6 and float(grad) == pytest.approx(float(numerical.detach()), rel=1e-5)
-    assert objective.hyper_parameters(model) == [magnitude]
+    grad, numerical = hypergradient_and_finite_difference(model, objective, held, x, torch.tensor([0]), 10)
+    assert abs(grad) > 1e-6 and grad == pytest.approx(numerical, rel=1e-5)
+    assert objective.hyper_parameters(model) == [model.augmentation.candidates[0]._magnitude]
 
 
 def test_the_occam_term_pushes_every_range_up_by_one_spread_per_scale():

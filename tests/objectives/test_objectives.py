@@ -14,7 +14,7 @@ from invlearn import Independent
 from invlearn.objectives import OBJECTIVES, HeldOut, MarginalLikelihood, RewardPenalty, Unrolled, laplace
 from invlearn.objectives.reward import regularized_loss
 from tests.conftest import make_augmentation, make_input, seeded
-from tests.learners import TinyImageTrunk
+from tests.learners import TinyImageTrunk, hypergradient_and_finite_difference
 
 
 def _model():
@@ -154,19 +154,9 @@ def test_the_unrolled_loss_is_the_held_out_loss_after_one_gradient_step():
 
 def test_the_unrolled_hypergradient_matches_finite_differences():
     model, objective, x, y, held = _unrolled_case()
-    magnitude = model.augmentation.candidates[0]._magnitude
-
-    def loss_at(value: float) -> torch.Tensor:
-        with torch.no_grad():
-            magnitude.fill_(value)
-        objective.hold_out(*held, seed=0)  # the same held-out batch each time
-        return objective.hyper_loss(model, x, y, 6, seeded(0))
-
-    (grad,) = torch.autograd.grad(loss_at(0.4), [magnitude])
-    step = 1e-6
-    numerical = (loss_at(0.4 + step) - loss_at(0.4 - step)) / (2 * step)
-    assert abs(float(grad)) > 1e-6 and float(grad) == pytest.approx(float(numerical.detach()), rel=1e-5)
-    assert objective.hyper_parameters(model) == [magnitude]
+    grad, numerical = hypergradient_and_finite_difference(model, objective, held, x, y, 6)
+    assert abs(grad) > 1e-6 and grad == pytest.approx(numerical, rel=1e-5)
+    assert objective.hyper_parameters(model) == [model.augmentation.candidates[0]._magnitude]
 
 
 def test_the_held_out_batches_cover_the_set_once_per_epoch_then_reshuffle():
