@@ -92,7 +92,7 @@ def test_each_family_has_an_extent_in_fractions_of_its_scales():
     assert float(Independent(trunk, candidates).extent().detach()) == pytest.approx(0.5)
     layer = AugmentationLayer(candidates)
     weights = layer.weights.detach()
-    assert float(AugNet(trunk, layer).extent()) == pytest.approx(float(0.3 * weights[0] + 0.2 * weights[1]))
+    assert float(AugNet(trunk, layer).extent().detach()) == pytest.approx(float(0.3 * weights[0] + 0.2 * weights[1]))
     # a rotation width of 2 pi samples +-pi, the full circle: extent 1; +-0.25 of the width is half of half the image
     augerino = Augerino(
         trunk, UniformLieAffine(init_width=[2 * math.pi, 0.5 / 0.05], generators=["rotate", "translate_x"])
