@@ -78,3 +78,22 @@ def hypergradient_and_finite_difference(model, objective, held, x, y, n_data: in
     step = 1e-6
     numerical = (loss_at(0.4 + step) - loss_at(0.4 - step)) / (2 * step)
     return float(grad), float(numerical.detach())
+
+
+#: The learning families every objective must train.
+FAMILIES = ("augnet", "augerino", "independent")
+
+
+def family_model(family: str):
+    """A :class:`TinyImageTrunk` behind one of :data:`FAMILIES`: rotation and x shift as AugNet's layer or as
+    independent candidates, or Augerino's six generators."""
+    from invlearn import Augerino, AugNet, Independent, UniformLieAffine
+
+    torch.manual_seed(0)
+    trunk = TinyImageTrunk()
+    candidates = [augmentations.create("rotate", magnitude=0.3), augmentations.create("translate_x", magnitude=0.2)]
+    if family == "augnet":
+        return AugNet(trunk, AugmentationLayer(candidates))
+    if family == "augerino":
+        return Augerino(trunk, UniformLieAffine(init_width=0.3))
+    return Independent(trunk, candidates)

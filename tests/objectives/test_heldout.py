@@ -12,7 +12,7 @@ from invlearn import Augerino, AugmentationLayer, AugNet, Independent, UniformLi
 from invlearn.objectives import Categorical, Gaussian, HeldOut
 from invlearn.objectives.heldout import Spread
 from tests.conftest import make_augmentation, make_input, seeded
-from tests.learners import TinyImageTrunk, hypergradient_and_finite_difference
+from tests.learners import FAMILIES, TinyImageTrunk, family_model, hypergradient_and_finite_difference
 
 
 def _case(occam: bool = True):
@@ -101,16 +101,9 @@ def test_each_family_has_an_extent_in_fractions_of_its_scales():
     assert float(Independent(trunk, ["rotate"]).extent().detach()) >= 0
 
 
-@pytest.mark.parametrize("family", ["augnet", "augerino", "independent"])
+@pytest.mark.parametrize("family", FAMILIES)
 def test_the_held_out_objective_trains_every_family(family):
-    torch.manual_seed(0)
-    trunk = TinyImageTrunk()
-    candidates = [make_augmentation("rotate", 0.3), make_augmentation("translate_x", 0.2)]
-    model = {
-        "augnet": lambda: AugNet(trunk, AugmentationLayer(candidates)),
-        "augerino": lambda: Augerino(trunk, UniformLieAffine(init_width=0.3)),
-        "independent": lambda: Independent(trunk, candidates),
-    }[family]()
+    model = family_model(family)
     objective = HeldOut(copies=2, batch_size=4)
     objective.hold_out(torch.rand(6, 3, 8, 8), torch.tensor([0, 1, 2, 0, 1, 2]), seed=0)
     parameters = objective.hyper_parameters(model)

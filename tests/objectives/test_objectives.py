@@ -14,7 +14,7 @@ from invlearn import Independent
 from invlearn.objectives import OBJECTIVES, HeldOut, MarginalLikelihood, RewardPenalty, Unrolled, laplace
 from invlearn.objectives.reward import regularized_loss
 from tests.conftest import make_augmentation, make_input, seeded
-from tests.learners import TinyImageTrunk, hypergradient_and_finite_difference
+from tests.learners import FAMILIES, TinyImageTrunk, family_model, hypergradient_and_finite_difference
 
 
 def _model():
@@ -107,20 +107,11 @@ def test_the_registry_names_every_objective():
     }
 
 
-@pytest.mark.parametrize("family", ["augnet", "augerino", "independent"])
+@pytest.mark.parametrize("family", FAMILIES)
 def test_the_marginal_likelihood_trains_every_family(family):
     """Each family's augmentation parameters (AugNet's weights and magnitudes, Augerino's widths, independent
     ranges) get a finite gradient from the hyper-step, and none is left to the weight optimiser."""
-    from invlearn import Augerino, AugmentationLayer, AugNet, UniformLieAffine
-
-    torch.manual_seed(0)
-    trunk = TinyImageTrunk()
-    candidates = [make_augmentation("rotate", 0.3), make_augmentation("translate_x", 0.2)]
-    model = {
-        "augnet": lambda: AugNet(trunk, AugmentationLayer(candidates)),
-        "augerino": lambda: Augerino(trunk, UniformLieAffine(init_width=0.3)),
-        "independent": lambda: Independent(trunk, candidates),
-    }[family]()
+    model = family_model(family)
     objective = MarginalLikelihood(copies=2)
     x, y = torch.rand(6, 3, 8, 8), torch.tensor([0, 1, 2, 0, 1, 2])
     parameters = objective.hyper_parameters(model)
