@@ -28,13 +28,16 @@ import json
 import math
 import statistics
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
+from torch import nn
 
 from invlearn import augmentations
 from invlearn.data import registry
+from invlearn.data.split import Split
 from invlearn.objectives import Gaussian, laplace
 from invlearn.studies import grid
 from invlearn.training import build, rundir
@@ -93,22 +96,53 @@ def _is_strength(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1
 
 
-def laplace_score(run_dir: Path, batch: int, copies: int, examples: int | None = None) -> float:
+class TrainedRun(NamedTuple):
+    """A finished run of :func:`run_configs`, loaded once for every score: its config, its kind of task, its model
+    and the training examples its weights saw (``kept``) and did not (``held``)."""
+
+    settings: dict
+    task: str
+    model: nn.Module
+    kept: Split
+    held: Split
+
+
+def load(run_dir: str | Path) -> TrainedRun:
+    """The finished run in ``run_dir``, its training set split as it was trained, its model in training mode (the
+    augmentation sampled per example, as in training and in the objectives' hyper-steps)."""
+    settings, data, model, _ = load_trained(run_dir)
+    kept, held = split_held_out(data.train, settings["heldout"]["fraction"], settings["seed"])
+    return TrainedRun(settings, data.task, model.train(), kept, held)
+
+
+def _at_each_noise(likelihood) -> Iterator[tuple[int, torch.Tensor]]:
+    """``(index, noise)`` for every noise a score tries, the likelihood set to it: each of :data:`NOISE_GRID` for a
+    Gaussian, one pass (noise 1) for the others."""
+    if not isinstance(likelihood, Gaussian):
+        yield 0, torch.ones((), dtype=torch.float64)
+        return
+    for i, noise in enumerate(NOISE_GRID):
+        likelihood.log_noise_std.fill_(float(noise.log()))
+        yield i, noise
+
+
+def _n_noises(likelihood) -> int:
+    return len(NOISE_GRID) if isinstance(likelihood, Gaussian) else 1
+
+
+def laplace_score(trained: TrainedRun, batch: int, copies: int, examples: int | None = None) -> float:
     """``max log p(D | eta, delta[, sigma]) / N`` of a trained run on the examples its weights trained on: KFAC
     factors with the exact output-gradient factor (one sampled label per pixel for a segmentation), over the first
     ``examples`` of them (default: all) in batches of ``batch`` (each standing for the whole set, as in a
     hyper-step), averaged, at the best prior precision of :data:`PRIOR_GRID` and, for a regression's Gaussian
     likelihood, the best noise of :data:`NOISE_GRID`."""
-    settings, data, model, _ = load_trained(run_dir)
-    kept, _ = split_held_out(data.train, settings["heldout"]["fraction"], settings["seed"])
-    model.train()  # sample the augmentation per example, as in training
+    settings, task, model, kept, _ = trained
     covered = laplace.kfac_layers(model.trunk, settings["marglik"]["layers"])
-    likelihood = build.LIKELIHOODS[data.task]().double()  # a Gaussian's noise starts at 1
-    noises = NOISE_GRID if isinstance(likelihood, Gaussian) else torch.ones(1, dtype=torch.float64)
-    labels = "sampled" if data.task in build.EQUIVARIANT_TASKS else "exact"
+    likelihood = build.LIKELIHOODS[task]().double()  # a Gaussian's noise starts at 1
+    labels = "sampled" if task in build.EQUIVARIANT_TASKS else "exact"
     generator = torch.Generator().manual_seed(settings["seed"])
     x, y, n_data = kept.inputs[:examples], kept.labels[:examples], len(kept.labels)
-    totals = torch.zeros(len(noises), len(PRIOR_GRID), dtype=torch.float64)
+    totals = torch.zeros(_n_noises(likelihood), len(PRIOR_GRID), dtype=torch.float64)
     n_batches = 0
     for start in range(0, len(y), batch):
         xb, yb = x[start : start + batch], y[start : start + batch]
@@ -116,9 +150,7 @@ def laplace_score(run_dir: Path, batch: int, copies: int, examples: int | None =
         output, factors = laplace.kfac_factors(model.trunk, forward, copies, covered, labels, generator, likelihood)
         with torch.no_grad():
             spectra = [laplace.kfac_spectra(f) for f in factors]  # one eigendecomposition for every noise and prior
-            for i, noise in enumerate(noises):  # a Gaussian's factor rows scale as 1 / sigma, G's spectrum 1 / sigma^2
-                if isinstance(likelihood, Gaussian):
-                    likelihood.log_noise_std.fill_(float(noise.log()))
+            for i, noise in _at_each_noise(likelihood):  # a Gaussian's factor rows scale as 1 / sigma, G's 1 / sigma^2
                 fit = likelihood.nll(output.double(), yb)
                 scaled = [(a, g / noise**2, pairs) for a, g, pairs in spectra]
                 for j, delta in enumerate(PRIOR_GRID):
@@ -128,29 +160,24 @@ def laplace_score(run_dir: Path, batch: int, copies: int, examples: int | None =
     return float((totals / n_batches).max())
 
 
-def heldout_score(run_dir: Path, batch: int, copies: int, examples: int | None = None) -> float:
+def heldout_score(trained: TrainedRun, batch: int, copies: int, examples: int | None = None) -> float:
     """The mean log-likelihood per example of the held-out part (its first ``examples``; default: all) under the
     prediction averaged over ``copies`` augmented copies, in batches of ``batch``; a regression's at the noise of
     :data:`NOISE_GRID` that maximises it."""
-    settings, data, model, _ = load_trained(run_dir)
-    _, held = split_held_out(data.train, settings["heldout"]["fraction"], settings["seed"])
-    model.train()  # as the held-out objective's hyper-step scores it
-    likelihood = build.LIKELIHOODS[data.task]().double()
-    noises = NOISE_GRID if isinstance(likelihood, Gaussian) else torch.ones(1, dtype=torch.float64)
+    settings, task, model, _, held = trained
+    likelihood = build.LIKELIHOODS[task]().double()
     generator = torch.Generator().manual_seed(settings["seed"])
     x, y = held.inputs[:examples], held.labels[:examples]
-    totals = torch.zeros(len(noises), dtype=torch.float64)
+    totals = torch.zeros(_n_noises(likelihood), dtype=torch.float64)
     with torch.no_grad():
         for start in range(0, len(y), batch):
             output = model.predict(x[start : start + batch], copies, generator).double()
-            for i, noise in enumerate(noises):
-                if isinstance(likelihood, Gaussian):
-                    likelihood.log_noise_std.fill_(float(noise.log()))
+            for i, _ in _at_each_noise(likelihood):
                 totals[i] += likelihood.nll_per_example(output, y[start : start + batch]).sum()
     return float(-(totals / len(y)).min())
 
 
-#: Score name -> ``score(run_dir, batch, copies, examples)``: log-likelihood per example, higher is better.
+#: Score name -> ``score(trained, batch, copies, examples)``: log-likelihood per example, higher is better.
 SCORES: dict[str, Callable[..., float]] = {"marglik": laplace_score, "heldout": heldout_score}
 
 
@@ -206,8 +233,9 @@ def run(
     grid.train_pending(pending, jobs)
     values: dict[str, dict[float, list[float]]] = {name: {} for name in SCORES}
     for (magnitude, seed), run_dir in run_dirs.items():
+        trained = load(run_dir)
         for name, score in SCORES.items():
-            values[name].setdefault(magnitude, []).append(score(run_dir, batch, copies, examples))
+            values[name].setdefault(magnitude, []).append(score(trained, batch, copies, examples))
         line = ", ".join(f"{name} {values[name][magnitude][-1]:.4f}" for name in SCORES)
         print(f"evidence: {candidate} {magnitude:g} seed {seed}: {line}", file=sys.stderr, flush=True)
     first = next(iter(runs.values()))
