@@ -174,8 +174,12 @@ def _selected(learned: dict, truth: dict | None) -> bool | None:
     """The run's "selected" verdict (:func:`invlearn.metrics.identification.selected`), from its learned ranges."""
     if not truth:
         return None
-    known = identification.Truth(tuple(truth["names"]), truth["half_range"], truth["unit"])
-    return identification.selected(learned, known)
+    return identification.selected(learned, _truth(truth))
+
+
+def _truth(entry: dict) -> identification.Truth:
+    """The :class:`~invlearn.metrics.identification.Truth` of a row's ``truth`` entry (from ``metrics.json``)."""
+    return identification.Truth(tuple(entry["names"]), entry["half_range"], entry["unit"])
 
 
 def invariance_at_truth(run_dir: Path, truth: dict) -> float:
@@ -218,8 +222,9 @@ def _spurious(rows: list[dict], spec: dict) -> None:
         if other is None or row["truth"] is None:
             row["spurious"] = None
             continue
-        truth = identification.Truth(tuple(row["truth"]["names"]), row["truth"]["half_range"], row["truth"]["unit"])
-        ratios = identification.spurious_ratios(row["learned_invariances"], other["learned_invariances"], truth)
+        ratios = identification.spurious_ratios(
+            row["learned_invariances"], other["learned_invariances"], _truth(row["truth"])
+        )
         row["spurious"] = max(ratios.values(), default=1.0)
 
 

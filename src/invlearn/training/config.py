@@ -380,8 +380,8 @@ def validate(raw: Any) -> dict:
     _check_model(config["model"], data["name"])
     unrolled = config["unrolled"]
     unrolled["step"] = optim["lr"] if unrolled["step"] is None else unrolled["step"]
-    unrolled["batch_size"] = unrolled["batch_size"] or config["trainer"]["batch_size"]
-    config["heldout"]["batch_size"] = config["heldout"]["batch_size"] or config["trainer"]["batch_size"]
+    for section in ("unrolled", "heldout"):  # their hyper-step batches default to the weights'
+        config[section]["batch_size"] = config[section]["batch_size"] or config["trainer"]["batch_size"]
     if config["model"]["objective"] == "marglik":
         if optim["weight_decay"] > 0:
             raise ConfigError(

@@ -173,10 +173,11 @@ def _hold_out(data, objective, seed: int, section: str):
     its ``held_out_fraction`` (a seeded random subset, e.g. DADA's half for its hypergradient). A held-out part
     smaller than one of the objective's batches (its config ``section``'s ``batch_size``), or than the number of
     classes, is refused."""
-    n_held = int(round(objective.held_out_fraction * len(data.train)))
     if objective.held_out_fraction == 0:
         return data
-    if n_held >= len(data.train):
+    kept, held = split_held_out(data.train, objective.held_out_fraction, seed)
+    n_held = len(held)
+    if not len(kept):
         raise ConfigError(f"data.n_train: {len(data.train)} examples leave none to train on once {n_held} are held out")
     if n_held < objective.batch_size:
         raise ConfigError(
@@ -188,7 +189,6 @@ def _hold_out(data, objective, seed: int, section: str):
             f"data.n_train: {n_held} held-out examples ({objective.held_out_fraction:g} of {len(data.train)}) are "
             f"fewer than the {data.n_classes} classes; hold out more"
         )
-    kept, held = split_held_out(data.train, objective.held_out_fraction, seed)
     objective.hold_out(held.inputs, held.labels, seed + seeds.HELD_OUT)
     return dataclasses.replace(data, train=kept)
 
