@@ -64,9 +64,11 @@ def _is_launched_worker() -> bool:
 
 
 def _last_checkpoint_callback(path: Path, every_n_steps: int):
-    """A callback that keeps one checkpoint, ``path``: every ``every_n_steps`` steps and after each epoch's
-    evaluation (so a killed run loses at most ``every_n_steps`` steps). Each save goes to a temporary file that
-    is then renamed onto ``path``, so a kill during a save leaves the previous checkpoint whole."""
+    """A callback that keeps one checkpoint, ``path``: every ``every_n_steps`` steps within an epoch and after
+    each epoch's evaluation (so a killed run loses at most ``every_n_steps`` steps). An epoch's last step is
+    saved only with its evaluation: a checkpoint between the two would resume past an evaluation never made.
+    Each save goes to a temporary file that is then renamed onto ``path``, so a kill during a save leaves the
+    previous checkpoint whole."""
     from lightning.pytorch.callbacks import Callback
 
     def save(trainer) -> None:
@@ -77,8 +79,8 @@ def _last_checkpoint_callback(path: Path, every_n_steps: int):
         write_atomic(path, lambda temporary: trainer.save_checkpoint(temporary, weights_only=False))
 
     class LastCheckpoint(Callback):
-        def on_train_batch_end(self, trainer, *args) -> None:
-            if trainer.global_step % every_n_steps == 0:
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+            if trainer.global_step % every_n_steps == 0 and batch_idx + 1 < trainer.num_training_batches:
                 save(trainer)
 
         def on_validation_end(self, trainer, pl_module) -> None:
