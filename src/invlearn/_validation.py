@@ -92,13 +92,6 @@ def check_points(x: object, name: str = "x") -> Tensor:
     return x
 
 
-def check_full_precision(x: Tensor, name: str, op: str) -> Tensor:
-    """Require float32 or float64 where an op (the FFT on a CPU) has no half-precision kernel."""
-    if checking() and x.dtype not in (torch.float32, torch.float64):
-        raise TypeError(f"{name} must be float32 or float64 for {op}, got {x.dtype}; convert it with .float()")
-    return x
-
-
 def check_batch_param(
     value: object, name: str, batch_size: int, trailing: Sequence[int] = (), finite: bool = True
 ) -> Tensor:

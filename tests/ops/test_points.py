@@ -32,6 +32,17 @@ def test_so3_coefficients_give_rotations_about_their_axis():
     assert torch.allclose(angle, omega[1].norm())
 
 
+def test_angles_of_any_size_give_the_rotation_of_their_remainder():
+    axis = torch.tensor([[1.0, -2.0, 0.5]], **DOUBLE) / math.sqrt(5.25)
+    for turns in (1, 3, 1e6):
+        for angle in (0.3, 2.5):
+            wide, narrow = points.so3_matrix((angle + 2 * math.pi * turns) * axis), points.so3_matrix(angle * axis)
+            assert torch.allclose(wide, narrow, atol=1e-8 * max(1.0, turns)), (turns, angle)
+    x = _sets()
+    coefficients = torch.tensor([[4.0, 0.0, 0.0], [3.0, 3.0, -2.0], [0.0, 0.0, 10.0]], **DOUBLE)
+    assert gradcheck(points.rotate, (x, coefficients.requires_grad_(True)))  # past pi, where full turns go
+
+
 def test_ops_move_the_coordinates_of_real_points_only():
     x = _sets()
     for moved in (
@@ -73,6 +84,10 @@ def test_gradients_wrt_points_and_parameters(op, parameter):
         (lambda: points.translate(torch.zeros(2, 4, 4), torch.zeros(3, 3)), r"shape \(2, 3\)"),
         (lambda: points.so3_matrix(torch.zeros(2, 4)), r"shape \(B, 3\)"),
         (lambda: points.scale(torch.zeros(2, 4, 4, dtype=torch.long), torch.ones(2)), "floating-point"),
+        (lambda: points.so3_matrix(torch.tensor([[math.nan, 0.0, 0.0]])), "NaN or infinite"),
+        (lambda: points.rotate(torch.zeros(1, 4, 4), torch.tensor([[0.0, math.inf, 0.0]])), "NaN or infinite"),
+        (lambda: points.scale(torch.zeros(2, 4, 4), torch.tensor([1.0, 0.0])), "factor must be > 0"),
+        (lambda: points.scale(torch.zeros(2, 4, 4), torch.tensor([-1.0, 1.0])), "factor must be > 0"),
     ],
 )
 def test_malformed_input_is_refused(call, message):

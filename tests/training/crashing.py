@@ -19,7 +19,7 @@ PRELOAD = ["torch", "lightning", "invlearn.training.run", "invlearn.studies.regi
 def _instrument(kill_after: int, events: list[str]) -> None:
     """Record boundaries into ``events``; SIGKILL this process right after the one numbered ``kill_after``."""
     from invlearn.studies import grid
-    from invlearn.training import report, rundir, run, task
+    from invlearn.training import report, run, rundir, task
 
     def event(name: str) -> None:
         events.append(name)

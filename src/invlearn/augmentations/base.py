@@ -48,12 +48,20 @@ from invlearn.ops.relax import bernoulli_mask
 
 Params = dict[str, Tensor]
 MODALITIES = ("image", "signal", "points")
+#: The largest scale of a zoom drawn as ``exp(value)`` (log of the factor): 1000x either way.
+MAX_LOG_ZOOM = math.log(1000.0)
 #: Per modality: the layout of a batch, and the check of one.
 LAYOUTS = {
     "image": ("(B, C, H, W)", check_image),
     "signal": ("(B, channels, times)", check_signal),
     "points": ("(B, points, 3 + channels)", check_points),
 }
+
+
+def parameter_dtype(x: Tensor) -> torch.dtype:
+    """The dtype an augmentation's values take for data ``x``: float64 for float64 data, else float32 (the ops
+    compute float16 and bfloat16 data in float32, :mod:`invlearn.ops.precision`)."""
+    return torch.promote_types(x.dtype, torch.float32)
 
 
 def _clamp_straight_through(raw: Tensor) -> Tensor:

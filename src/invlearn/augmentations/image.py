@@ -16,7 +16,13 @@ from torch import Tensor
 
 from invlearn import ops
 from invlearn._validation import check_choice, check_count, checking, trusted
-from invlearn.augmentations.base import MagnitudeAugmentation, Params, ProbabilityAugmentation
+from invlearn.augmentations.base import (
+    MAX_LOG_ZOOM,
+    MagnitudeAugmentation,
+    Params,
+    ProbabilityAugmentation,
+    parameter_dtype,
+)
 from invlearn.augmentations.noise import permutations
 from invlearn.augmentations.registry import register
 
@@ -64,7 +70,7 @@ class AffineAugmentation:
         raise NotImplementedError
 
     def apply_values(self, x: Tensor, value: Tensor, params: Mapping[str, Tensor]) -> Tensor:
-        theta = self.matrix_of(value.to(x.dtype), x.shape[-2], x.shape[-1])
+        theta = self.matrix_of(value.to(parameter_dtype(x)), x.shape[-2], x.shape[-1])
         return ops.affine(x, theta, self.mode, self.padding_mode, self.align_corners)
 
 
@@ -104,9 +110,11 @@ class Rotate(AffineAugmentation, MagnitudeAugmentation):
 
 @register
 class Scale(AffineAugmentation, MagnitudeAugmentation):
-    """Isotropic zoom by ``exp(v)``, ``v`` uniform in ``[-mu s, mu s]`` (default s = ln 2: factors 1/2 to 2)."""
+    """Isotropic zoom by ``exp(v)``, ``v`` uniform in ``[-mu s, mu s]`` (default s = ln 2: factors 1/2 to 2; s at most
+    ln 1000)."""
 
     name, unit, default_scale = "scale", "log of the zoom factor", math.log(2.0)
+    max_scale = MAX_LOG_ZOOM
 
     def matrix_of(self, value, height, width):
         return ops.scale_matrix(torch.exp(value), height, width, self.align_corners)

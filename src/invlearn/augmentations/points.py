@@ -7,7 +7,13 @@ import math
 
 import torch
 
-from invlearn.augmentations.base import MagnitudeAugmentation, Params, ProbabilityAugmentation
+from invlearn.augmentations.base import (
+    MAX_LOG_ZOOM,
+    MagnitudeAugmentation,
+    Params,
+    ProbabilityAugmentation,
+    parameter_dtype,
+)
 from invlearn.augmentations.noise import uniform
 from invlearn.augmentations.registry import register
 from invlearn.ops import points
@@ -19,8 +25,8 @@ def _rotation_about(axis: int) -> type[MagnitudeAugmentation]:
     letter = "xyz"[axis]
 
     def apply_values(self, x, value, params):
-        direction = torch.eye(3, dtype=x.dtype, device=x.device)[axis]
-        return points.rotate(x, value.to(x.dtype)[:, None] * direction)
+        direction = torch.eye(3, dtype=parameter_dtype(x), device=x.device)[axis]
+        return points.rotate(x, value.to(direction.dtype)[:, None] * direction)
 
     attributes = {
         "__doc__": f"Rotation about the {letter} axis by an angle uniform in ``[-mu s, mu s]`` rad (default s = pi, "
@@ -55,9 +61,11 @@ class Translate3D(MagnitudeAugmentation):
 
 @register
 class Scale3D(MagnitudeAugmentation):
-    """Isotropic zoom about the origin by ``exp(v)``, ``v`` uniform in ``[-mu s, mu s]`` (default s = ln 2)."""
+    """Isotropic zoom about the origin by ``exp(v)``, ``v`` uniform in ``[-mu s, mu s]`` (default s = ln 2, at most
+    ln 1000)."""
 
     name, modality, unit, default_scale = "scale_3d", "points", "log of the zoom factor", math.log(2.0)
+    max_scale = MAX_LOG_ZOOM
 
     def apply_values(self, x, value, params):
         return points.scale(x, torch.exp(value))

@@ -14,7 +14,7 @@ from torch import Tensor
 
 from invlearn import ops
 from invlearn._validation import check_choice, check_positive
-from invlearn.augmentations.base import MagnitudeAugmentation, Params, ProbabilityAugmentation
+from invlearn.augmentations.base import MagnitudeAugmentation, Params, ProbabilityAugmentation, parameter_dtype
 from invlearn.augmentations.noise import normal, permutations, uniform
 from invlearn.augmentations.registry import register
 from invlearn.ops.relax import bernoulli_mask
@@ -76,15 +76,16 @@ class TimeMask(MagnitudeAugmentation):
 
     def apply_values(self, x, value, params):
         length = (value * self.sfreq).clamp(max=x.shape[-1])
-        start = params["start"].to(x.dtype) * (x.shape[-1] - length)
+        start = params["start"].to(parameter_dtype(x)) * (x.shape[-1] - length)
         return ops.time_mask(x, start, length, self.sharpness)
 
 
 @register
 class AmplitudeScale(MagnitudeAugmentation):
-    """Multiply by ``1 + v``, ``v`` uniform in ``[-mu s, mu s]`` (default s = 0.5)."""
+    """Multiply by ``1 + v``, ``v`` uniform in ``[-mu s, mu s]`` (default s = 0.5, at most 1)."""
 
     name, modality, unit, default_scale = "amplitude_scale", "signal", "relative factor (factor = 1 + value)", 0.5
+    max_scale = 1.0  # the factor stays >= 0 (sign_flip flips)
 
     def apply_values(self, x, value, params):
         return ops.amplitude_scale(x, 1.0 + value)

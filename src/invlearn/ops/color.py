@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from invlearn._validation import check_batch_param, check_bounds, check_image, check_index_param
+from invlearn.ops.precision import in_float32
 from invlearn.ops.relax import straight_through
 
 _LUMA = (0.299, 0.587, 0.114)
@@ -32,6 +33,7 @@ def _require_rgb(x: Tensor, op: str) -> None:
         raise ValueError(f"x must have 3 (RGB) channels for {op}, got {x.shape[1]}")
 
 
+@in_float32
 def luminance(x: Tensor) -> Tensor:
     """Grey level ``(B, 1, H, W)``: ITU-R 601 luma of RGB images, the image itself for one channel."""
     return _luminance(check_image(x))
@@ -50,12 +52,14 @@ def _blend(x: Tensor, other: Tensor, factor: Tensor) -> Tensor:
     return ((x - other) * factor + other).clamp(0.0, 1.0)
 
 
+@in_float32
 def brightness(x: Tensor, factor: Tensor) -> Tensor:
     """Multiply intensities by ``factor`` ``(B,)`` >= 0 (1 = identity, 0 = black)."""
     x = check_image(x)
     return (x * _per_example(x, factor, "factor", low=0.0)).clamp(0.0, 1.0)
 
 
+@in_float32
 def contrast(x: Tensor, factor: Tensor) -> Tensor:
     """Blend with each image's mean grey level: ``factor`` ``(B,)`` >= 0, 1 = identity, 0 = flat grey."""
     x = check_image(x)
@@ -64,6 +68,7 @@ def contrast(x: Tensor, factor: Tensor) -> Tensor:
     return _blend(x, _luminance(channel_means).mean(dim=1, keepdim=True), f)
 
 
+@in_float32
 def saturation(x: Tensor, factor: Tensor) -> Tensor:
     """Blend RGB images with their grey version: ``factor`` ``(B,)`` >= 0, 1 = identity, 0 = greyscale."""
     x = check_image(x)
@@ -79,6 +84,7 @@ def _yiq_matrices(dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Ten
     return to_yiq.to(device, dtype), torch.linalg.inv(to_yiq).to(device, dtype)
 
 
+@in_float32
 def hue(x: Tensor, shift: Tensor) -> Tensor:
     """Rotate the hue of RGB images by ``shift`` ``(B,)`` turns (1 = full colour wheel, 0 = identity).
 
@@ -97,6 +103,7 @@ def hue(x: Tensor, shift: Tensor) -> Tensor:
     return torch.einsum("bij,bjhw->bihw", transform, x).clamp(0.0, 1.0)
 
 
+@in_float32
 def sharpness(x: Tensor, factor: Tensor) -> Tensor:
     """Blend with a smoothed copy (3x3 kernel ``[[1,1,1],[1,5,1],[1,1,1]] / 13``, border pixels kept):
     ``factor`` ``(B,)`` >= 0, 1 = identity, 0 = smoothed, 2 = sharpened. Images need at least 3 x 3 pixels."""
@@ -112,6 +119,7 @@ def sharpness(x: Tensor, factor: Tensor) -> Tensor:
     return _blend(x, smooth, f)
 
 
+@in_float32
 def sample_pairing(x: Tensor, weight: Tensor, permutation: Tensor) -> Tensor:
     """Mix each image with another of the batch: ``(1 - w) x + w x[permutation]``.
 
@@ -126,12 +134,14 @@ def sample_pairing(x: Tensor, weight: Tensor, permutation: Tensor) -> Tensor:
     return torch.lerp(x, x[perm], w)
 
 
+@in_float32
 def invert(x: Tensor, mask: Tensor) -> Tensor:
     """Replace ``x`` by ``1 - x`` where ``mask`` ``(B,)`` in ``[0, 1]`` is 1; fractional masks blend (relaxed)."""
     x = check_image(x)
     return torch.lerp(x, 1.0 - x, _per_example(x, mask, "mask", 0.0, 1.0))
 
 
+@in_float32
 def grayscale(x: Tensor, mask: Tensor) -> Tensor:
     """Replace RGB images by their grey level (kept 3-channel) where ``mask`` ``(B,)`` in ``[0, 1]`` is 1;
     fractional masks blend (relaxed)."""
@@ -140,6 +150,7 @@ def grayscale(x: Tensor, mask: Tensor) -> Tensor:
     return torch.lerp(x, _luminance(x).expand_as(x), m)
 
 
+@in_float32
 def solarize(x: Tensor, threshold: Tensor, hard: bool = True, sharpness: float = 50.0) -> Tensor:
     """Invert the pixels strictly above ``threshold`` ``(B,)`` (1 = identity for images in ``[0, 1]``).
 
@@ -154,6 +165,7 @@ def solarize(x: Tensor, threshold: Tensor, hard: bool = True, sharpness: float =
     return straight_through(exact, soft)
 
 
+@in_float32
 def posterize(x: Tensor, bits: Tensor, hard: bool = True) -> Tensor:
     """Keep ``bits`` ``(B,)`` >= 0 bits of precision: ``floor(x * 2**bits) / 2**bits``; ``bits >= 8`` leaves the
     image unchanged (an 8-bit image already has 8 bits). Fractional bit counts are allowed.

@@ -30,6 +30,7 @@ from invlearn._validation import (
     checking,
     trusted,
 )
+from invlearn.ops.precision import in_float32
 
 INTERPOLATIONS = ("bilinear", "nearest", "bicubic")
 PADDINGS = ("zeros", "border", "reflection")
@@ -54,6 +55,7 @@ def _generators() -> Tensor:
 AFFINE_GENERATORS = _generators()
 
 
+@in_float32
 def affine(
     x: Tensor,
     matrix: Tensor,
@@ -109,6 +111,7 @@ def _check_warp_options(mode: str, padding_mode: str) -> None:
     check_choice(padding_mode, "padding_mode", PADDINGS)
 
 
+@in_float32
 def affine_stack(
     x: Tensor,
     matrices: Tensor,
@@ -160,6 +163,7 @@ def _pixel_to_normalized(sampling: Tensor, height: int, width: int, align_corner
     return sampling * factor
 
 
+@in_float32
 def translation_matrix(shift: Tensor, height: int, width: int, align_corners: bool = True) -> Tensor:
     """Sampling matrices ``(B, 3, 3)`` moving the content by ``shift`` ``(B, 2)`` = (x, y) fractions of the
     width and height (``0.5`` moves it right by half the width)."""
@@ -170,6 +174,7 @@ def translation_matrix(shift: Tensor, height: int, width: int, align_corners: bo
     return _pixel_to_normalized(_matrix_from_rows(one, zero, tx, zero, one, ty), height, width, align_corners)
 
 
+@in_float32
 def rotation_matrix(angle: Tensor, height: int, width: int, align_corners: bool = True) -> Tensor:
     """Sampling matrices ``(B, 3, 3)`` rotating the content by ``angle`` ``(B,)`` radians, counter-clockwise
     as displayed, about the image centre."""
@@ -178,6 +183,7 @@ def rotation_matrix(angle: Tensor, height: int, width: int, align_corners: bool 
     return _pixel_to_normalized(_matrix_from_rows(cos, -sin, zero, sin, cos, zero), height, width, align_corners)
 
 
+@in_float32
 def scale_matrix(factor: Tensor, height: int, width: int, align_corners: bool = True) -> Tensor:
     """Sampling matrices ``(B, 3, 3)`` scaling the content by ``factor`` ``(B,)`` (> 1 zooms in) about the
     image centre."""
@@ -188,6 +194,7 @@ def scale_matrix(factor: Tensor, height: int, width: int, align_corners: bool = 
     return _pixel_to_normalized(_matrix_from_rows(inv, zero, zero, zero, inv, zero), height, width, align_corners)
 
 
+@in_float32
 def shear_matrix(factors: Tensor, height: int, width: int, align_corners: bool = True) -> Tensor:
     """Sampling matrices ``(B, 3, 3)`` shearing the content by ``factors`` ``(B, 2)`` = (sx, sy), the content
     map being ``x' = x + sx * y``, ``y' = y + sy * x`` about the image centre (requires ``sx * sy != 1``)."""
@@ -212,27 +219,32 @@ def _warp(x: Tensor, build, param: Tensor, name: str, trailing, **options) -> Te
         return affine(x, matrix, **options)
 
 
+@in_float32
 def translate(x: Tensor, shift: Tensor, **options) -> Tensor:
     """Translate images ``(B, C, H, W)`` by ``shift`` ``(B, 2)`` = (x, y) fractions of width and height.
     ``options`` are ``affine``'s ``mode``, ``padding_mode`` and ``align_corners``."""
     return _warp(x, translation_matrix, shift, "shift", (2,), **options)
 
 
+@in_float32
 def rotate(x: Tensor, angle: Tensor, **options) -> Tensor:
     """Rotate images ``(B, C, H, W)`` by ``angle`` ``(B,)`` radians, counter-clockwise as displayed."""
     return _warp(x, rotation_matrix, angle, "angle", (), **options)
 
 
+@in_float32
 def scale(x: Tensor, factor: Tensor, **options) -> Tensor:
     """Scale images ``(B, C, H, W)`` about their centre by ``factor`` ``(B,)`` (> 1 zooms in)."""
     return _warp(x, scale_matrix, factor, "factor", (), **options)
 
 
+@in_float32
 def shear(x: Tensor, factors: Tensor, **options) -> Tensor:
     """Shear images ``(B, C, H, W)`` by ``factors`` ``(B, 2)`` = (sx, sy); see :func:`shear_matrix`."""
     return _warp(x, shear_matrix, factors, "factors", (2,), **options)
 
 
+@in_float32
 def lie_affine_matrix(coefficients: Tensor, generators: Tensor | None = None) -> Tensor:
     """Exponentiate a combination of affine generators: ``expm(sum_k a_k G_k)`` for every example.
 
@@ -267,12 +279,14 @@ def _soft_flip(x: Tensor, mask: Tensor, dim: int) -> Tensor:
     return torch.lerp(x, x.flip(dim), m)
 
 
+@in_float32
 def hflip(x: Tensor, mask: Tensor) -> Tensor:
     """Mirror images ``(B, C, H, W)`` left-right where ``mask`` ``(B,)`` is 1, keep them where it is 0; values
     in between (the mask must lie in ``[0, 1]``) blend the two (a relaxed flip that passes gradients to ``mask``)."""
     return _soft_flip(x, mask, -1)
 
 
+@in_float32
 def vflip(x: Tensor, mask: Tensor) -> Tensor:
     """Mirror images ``(B, C, H, W)`` top-bottom with a per-example soft ``mask`` ``(B,)``; see :func:`hflip`."""
     return _soft_flip(x, mask, -2)

@@ -10,15 +10,22 @@ padded points stay at the origin.
 Rotations are built from so(3) coefficients ``(B, 3)``, ``omega = (omega_x, omega_y, omega_z)``: the rotation is
 ``expm(omega_x L_x + omega_y L_y + omega_z L_z)`` with ``L_k`` the generators of rotations about the axes
 (:data:`SO3_GENERATORS`), one batched ``torch.linalg.matrix_exp``; its angle is ``|omega|`` rad about the axis
-``omega / |omega|``, so ``omega = (0, 0, t)`` rotates by ``t`` about ``z``.
+``omega / |omega|``, so ``omega = (0, 0, t)`` rotates by ``t`` about ``z``. Coefficients of any finite size
+are taken: an angle beyond pi is first brought into ``[-pi, pi]`` about the same axis (the same rotation), where
+the matrix exponential is accurate.
+
+Float16 and bfloat16 point sets are computed in float32 and cast back (:mod:`invlearn.ops.precision`).
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
-from invlearn._validation import check_batch_param, check_float_tensor, check_points, checking, trusted
+from invlearn._validation import check_batch_param, check_finite, check_float_tensor, check_points, checking, trusted
+from invlearn.ops.precision import in_float32
 
 
 def _generators() -> Tensor:
@@ -33,13 +40,24 @@ def _generators() -> Tensor:
 SO3_GENERATORS = _generators()
 
 
+@in_float32
 def so3_matrix(coefficients: Tensor) -> Tensor:
-    """Rotation matrices ``(B, 3, 3)`` ``expm(sum_k omega_k L_k)`` from so(3) coefficients ``(B, 3)`` (rad)."""
-    check_float_tensor(coefficients, "coefficients", ndim=2)
+    """Rotation matrices ``(B, 3, 3)`` ``expm(sum_k omega_k L_k)`` from finite so(3) coefficients ``(B, 3)`` (rad).
+
+    Raises ``ValueError`` for another shape or a non-finite coefficient."""
+    check_finite(check_float_tensor(coefficients, "coefficients", ndim=2), "coefficients")
     if checking() and coefficients.shape[1] != 3:
         raise ValueError(f"coefficients must have shape (B, 3), got {tuple(coefficients.shape)}")
     generators = SO3_GENERATORS.to(coefficients.device, coefficients.dtype)
-    return torch.linalg.matrix_exp(torch.einsum("bk,kij->bij", coefficients, generators))
+    return torch.linalg.matrix_exp(torch.einsum("bk,kij->bij", _principal(coefficients), generators))
+
+
+def _principal(coefficients: Tensor) -> Tensor:
+    """The same rotations with angles ``|omega|`` in ``[0, pi]`` (full turns about the same axis removed)."""
+    angle = torch.linalg.vector_norm(coefficients, dim=1, keepdim=True)
+    turns = torch.round(angle.detach() / (2 * math.pi))
+    safe = torch.where(turns == 0, torch.ones_like(angle), angle)  # no 0 / 0 in an unused branch's gradient
+    return coefficients * (1 - 2 * math.pi * turns / safe)
 
 
 def _moved(points: Tensor, coordinates: Tensor) -> Tensor:
@@ -48,6 +66,7 @@ def _moved(points: Tensor, coordinates: Tensor) -> Tensor:
     return torch.cat([coordinates * mask, points[..., 3:]], dim=-1)
 
 
+@in_float32
 def linear(points: Tensor, matrix: Tensor) -> Tensor:
     """Apply ``matrix`` ``(B, 3, 3)`` to every point's coordinates: ``p -> M p`` (a rotation, reflection, zoom)."""
     points = check_points(points, "points")
@@ -56,11 +75,13 @@ def linear(points: Tensor, matrix: Tensor) -> Tensor:
         return _moved(points, points[..., :3] @ matrix.to(points.dtype).transpose(1, 2))
 
 
+@in_float32
 def rotate(points: Tensor, coefficients: Tensor) -> Tensor:
     """Rotate every set about the origin by ``expm(sum_k omega_k L_k)``, so(3) coefficients ``(B, 3)`` (rad)."""
     return linear(points, so3_matrix(coefficients))
 
 
+@in_float32
 def translate(points: Tensor, shift: Tensor) -> Tensor:
     """Shift every set's real points by ``shift`` ``(B, 3)`` (the coordinates' unit)."""
     points = check_points(points, "points")
@@ -69,14 +90,19 @@ def translate(points: Tensor, shift: Tensor) -> Tensor:
         return _moved(points, points[..., :3] + shift.to(points.dtype)[:, None, :])
 
 
+@in_float32
 def scale(points: Tensor, factor: Tensor) -> Tensor:
-    """Zoom every set about the origin by ``factor`` ``(B,)`` (> 1 spreads the points)."""
+    """Zoom every set about the origin by ``factor`` ``(B,)`` (> 1 spreads the points). Raises ``ValueError`` for a
+    factor that is not finite and > 0."""
     points = check_points(points, "points")
     check_batch_param(factor, "factor", points.shape[0], ())
+    if checking() and factor.numel() and not bool((factor > 0).all()):
+        raise ValueError("factor must be > 0 (a zoom; reflect mirrors)")
     with trusted():
         return _moved(points, points[..., :3] * factor.to(points.dtype)[:, None, None])
 
 
+@in_float32
 def reflect(points: Tensor, mask: Tensor) -> Tensor:
     """Mirror every set through the ``y-z`` plane (``x -> -x``) where ``mask`` ``(B,)`` is 1, keep it where 0, and
     interpolate in between (``x -> (1 - 2 m) x``, for a relaxed mask)."""

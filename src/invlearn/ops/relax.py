@@ -11,12 +11,16 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from invlearn.ops.precision import in_float32
 
+
+@in_float32
 def straight_through(hard: Tensor, soft: Tensor) -> Tensor:
     """Value of ``hard`` (bit-exact), gradient of ``soft`` (same shape): ``hard + (soft - soft.detach())``."""
     return hard.detach() + (soft - soft.detach())
 
 
+@in_float32
 def bernoulli_mask(probability: Tensor, uniform: Tensor, sharpness: float | None = None) -> Tensor:
     """Per-entry apply-mask ``1[u < p]``, hard or relaxed.
 

@@ -19,7 +19,6 @@ from invlearn._validation import (
     check_choice,
     check_finite,
     check_float_tensor,
-    check_full_precision,
     check_index_param,
     check_permutations,
     check_positive,
@@ -27,6 +26,7 @@ from invlearn._validation import (
     trusted,
 )
 from invlearn.ops.geometry import PADDINGS
+from invlearn.ops.precision import in_float32
 
 
 def _per_example(x: Tensor, value: Tensor, name: str, low: float | None = None, high: float | None = None) -> Tensor:
@@ -40,6 +40,7 @@ def _times(x: Tensor) -> Tensor:
     return torch.arange(x.shape[-1], dtype=x.dtype, device=x.device)
 
 
+@in_float32
 def time_shift(x: Tensor, shift: Tensor, padding_mode: str = "zeros") -> Tensor:
     """Delay signals by ``shift`` ``(B,)`` samples (fractional shifts interpolate linearly; negative values
     advance). ``padding_mode`` (``"zeros"``, ``"border"``, ``"reflection"``) fills the uncovered part."""
@@ -54,24 +55,28 @@ def time_shift(x: Tensor, shift: Tensor, padding_mode: str = "zeros") -> Tensor:
     return out.squeeze(2)
 
 
+@in_float32
 def time_reverse(x: Tensor, mask: Tensor) -> Tensor:
     """Reverse time where ``mask`` ``(B,)`` in ``[0, 1]`` is 1 (blend for fractional masks)."""
     x = check_signal(x)
     return torch.lerp(x, x.flip(-1), _per_example(x, mask, "mask", 0.0, 1.0))
 
 
+@in_float32
 def sign_flip(x: Tensor, mask: Tensor) -> Tensor:
     """Negate signals where ``mask`` ``(B,)`` in ``[0, 1]`` is 1 (blend for fractional masks)."""
     x = check_signal(x)
     return torch.lerp(x, -x, _per_example(x, mask, "mask", 0.0, 1.0))
 
 
+@in_float32
 def amplitude_scale(x: Tensor, factor: Tensor) -> Tensor:
     """Multiply signals by ``factor`` ``(B,)``."""
     x = check_signal(x)
     return x * _per_example(x, factor, "factor")
 
 
+@in_float32
 def gaussian_noise(x: Tensor, std: Tensor, noise: Tensor) -> Tensor:
     """Add ``std`` ``(B,)`` >= 0 times the standard-normal ``noise`` ``(B, channels, times)``."""
     x = check_signal(x)
@@ -79,6 +84,7 @@ def gaussian_noise(x: Tensor, std: Tensor, noise: Tensor) -> Tensor:
     return x + _per_example(x, std, "std", low=0.0) * noise.to(x.dtype)
 
 
+@in_float32
 def ft_surrogate(x: Tensor, magnitude: Tensor, phases: Tensor) -> Tensor:
     """Fourier-transform surrogate: add ``magnitude * phases`` to the phase of every frequency.
 
@@ -88,7 +94,7 @@ def ft_surrogate(x: Tensor, magnitude: Tensor, phases: Tensor) -> Tensor:
         phases: ``(B, C, T // 2 + 1)`` or ``(B, 1, T // 2 + 1)`` (same noise on every channel) random phases,
             usually uniform in ``[0, 2 pi)``. The DC and Nyquist bins keep their phase so the result stays real.
     """
-    x = check_full_precision(check_signal(x), "x", "ft_surrogate (FFT)")
+    x = check_signal(x)
     n_freqs = x.shape[-1] // 2 + 1
     check_float_tensor(phases, "phases", ndim=3)
     if phases.shape[1] not in (1, x.shape[1]):
@@ -105,10 +111,11 @@ def ft_surrogate(x: Tensor, magnitude: Tensor, phases: Tensor) -> Tensor:
     return torch.fft.irfft(spectrum * torch.polar(torch.ones_like(shift), shift), n=x.shape[-1], dim=-1)
 
 
+@in_float32
 def analytic_signal(x: Tensor) -> Tensor:
     """Complex analytic signal ``x + i H(x)`` along the last axis (FFT-based Hilbert transform) of a finite
     float32 or float64 tensor."""
-    x = check_finite(check_full_precision(check_float_tensor(x, "x"), "x", "analytic_signal (FFT)"), "x")
+    x = check_finite(check_float_tensor(x, "x"), "x")
     if not x.numel():  # the FFT backends reject empty inputs
         return x.to(torch.complex128 if x.dtype == torch.float64 else torch.complex64)
     n = x.shape[-1]
@@ -122,11 +129,12 @@ def analytic_signal(x: Tensor) -> Tensor:
     return torch.fft.ifft(torch.fft.fft(x, dim=-1) * weights, dim=-1)
 
 
+@in_float32
 def frequency_shift(x: Tensor, shift: Tensor, sfreq: float) -> Tensor:
     """Shift every frequency component by ``shift`` ``(B,)`` Hz, at most the Nyquist frequency ``sfreq / 2`` either
     way (single-sideband modulation of the analytic signal): ``Re(analytic(x) * exp(2 i pi shift t))`` with ``t``
     in seconds at ``sfreq`` Hz."""
-    x = check_full_precision(check_signal(x), "x", "frequency_shift (FFT)")
+    x = check_signal(x)
     sfreq = check_positive(sfreq, "sfreq")
     s = _per_example(x, shift, "shift", -sfreq / 2, sfreq / 2)
     phase = 2.0 * math.pi * s * (_times(x) / sfreq)
@@ -134,6 +142,7 @@ def frequency_shift(x: Tensor, shift: Tensor, sfreq: float) -> Tensor:
         return (analytic_signal(x) * torch.polar(torch.ones_like(phase), phase)).real
 
 
+@in_float32
 def time_mask(x: Tensor, start: Tensor, length: Tensor, sharpness: float = 1.0) -> Tensor:
     """Zero the samples in ``[start, start + length)`` (``(B,)`` each, in samples, fractional allowed, ``length``
     >= 0) with logistic edges of ``sharpness`` per sample, so both ``start`` and ``length`` get gradients;
@@ -147,6 +156,7 @@ def time_mask(x: Tensor, start: Tensor, length: Tensor, sharpness: float = 1.0) 
     return x * (1.0 - window).unsqueeze(1)
 
 
+@in_float32
 def channel_dropout(x: Tensor, drop: Tensor) -> Tensor:
     """Zero channels where ``drop`` ``(B, channels)`` in ``[0, 1]`` is 1 (scale by ``1 - drop`` in general)."""
     x = check_signal(x)
@@ -154,6 +164,7 @@ def channel_dropout(x: Tensor, drop: Tensor) -> Tensor:
     return x * (1.0 - drop.to(x.dtype)).unsqueeze(-1)
 
 
+@in_float32
 def channel_shuffle(x: Tensor, permutation: Tensor, mask: Tensor) -> Tensor:
     """Replace channel ``c`` by channel ``permutation[:, c]`` where ``mask`` ``(B, channels)`` is 1.
 
