@@ -147,11 +147,24 @@ def check_generator(generator: object) -> torch.Generator | None:
     return generator  # type: ignore[return-value]
 
 
-def check_count(value: object, name: str, minimum: int = 1) -> int:
-    """Require an integer (bool refused) of at least ``minimum``: a batch size, a number of copies, a size."""
+#: The most augmented copies per example a model or an objective takes: each copy is one more forward pass of
+#: the batch (the references use 4 to 31).
+MAX_COPIES = 1024
+
+
+def check_count(value: object, name: str, minimum: int = 1, maximum: int | None = None) -> int:
+    """Require an integer (bool refused) of at least ``minimum`` (and at most ``maximum``): a batch size, a
+    number of copies, a size."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be at most {maximum}, got {value!r}")
     return value
+
+
+def check_copies(value: object, name: str) -> int:
+    """Require a number of augmented copies in ``[1, MAX_COPIES]``."""
+    return check_count(value, name, 1, MAX_COPIES)
 
 
 def check_real(value: object, name: str, finite: bool = True) -> float:

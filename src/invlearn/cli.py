@@ -2,13 +2,15 @@
 
 Errors in the arguments, configs or files, and a missing optional dependency, print one line to stderr and exit
 with code 2, having written nothing. A run that starts and diverges prints one line and exits with code 1, keeping
-its last good checkpoint. Progress goes to stderr; the final result is one JSON line on stdout.
+its last good checkpoint. Ctrl-C prints one line saying what was kept and the command that resumes, and exits
+with code 130. Progress goes to stderr; the final result is one JSON line on stdout.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -290,10 +292,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupted(args: argparse.Namespace, argv: list[str], error: KeyboardInterrupt) -> str:
+    """What Ctrl-C stopped, and the command that picks up from there."""
+    if args.command == "train" and hasattr(error, "run_dir"):  # stopped in training (run.Interrupted)
+        return f"{error}: resume with  invlearn train --resume {error.run_dir}" if error.run_dir else str(error)
+    if args.command in ("study", "evidence"):
+        return (
+            "interrupted; finished runs are kept and stopped ones resume from their last checkpoint: rerun  "
+            f"invlearn {shlex.join(argv)}"
+        )
+    return "interrupted"
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
+    except KeyboardInterrupt as error:  # Ctrl-C: one line, no traceback, and how to go on
+        print(f"\ninvlearn: {_interrupted(args, argv, error)}", file=sys.stderr)
+        return 130
     except UsageError as error:
         print(f"invlearn: error: {error}", file=sys.stderr)
         return 2

@@ -61,6 +61,8 @@ def test_random_rotations_are_rotations_spread_over_so3():
         (METHANE.replace(",5,", ",7,"), "expected 7 atoms"),
         (METHANE.replace("[0.,0.,0.]", "[0.,0.]"), "XYZ_Ang must hold 5 finite"),
         (METHANE.replace("[0.,0.,0.]", "[0.,nan,0.]"), "XYZ_Ang must hold 5 finite"),
+        (METHANE.replace("[0.,0.,0.]", "[0.,1e39,0.]"), "from the molecule's centre"),  # inf in float32
+        (METHANE.replace("[0.,0.,0.]", "[0.,5e3,0.]"), "from the molecule's centre"),
         (METHANE.replace("0.5048", "__import__('os')"), "not a number or a list"),
         (METHANE.replace("0.5048", "inf"), "gap must be finite"),
         (METHANE.replace(",0.\n", "\n"), "fields, the header has"),

@@ -162,3 +162,10 @@ def test_the_held_out_batches_cover_the_set_once_per_epoch_then_reshuffle():
     assert not torch.equal(first, second)
     objective.hold_out(inputs, targets, seed=0)
     assert torch.equal(torch.cat([objective.held_out_batch(torch.device("cpu"))[1] for _ in range(3)]), first)
+
+
+@pytest.mark.parametrize("objective", [MarginalLikelihood, HeldOut])
+@pytest.mark.parametrize("copies", [0, 10**12])
+def test_copy_counts_are_bounded(objective, copies):
+    with pytest.raises(ValueError, match="copies must be"):
+        objective(copies=copies)

@@ -53,12 +53,24 @@ def test_the_quick_identification_study(tmp_path):
         ({"colour": 1}, "colour: unknown key"),
         ({"seeds": []}, "seeds: missing or empty"),
         ({"tasks": {"a/b": {"base": "sprites-augnet.yaml"}}}, "tasks.a/b: must be a plain folder name"),
-        ({"tasks": {"t": {"base": "sprites-augnet.yaml", "plain": "x"}}}, "tasks.t.plain: 'x' is not a task"),
+        ({"tasks": {"t": {"base": "sprites-augnet.yaml", "plain": "x"}}}, "tasks.t.plain: 'x' is not another task"),
         ({"methods": {"m": {"set": ["model.temperature=0"]}}}, "tasks.sinusoids x methods.m: model.temperature"),
         ({"methods": {"m": ["model.method=none"]}}, "methods.m: must be a mapping with 'set'"),
         ({"tasks": {"t": {"base": "sprites-augnet.yaml", "built_in": "yes"}}}, "tasks.t.built_in: must be true"),
         ({"tasks": {"t": {"base": "sprites-augnet.yaml", "seeds": 3}}}, "tasks.t.seeds: must be a non-empty list"),
         ({"tasks": {"t": {"base": "sprites-augnet.yaml", "colour": 1}}}, "tasks.t: must be a mapping with a 'base'"),
+        ({"tasks": {"t": {"base": "sprites-augnet.yaml", "methods": []}}}, "tasks.t.methods: must be a non-empty"),
+        ({"tasks": {"t": {"base": "sprites-augnet.yaml", "methods": ["none", "none"]}}}, "'none' is listed twice"),
+        ({"tasks": {"t": {"base": "sprites-augnet.yaml", "plain": "t"}}}, "tasks.t.plain: 't' is not another task"),
+        ({"seeds": [0, 1, 0]}, "seeds: 0 is listed twice"),
+        ({"tasks": {"t": {"base": "sprites-augnet.yaml", "seeds": [2, 2]}}}, "tasks.t.seeds: 2 is listed twice"),
+        (
+            {
+                "methods": {"m": {"set": ["model.method=none"], "modality": "signal"}},
+                "tasks": {"t": {"base": "sprites-augnet.yaml"}},
+            },
+            r"tasks.t: none of its methods \['m'\] applies to its image data",
+        ),
     ],
 )
 def test_a_bad_study_names_its_key(tmp_path, change, message):
@@ -73,6 +85,14 @@ def test_a_bad_study_names_its_key(tmp_path, change, message):
     path = tmp_path / "study.yaml"
     path.write_text(yaml.safe_dump(spec))
     with pytest.raises(ConfigError, match=message):
+        registry.load_study(path)
+
+
+def test_a_task_named_twice_is_refused(tmp_path):
+    text = QUICK.read_text().replace("  sprites:\n", "  sinusoids:\n")
+    path = tmp_path / "study.yaml"
+    path.write_text(text.replace("base: ", f"base: {QUICK.parent}/"))
+    with pytest.raises(ConfigError, match="found the key 'sinusoids' twice"):
         registry.load_study(path)
 
 

@@ -64,6 +64,15 @@ def test_a_diverging_run_stops_with_its_last_good_checkpoint(tmp_path, capsys, m
     assert metrics["diverged"]["step"] == 9 and len(metrics["epochs"]) == 1
 
 
+def test_a_diverging_hyper_step_names_the_objectives_learning_rate(tmp_path, capsys):
+    from tests.training.test_runs import MARGLIK
+
+    settings = sum([["--set", item] for item in [*MARGLIK, "marglik.lr=1.0e+8"]], [])
+    assert main(["train", str(AUGNET), *SETS, *settings, "--out", str(tmp_path / "r")]) == 1
+    err = capsys.readouterr().err
+    assert "marglik.lr = 1e+08" in err and "optim.lr" not in err and "prior_precision" in err
+
+
 @pytest.mark.parametrize("config_name", ["sinusoids-none.yaml", "sinusoids-augnet.yaml"])
 def test_a_run_diverging_from_its_first_steps(tmp_path, capsys, config_name):
     out = tmp_path / "r"

@@ -140,7 +140,8 @@ def test_resume_refuses_a_bad_checkpoint(finished, workdir, capsys, kind):
     else:
         checkpoint.write_bytes(content)
     message = "not an invlearn checkpoint" if kind == "foreign" else "not a readable invlearn checkpoint"
-    assert message in refuse(capsys, ["train", "--resume", str(run)], workdir)
+    said = refuse(capsys, ["train", "--resume", str(run)], workdir)
+    assert message in said and "weights_only" not in said  # no advice to switch the safety off
     assert message in refuse(capsys, ["eval", str(run)], workdir)
     assert not marker.exists()
 
@@ -181,7 +182,9 @@ HELDOUT = [
         (["heldout.fraction=1.5"], "heldout.fraction: must be in (0, 1), got 1.5"),
         (["heldout.fraction=.nan"], "heldout.fraction: must be finite"),
         (["heldout.lr=.inf"], "heldout.lr: must be finite"),
-        (["heldout.copies=0"], "heldout.copies: must be >= 1"),
+        (["heldout.copies=0"], "heldout.copies: must be in [1, 1024]"),
+        (["heldout.copies=100000"], "heldout.copies: must be in [1, 1024]"),
+        (["marglik.copies=100000"], "marglik.copies: must be in [1, 1024]"),
         (["heldout.folds=3"], "heldout.folds: unknown key"),
         (["heldout.batch_size=64"], "heldout.batch_size: 64 is more than the 19 held-out examples (0.2 of 96)"),
         (["heldout.fraction=0.03", "heldout.batch_size=2"], "3 held-out examples (0.03 of 96) are fewer than the 4"),

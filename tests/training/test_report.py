@@ -46,11 +46,49 @@ def test_report_errors(runs, tmp_path, capsys):
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "config.yaml").write_text((runs / "augnet" / "config.yaml").read_text())
-    (broken / "metrics.json").write_text(json.dumps({"epochs": []}))
-    with pytest.raises(config.ConfigError, match="no epochs recorded"):
+    (broken / "metrics.json").write_text(json.dumps({"epochs": [], "wall_time_s": 1.0}))
+    with pytest.raises(config.ConfigError, match="epochs: missing or empty"):
         write_report([broken])
     assert main(["report", str(tmp_path / "missing")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def _drop(metrics: dict, path: str) -> dict:
+    """``metrics`` without the key at ``path``, keys joined by ``/`` (``final/learned_invariances/...``)."""
+    *parents, last = path.split("/")
+    entry = metrics
+    for key in parents:
+        entry = entry[int(key)] if isinstance(entry, list) else entry[key]
+    del entry[last]
+    return metrics
+
+
+@pytest.mark.parametrize(
+    "path, named",
+    [
+        ("final", "final: missing"),
+        ("final/learned_invariances", "final.learned_invariances: missing"),
+        ("final/learned_invariances/0.frequency_shift/low", "final.learned_invariances.0.frequency_shift: must hold"),
+        ("final/test_accuracy", "final.test_accuracy: the headline score is missing"),
+        ("final/score", "final.score: missing"),
+        ("epochs/1/seconds", r"epochs\[1\].seconds: missing"),
+        ("wall_time_s", "wall_time_s: missing"),
+    ],
+)
+def test_reports_and_studies_name_the_file_and_key_a_metrics_file_lacks(runs, tmp_path, capsys, path, named):
+    from invlearn.studies.identification import _row
+    from invlearn.training.rundir import read_metrics
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.yaml").write_text((runs / "augnet" / "config.yaml").read_text())
+    metrics = json.loads((runs / "augnet" / "metrics.json").read_text())
+    (broken / "metrics.json").write_text(json.dumps(_drop(metrics, path)))
+    with pytest.raises(config.ConfigError, match=f"{broken / 'metrics.json'}: not an invlearn metrics file .*{named}"):
+        _row("task", "method", 0, read_metrics(broken))  # what a study reads
+    assert main(["report", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "metrics.json: not an invlearn metrics file" in err
 
 
 def test_truth_follows_the_data_and_its_transformation():

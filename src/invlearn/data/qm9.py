@@ -5,7 +5,8 @@ Source: the CSV files ``qm9_part1.csv`` .. ``qm9_part3.csv`` of the ``qm9pack`` 
 installed with the ``data`` extra, read here without importing it), or the same files in a folder ``root``.
 Read per molecule: ``Index``, ``N_atoms``, ``Elements`` (``['C','H',...]``), ``XYZ_Ang`` (``[[x, y, z], ...]`` in
 angstrom) and ``HOMO_LUMO_gap_au`` (hartree). Every field is parsed as plain data and checked (known elements,
-one finite coordinate triple per atom, a finite gap); a row that fails names its file and line.
+one finite coordinate triple per atom within :data:`MAX_COORDINATE` of the centre, a finite gap); a row that fails
+names its file and line.
 
 The documented subset: the molecules are put in one fixed random order (:data:`SUBSET_SEED`, whatever the run's
 seed); the first ``n_train`` are the training set, the next ``n_test`` the test set. Each molecule is centred on the
@@ -33,6 +34,9 @@ ELEMENTS = ("H", "C", "N", "O", "F")
 MAX_ATOMS = 29
 #: Hartree in electronvolts (CODATA 2018).
 HARTREE_EV = 27.211386245988
+#: The farthest an atom may lie from its molecule's centre, in angstrom (QM9's molecules span under 20): a
+#: coordinate beyond it is a corrupt row (1e39 is finite in float64 but not in float32, where training runs).
+MAX_COORDINATE = 1000.0
 FILES = ("qm9_part1.csv", "qm9_part2.csv", "qm9_part3.csv")
 COLUMNS = ("Index", "N_atoms", "Elements", "XYZ_Ang", "HOMO_LUMO_gap_au")
 #: The seed of the fixed order the subsets are taken from.
@@ -92,9 +96,15 @@ def _molecule(source: str, line: int, fields: list[str]) -> tuple[torch.Tensor, 
         raise DataError(f"{where}: XYZ_Ang must hold {n} finite [x, y, z] triples")
     if not math.isfinite(gap_ev):
         raise DataError(f"{where}: the HOMO-LUMO gap must be finite, got {gap!r}")
-    molecule = torch.zeros(MAX_ATOMS, 3 + len(ELEMENTS) + 1)
     positions = torch.tensor(values, dtype=torch.float64).view(n, 3)
-    molecule[:n, :3] = (positions - positions.mean(dim=0)).float()
+    centred = positions - positions.mean(dim=0)
+    if float(centred.abs().max()) > MAX_COORDINATE:
+        raise DataError(
+            f"{where}: an atom lies {float(centred.abs().max()):.3g} angstrom from the molecule's "
+            f"centre; a QM9 molecule spans at most a few tens (limit {MAX_COORDINATE:g})"
+        )
+    molecule = torch.zeros(MAX_ATOMS, 3 + len(ELEMENTS) + 1)
+    molecule[:n, :3] = centred.float()
     molecule[torch.arange(n), 3 + torch.tensor([ELEMENTS.index(name) for name in names])] = 1.0
     molecule[:n, -1] = 1.0
     return molecule, gap_ev

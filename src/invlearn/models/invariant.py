@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from invlearn._validation import check_choice, check_count, check_generator, checking, trusted
+from invlearn._validation import check_choice, check_copies, check_generator, checking, trusted
 from invlearn.augmentations.base import Augmentation, Params, RandomTransform
 from invlearn.families.augerino import FULL_RANGES, UniformLieAffine
 from invlearn.families.augnet import AugmentationLayer, AugmentationModule
@@ -80,8 +80,8 @@ class InvariantModel(nn.Module):
             raise TypeError(f"augmentation must be a RandomTransform, got {type(augmentation).__name__}")
         self.trunk = trunk
         self.augmentation = augmentation
-        self.n_copies_train = check_count(n_copies_train, "n_copies_train")
-        self.n_copies_eval = check_count(n_copies_eval, "n_copies_eval")
+        self.n_copies_train = check_copies(n_copies_train, "n_copies_train")
+        self.n_copies_eval = check_copies(n_copies_eval, "n_copies_eval")
         self.aggregate = check_choice(aggregate, "aggregate", AGGREGATES)
         self.equivariant = bool(equivariant)
         if self.equivariant:  # refused now rather than at the first batch
@@ -96,7 +96,7 @@ class InvariantModel(nn.Module):
         """``(copies * B, ...)`` augmented copies of ``x``, copy-major, from one batched augmentation call."""
         if checking():
             x = self.augmentation.check_input(x)
-            check_count(copies, "copies")
+            check_copies(copies, "copies")
             check_generator(generator)
         with trusted():
             return self._augmented(x, copies, generator)[0]
@@ -115,7 +115,7 @@ class InvariantModel(nn.Module):
         """Aggregated output ``(B, ...)`` over ``copies`` augmented copies of ``x``, whatever the mode."""
         if checking():
             x = self.augmentation.check_input(x)
-            check_count(copies, "copies")
+            check_copies(copies, "copies")
             check_generator(generator)
         with trusted():
             inputs, params = self._augmented(x, copies, generator)

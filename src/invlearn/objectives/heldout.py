@@ -32,7 +32,7 @@ import math
 
 import torch
 
-from invlearn._validation import check_count, check_positive
+from invlearn._validation import check_copies, check_count, check_positive
 from invlearn.objectives.base import checked_likelihood
 from invlearn.objectives.hold_out import HoldOutObjective
 from invlearn.objectives.likelihoods import Likelihood
@@ -104,7 +104,7 @@ class HeldOut(HoldOutObjective):
         super().__init__(batch_size)
         self.likelihood = checked_likelihood(likelihood)
         self.held_out_fraction = _check_fraction(fraction)
-        self.copies = check_count(copies, "copies")
+        self.copies = check_copies(copies, "copies")
         self.every_n_steps = check_count(every_n_steps, "every_n_steps")
         self.burn_in_epochs = check_count(burn_in_epochs, "burn_in_epochs", minimum=0)
         self.lr = check_positive(lr, "lr")

@@ -8,7 +8,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from invlearn._validation import check_choice, check_count, check_positive
+from invlearn._validation import check_choice, check_copies, check_count, check_positive
 from invlearn.objectives import laplace
 from invlearn.objectives.base import Objective, checked_likelihood
 from invlearn.objectives.likelihoods import LABELS, Likelihood
@@ -49,7 +49,7 @@ class MarginalLikelihood(Objective):
         self.likelihood = checked_likelihood(likelihood)
         log_delta = math.log(check_positive(prior_precision, "prior_precision"))
         self.log_prior_precision = nn.Parameter(torch.tensor(log_delta))
-        self.copies = check_count(copies, "copies")
+        self.copies = check_copies(copies, "copies")
         self.every_n_steps = check_count(every_n_steps, "every_n_steps")
         self.burn_in_epochs = check_count(burn_in_epochs, "burn_in_epochs", minimum=0)
         self.lr = check_positive(lr, "lr")

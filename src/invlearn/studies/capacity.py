@@ -28,6 +28,7 @@ from typing import Any
 
 import torch
 
+from invlearn.studies import grid
 from invlearn.training import config as configs
 from invlearn.training import evaluation, seeds
 from invlearn.training.config import ConfigError
@@ -51,10 +52,12 @@ def load(path: str | Path, spec: dict) -> dict:
     sizes = spec["sizes"]
     if not isinstance(sizes, list) or not sizes or not all(_is_size(s) for s in sizes):
         raise ConfigError(f"sizes: must be a non-empty list of [width, depth] positive integers, got {sizes!r}")
+    grid.check_distinct(sizes, "sizes")
     for key in ("seeds", "eval_copies"):
         values = spec[key]
         if not isinstance(values, list) or not values or not all(_is_count(v) for v in values):
             raise ConfigError(f"{key}: must be a non-empty list of integers in [0, {seeds.MAX_SEED}], got {values!r}")
+        grid.check_distinct(values, key)
     if 0 in spec["eval_copies"]:
         raise ConfigError("eval_copies: every number of copies must be >= 1")
     spec["base_config"] = configs.load(path.parent / spec["base"], spec.get("set", []))

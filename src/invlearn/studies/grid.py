@@ -7,8 +7,8 @@ import copy
 import importlib.util
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -40,14 +40,22 @@ def check_keys(spec: dict, known: set[str], required: tuple[str, ...]) -> None:
 
 
 def seed_list(value: Any, where: str) -> list[int]:
-    """A study's non-empty list of integer seeds; anything else is refused, naming ``where``."""
+    """A study's non-empty list of distinct integer seeds; anything else is refused, naming ``where``."""
     if (
         not isinstance(value, list)
         or not value
         or not all(isinstance(s, int) and not isinstance(s, bool) for s in value)
     ):
         raise ConfigError(f"{where}: must be a non-empty list of integers, got {value!r}")
-    return value
+    return check_distinct(value, where)
+
+
+def check_distinct(values: list, where: str) -> list:
+    """``values``, refused (naming ``where``) where one is listed twice: it would run once and count twice."""
+    repeated = [value for index, value in enumerate(values) if value in values[:index]]
+    if repeated:
+        raise ConfigError(f"{where}: {repeated[0]!r} is listed twice")
+    return values
 
 
 def finished(run_dir: Path, resolved: dict) -> bool:
@@ -65,21 +73,41 @@ def train_one(resolved: dict, run_dir: Path) -> None:
     train(copy.deepcopy(resolved), run_dir, resume=(run_dir / rundir.CHECKPOINT).is_file())
 
 
+def _train_pair(pair: tuple[dict, Path]) -> None:
+    train_one(*pair)
+
+
+def _worker_start(threads: int) -> None:
+    """A worker process: ``threads`` torch threads, and Ctrl-C left to the study's process, which stops it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    torch.set_num_threads(threads)
+
+
 def train_pending(pending: list[tuple[dict, Path]], jobs: int) -> None:
     """Train the runs not finished yet, ``jobs`` at a time (worker processes of ``cores // jobs`` threads each;
-    in this process where ``jobs`` is 1). The first failure stops the runs not started yet and is raised."""
+    in this process where ``jobs`` is 1). The first failure, or Ctrl-C, stops every worker (a run stopped in
+    the middle resumes from its last checkpoint next time) and is raised."""
     if jobs == 1:
         for resolved, run_dir in pending:
             train_one(resolved, run_dir)
         return
     threads = max(1, (os.cpu_count() or 1) // jobs)
     context = multiprocessing.get_context("spawn")  # a forked copy of a threaded torch can deadlock
-    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=torch.set_num_threads, initargs=(threads,))
+    others = set(multiprocessing.active_children())
+    pool = context.Pool(jobs, initializer=_worker_start, initargs=(threads,))
     try:
-        for done in as_completed([pool.submit(train_one, resolved, run_dir) for resolved, run_dir in pending]):
-            done.result()
+        for _ in pool.imap_unordered(_train_pair, pending):  # raises a worker's failure as soon as it comes
+            pass
+        pool.close()
+    except BaseException:
+        # no worker outlives the study (a queued run would train old code into its folder later); SIGKILL, which
+        # every run survives whole, rather than the SIGTERM of terminate(), which Lightning turns into an error
+        for worker in set(multiprocessing.active_children()) - others:
+            worker.kill()
+        pool.terminate()
+        raise
     finally:
-        pool.shutdown(cancel_futures=True)
+        pool.join()
 
 
 def write_study(out: Path, result: dict, text: str, plot: Callable[[dict, Path], None]) -> dict:

@@ -75,11 +75,15 @@ def load(path: str | Path, spec: dict) -> dict:
         if not isinstance(task_spec.get("built_in", False), bool):
             raise ConfigError(f"tasks.{task}.built_in: must be true or false, got {task_spec['built_in']!r}")
         applies = task_spec.get("methods", list(spec["methods"]))
-        if not isinstance(applies, list) or not set(applies) <= set(spec["methods"]):
-            raise ConfigError(f"tasks.{task}.methods: must be a list of the study's methods {list(spec['methods'])}")
+        if not isinstance(applies, list) or not applies or not set(applies) <= set(spec["methods"]):
+            raise ConfigError(
+                f"tasks.{task}.methods: must be a non-empty list of the study's methods {list(spec['methods'])}, "
+                f"got {applies!r}"
+            )
+        grid.check_distinct(applies, f"tasks.{task}.methods")
         plain = task_spec.get("plain")
-        if plain is not None and plain not in spec["tasks"]:
-            raise ConfigError(f"tasks.{task}.plain: {plain!r} is not a task of this study")
+        if plain is not None and (plain not in spec["tasks"] or plain == task):
+            raise ConfigError(f"tasks.{task}.plain: {plain!r} is not another task of this study")
         base = path.parent / task_spec["base"]
         task_sets = grid.overrides(task_spec.get("set"), f"tasks.{task}.set")
         try:
@@ -117,6 +121,8 @@ def load(path: str | Path, spec: dict) -> dict:
                     runs[(task, method, seed)] = configs.validate({**copy.deepcopy(resolved), "seed": seed})
             except ConfigError as error:
                 raise ConfigError(f"tasks.{task} x methods.{method}: {error}") from None
+        if not any(key[0] == task for key in runs):
+            raise ConfigError(f"tasks.{task}: none of its methods {applies} applies to its {modality} data")
     return {**spec, "runs": runs}
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from invlearn import augmentations
+from invlearn._validation import MAX_COPIES
 from invlearn.data.registry import DATA_SETS, KNOWN_TRANSFORMS
 from invlearn.models.invariant import N_COPIES_EVAL
 from invlearn.models.registry import TRUNKS, available_trunks
@@ -52,6 +53,12 @@ def _non_negative(v):
 
 def _at_least_one(v):
     return None if v >= 1 else f"must be >= 1, got {v}"
+
+
+def _copies(v):
+    if 1 <= v <= MAX_COPIES:
+        return None
+    return f"must be in [1, {MAX_COPIES}] (each copy is one more forward pass), got {v}"
 
 
 def _unit_interval(v):
@@ -117,8 +124,8 @@ SCHEMA: dict[str, Any] = {
         "width_cap": Field(REAL, None, _positive, nullable=True),
         # augerino: the reference's "safe" variant, no reward while any width is at or past this (10 there)
         "safe_limit": Field(REAL, None, _positive, nullable=True),
-        "n_copies_train": Field(INT, 1, _at_least_one),
-        "n_copies_eval": Field(INT, N_COPIES_EVAL, _at_least_one),
+        "n_copies_train": Field(INT, 1, _copies),
+        "n_copies_eval": Field(INT, N_COPIES_EVAL, _copies),
     },
     "loss": {
         "lam": Field(REAL, 0.5, _non_negative),
@@ -127,7 +134,7 @@ SCHEMA: dict[str, Any] = {
     # model.objective marglik: invlearn.objectives.MarginalLikelihood's settings
     "marglik": {
         "prior_precision": Field(REAL, 1.0, _positive),
-        "copies": Field(INT, 8, _at_least_one),
+        "copies": Field(INT, 8, _copies),
         "every_n_steps": Field(INT, 1, _at_least_one),
         "burn_in_epochs": Field(INT, 5, _non_negative),
         "lr": Field(REAL, 0.05, _positive),
@@ -137,7 +144,7 @@ SCHEMA: dict[str, Any] = {
     # model.objective heldout: invlearn.objectives.HeldOut's settings; batch_size defaults to trainer.batch_size
     "heldout": {
         "fraction": Field(REAL, 0.2, _open_unit_interval),
-        "copies": Field(INT, 4, _at_least_one),
+        "copies": Field(INT, 4, _copies),
         "every_n_steps": Field(INT, 4, _at_least_one),
         "burn_in_epochs": Field(INT, 1, _non_negative),
         "lr": Field(REAL, 0.05, _positive),
@@ -400,11 +407,23 @@ _EXPONENT_FLOAT = re.compile(r"[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
 
 
 def _yaml_loader():
-    """PyYAML's safe loader (plain data only: no Python objects), reading ``1e-3`` as a float."""
+    """PyYAML's safe loader (plain data only: no Python objects), reading ``1e-3`` as a float and refusing a key
+    given twice in one mapping (PyYAML would keep the last silently)."""
     import yaml
 
     class Loader(yaml.SafeLoader):
-        pass
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # << merges another mapping; its keys may be overridden
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                if isinstance(key, (str, int, float, bool)) and key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        "while reading a mapping", node.start_mark, f"found the key {key!r} twice", key_node.start_mark
+                    )
+                seen.add(key)
+            return super().construct_mapping(node, deep)
 
     Loader.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+0123456789"))
     return Loader

@@ -32,14 +32,12 @@ class Progress(Callback):
     """Report training progress on ``stream`` (default stderr).
 
     Args:
-        run_dir: the run's folder, named in the message that tells how to resume an interrupted run.
         stream: where to write.
         interactive: rewrite one line in place (a terminal) or print a line per epoch; default: whether
             ``stream`` is a terminal.
     """
 
-    def __init__(self, run_dir: str, stream: TextIO | None = None, interactive: bool | None = None) -> None:
-        self.run_dir = run_dir
+    def __init__(self, stream: TextIO | None = None, interactive: bool | None = None) -> None:
         self.stream = sys.stderr if stream is None else stream
         self.interactive = self.stream.isatty() if interactive is None else interactive
         self._last = 0.0
@@ -70,14 +68,6 @@ class Progress(Callback):
         )
         self.stream.write(("\r" if self.interactive else "") + f"{line:<160}".rstrip() + "\n")
         self.stream.flush()
-
-    def on_exception(self, trainer, pl_module, exception: BaseException) -> None:
-        if isinstance(exception, KeyboardInterrupt) and trainer.is_global_zero:
-            self.stream.write(
-                f"\ninvlearn: interrupted at epoch {trainer.current_epoch + 1}, step {trainer.global_step}; the last "
-                f"checkpoint is kept: resume with  invlearn train --resume {self.run_dir}\n"
-            )
-            self.stream.flush()
 
 
 #: Messages of Lightning and its dependencies that say nothing about this run.

@@ -28,6 +28,7 @@ import dataclasses
 import importlib.util
 import os
 import shutil
+import signal
 import time
 import warnings
 from pathlib import Path
@@ -56,6 +57,16 @@ from invlearn.training.rundir import (
 
 class RunFailed(RuntimeError):
     """A run that started and could not finish (it diverged): the message says why and what was kept."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """A run stopped by Ctrl-C (SIGINT) or SIGTERM: ``run_dir`` resumes from its last checkpoint (``None``: it
+    was stopped before its first checkpoint, and its folder was removed)."""
+
+    def __init__(self, run_dir: Path | None, epoch: int, step: int) -> None:
+        kept = "the last checkpoint is kept" if run_dir else "nothing was kept (no checkpoint yet)"
+        super().__init__(f"interrupted at epoch {epoch}, step {step}; {kept}")
+        self.run_dir = run_dir
 
 
 def _is_launched_worker() -> bool:
@@ -106,7 +117,7 @@ def _trainer(config: dict, out: Path):
     spec = config["trainer"]
     callbacks = [_last_checkpoint_callback(out / CHECKPOINT, spec["checkpoint_every_n_steps"])]
     if spec["progress_bar"]:
-        callbacks.append(Progress(str(out)))
+        callbacks.append(Progress())
     loggers = [
         CSVLogger(out, name="logs", version=_csv_version(out)),
         TensorBoardLogger(out, name="logs", version="tensorboard"),
@@ -237,6 +248,15 @@ def _create(out: Path, config: dict, resume: bool) -> bool:
     return created
 
 
+def _discard_unstarted(out: Path, created: bool) -> bool:
+    """Remove the folder this run created if it holds no checkpoint yet (a run that stopped before its first
+    one leaves nothing half-made behind); returns whether it was removed."""
+    if not created or (out / CHECKPOINT).is_file() or _is_launched_worker():
+        return False
+    shutil.rmtree(out, ignore_errors=True)
+    return True
+
+
 def _identification(config: dict, learned: dict) -> dict | None:
     """What the run learned of its data's known invariance (:mod:`invlearn.metrics.identification`), or ``None`` where
     the data carry none."""
@@ -305,9 +325,16 @@ def train(config: dict, out_dir: str | Path, resume: bool = False) -> dict:
             if created:
                 shutil.rmtree(out, ignore_errors=True)
             raise ConfigError(f"trainer: {error}") from None
+        on_ctrl_c = signal.getsignal(signal.SIGINT)
         try:
             checkpoint = out / CHECKPOINT if resume else None
             trainer.fit(task, train_batches, test_batches, ckpt_path=checkpoint, weights_only=True)
+        except SystemExit:  # Lightning's answer to Ctrl-C: it exits, having set SIGINT to be ignored
+            if not trainer.interrupted:
+                raise
+            signal.signal(signal.SIGINT, on_ctrl_c)
+            kept = not _discard_unstarted(out, created)
+            raise Interrupted(out if kept else None, trainer.current_epoch + 1, trainer.global_step) from None
         except Diverged as error:
             diverged = {"step": error.step, "epoch": trainer.current_epoch + 1, "message": str(error)}
             if trainer.is_global_zero:
@@ -315,6 +342,9 @@ def train(config: dict, out_dir: str | Path, resume: bool = False) -> dict:
             kept = out / CHECKPOINT
             where = f"the last good checkpoint is {kept}" if kept.is_file() else "no checkpoint was written yet"
             raise RunFailed(f"{error}; {where}") from None
+        except Exception:
+            _discard_unstarted(out, created)
+            raise
     metrics = _metrics(task, start)
     if trainer.is_global_zero:
         write_json(out / METRICS, metrics)

@@ -81,19 +81,60 @@ def read_config(run_dir: str | Path) -> dict:
     return load(path)
 
 
+#: What the readers of ``metrics.json`` (reports, studies) use: key -> the types its value may take.
+FINAL_KEYS = {
+    "score": (str,),
+    "learned_invariances": (dict,),
+    "epochs": (int,),
+    "train_seconds": (int, float),
+    "hyper_seconds": (int, float),
+}
+EPOCH_KEYS = {"epoch": (int,), "seconds": (int, float)}
+RANGE_KEYS = ("weight", "magnitude", "low", "high", "unit")
+
+
 def read_metrics(run_dir: str | Path) -> dict:
-    """The ``metrics.json`` of a finished run, with at least one evaluated epoch."""
+    """The ``metrics.json`` of a finished run, with at least one evaluated epoch, every key its readers use and
+    a number for its headline score. Raises :class:`ConfigError` naming the file and the key at fault."""
     path = Path(run_dir) / METRICS
     try:
         metrics = json.loads(path.read_text(encoding="utf-8"))
-        epochs = metrics["epochs"]
     except OSError as error:
         raise ConfigError(f"{path}: cannot read ({error.strerror}); has the run finished?") from None
-    except (ValueError, KeyError, TypeError) as error:
+    except ValueError as error:
         raise ConfigError(f"{path}: not an invlearn metrics file ({error})") from None
-    if not epochs:
-        raise ConfigError(f"{path}: no epochs recorded")
+    problem = _metrics_problem(metrics)
+    if problem:
+        raise ConfigError(f"{path}: not an invlearn metrics file ({problem})")
     return metrics
+
+
+def _metrics_problem(metrics: Any) -> str | None:
+    """What ``metrics`` lacks of a finished run's ``metrics.json`` (the first key at fault), or ``None``."""
+    if not isinstance(metrics, dict):
+        return "not a mapping"
+    if not isinstance(metrics.get("wall_time_s"), (int, float)):
+        return "wall_time_s: missing or not a number"
+    epochs, final = metrics.get("epochs"), metrics.get("final")
+    if not isinstance(epochs, list) or not epochs:
+        return "epochs: missing or empty"
+    if not isinstance(final, dict):
+        return "final: missing or not a mapping"
+    checks = [(f"final.{key}", final.get(key), types) for key, types in FINAL_KEYS.items()]
+    checks += [
+        (f"epochs[{i}].{key}", epoch.get(key) if isinstance(epoch, dict) else None, types)
+        for i, epoch in enumerate(epochs)
+        for key, types in EPOCH_KEYS.items()
+    ]
+    for where, value, types in checks:
+        if not isinstance(value, types) or isinstance(value, bool):
+            return f"{where}: missing or not a {' or '.join(t.__name__ for t in types)}"
+    if not isinstance(final.get(final["score"]), (int, float)):
+        return f"final.{final['score']}: the headline score is missing or not a number"
+    for name, entry in final["learned_invariances"].items():
+        if not isinstance(entry, dict) or not set(RANGE_KEYS) <= set(entry):
+            return f"final.learned_invariances.{name}: must hold {list(RANGE_KEYS)}"
+    return None
 
 
 def read_checkpoint(run_dir: str | Path) -> dict:
@@ -110,6 +151,8 @@ def read_checkpoint(run_dir: str | Path) -> dict:
             checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # truncated, empty, random bytes or a pickle of anything but tensors
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if "weights only load failed" in first_line.lower():  # torch's advice that follows would switch it off
+            first_line = "it holds objects other than tensors and plain containers, which are never loaded"
         raise ConfigError(f"{path}: not a readable invlearn checkpoint ({first_line})") from None
     if not isinstance(checkpoint, dict) or not {"state_dict", "invlearn"} <= set(checkpoint):
         raise ConfigError(f"{path}: not an invlearn checkpoint (no state_dict and invlearn state)")

@@ -97,7 +97,7 @@ class InvarianceTask(L.LightningModule):
                 self._hyper_optimizer.load_state_dict(self._hyper_state)
         loss = self.objective.hyper_loss(self.model, x, y, self.n_train, self.generator)
         if not math.isfinite(float(loss.detach())):
-            raise self._diverged(self.global_step + 1, f"the objective's hyper-step loss is {float(loss)}")
+            raise self._diverged(self.global_step + 1, f"the objective's hyper-step loss is {float(loss)}", True)
         grads = torch.autograd.grad(loss, parameters, allow_unused=True)
         if self.trainer.world_size > 1:  # every process takes the same step: the mean of their hyper-gradients
             grads = [
@@ -109,14 +109,24 @@ class InvarianceTask(L.LightningModule):
         self._hyper_optimizer.step()
         self._hyper_optimizer.zero_grad(set_to_none=True)
         self.model.project_()
+        values = {key: value for key, value in self.objective.hyper_values().items() if isinstance(value, float)}
+        stepped = [*parameters, *(torch.tensor(value) for value in values.values())]
+        if not all(bool(torch.isfinite(value).all()) for value in stepped):
+            raise self._diverged(self.global_step + 1, f"the objective's values are no longer finite ({values})", True)
         self._hyper_seconds += time.perf_counter() - start
 
-    def _diverged(self, step: int, what: str) -> Diverged:
-        optim = self.config["optim"]
+    def _diverged(self, step: int, what: str, in_hyper_step: bool = False) -> Diverged:
+        """The error of a run that diverged at ``step``, naming the learning rate that likely did it: the
+        objective's own (e.g. ``marglik.lr``) where its hyper-step failed, else the weights' ``optim.lr``."""
+        section = self.config["model"]["objective"]
+        if in_hyper_step and "lr" in self.config.get(section, {}):
+            key, rate = f"{section}.lr", self.config[section]["lr"]
+        else:
+            key, rate = "optim.lr", self.config["optim"]["lr"]
         return Diverged(
             f"training diverged at step {step} (epoch {self.current_epoch + 1}): {what}; the likely cause is a "
-            f"learning rate too high for this model (optim.lr = {optim['lr']:g}) or an augmentation range so wide "
-            f"that the trunk's inputs blow up",
+            f"learning rate too high for this model ({key} = {rate:g}) or an augmentation range so wide that the "
+            f"trunk's inputs blow up",
             step,
         )
 
