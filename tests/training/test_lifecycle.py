@@ -64,6 +64,20 @@ def test_a_diverging_run_stops_with_its_last_good_checkpoint(tmp_path, capsys, m
     assert metrics["diverged"]["step"] == 9 and len(metrics["epochs"]) == 1
 
 
+def test_a_run_that_crashes_before_its_first_checkpoint_leaves_no_folder(tmp_path, monkeypatch):
+    from invlearn.training import config, run
+    from invlearn.training.task import InvarianceTask
+
+    def crash(*args):
+        raise RuntimeError("a bug in a user's trunk")
+
+    monkeypatch.setattr(InvarianceTask, "training_step", crash)
+    settings = config.load(AUGNET, TINY)
+    with pytest.raises(RuntimeError, match="a bug"):
+        run.train(settings, tmp_path / "r")
+    assert not (tmp_path / "r").exists()  # rerunning into it starts afresh, with nothing half-made in between
+
+
 def test_a_diverging_hyper_step_names_the_objectives_learning_rate(tmp_path, capsys):
     from tests.training.test_runs import MARGLIK
 
