@@ -9,6 +9,7 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Callable
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
@@ -73,41 +74,54 @@ def train_one(resolved: dict, run_dir: Path) -> None:
     train(copy.deepcopy(resolved), run_dir, resume=(run_dir / rundir.CHECKPOINT).is_file())
 
 
-def _train_pair(pair: tuple[dict, Path]) -> None:
-    train_one(*pair)
-
-
-def _worker_start(threads: int) -> None:
-    """A worker process: ``threads`` torch threads, and Ctrl-C left to the study's process, which stops it."""
+def _worker(resolved: dict, run_dir: Path, threads: int, report: Connection) -> None:
+    """One run in its own process: ``threads`` torch threads, Ctrl-C left to the study's process (which stops
+    it), and ``None`` or the run's error sent back on ``report``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(threads)
+    try:
+        train_one(resolved, run_dir)
+    except Exception as error:  # a refused or diverged run: the study reports it
+        report.send(error)
+        return
+    report.send(None)
 
 
 def train_pending(pending: list[tuple[dict, Path]], jobs: int) -> None:
-    """Train the runs not finished yet, ``jobs`` at a time (worker processes of ``cores // jobs`` threads each;
-    in this process where ``jobs`` is 1). The first failure, or Ctrl-C, stops every worker (a run stopped in
-    the middle resumes from its last checkpoint next time) and is raised."""
+    """Train the runs not finished yet, ``jobs`` at a time (each in a process of its own with ``cores // jobs``
+    threads; in this process where ``jobs`` is 1). The first failure, or Ctrl-C, stops every run under way (with
+    SIGKILL, which every run survives whole: it resumes from its last checkpoint next time) and is raised."""
     if jobs == 1:
         for resolved, run_dir in pending:
             train_one(resolved, run_dir)
         return
     threads = max(1, (os.cpu_count() or 1) // jobs)
     context = multiprocessing.get_context("spawn")  # a forked copy of a threaded torch can deadlock
-    others = set(multiprocessing.active_children())
-    pool = context.Pool(jobs, initializer=_worker_start, initargs=(threads,))
+    waiting, running = list(pending), {}  # running: the report connection -> (process, run_dir)
     try:
-        for _ in pool.imap_unordered(_train_pair, pending):  # raises a worker's failure as soon as it comes
-            pass
-        pool.close()
+        while waiting or running:
+            while waiting and len(running) < jobs:
+                resolved, run_dir = waiting.pop(0)
+                receive, send = context.Pipe(duplex=False)
+                process = context.Process(target=_worker, args=(resolved, run_dir, threads, send), daemon=True)
+                process.start()
+                send.close()  # the worker holds the only sending end: its death ends the connection
+                running[receive] = (process, run_dir)
+            for receive in wait(list(running)):
+                process, run_dir = running.pop(receive)
+                try:
+                    error = receive.recv()
+                except EOFError:  # the worker died without a word (killed, out of memory)
+                    process.join()
+                    raise RuntimeError(f"the run in {run_dir} stopped (exit code {process.exitcode})") from None
+                process.join()
+                if error is not None:
+                    raise error
     except BaseException:
-        # no worker outlives the study (a queued run would train old code into its folder later); SIGKILL, which
-        # every run survives whole, rather than the SIGTERM of terminate(), which Lightning turns into an error
-        for worker in set(multiprocessing.active_children()) - others:
-            worker.kill()
-        pool.terminate()
+        for process, _ in running.values():  # no run outlives the study, to train old code into its folder later
+            process.kill()
+            process.join()
         raise
-    finally:
-        pool.join()
 
 
 def write_study(out: Path, result: dict, text: str, plot: Callable[[dict, Path], None]) -> dict:
