@@ -35,6 +35,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _copies(text: str) -> int:
+    from invlearn._validation import MAX_COPIES
+
+    value = _positive_int(text)
+    if value > MAX_COPIES:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_COPIES} (each copy is one more forward pass)")
+    return value
+
+
 def _require(modules: tuple[str, ...], extra: str) -> None:
     import importlib.util
 
@@ -129,7 +138,8 @@ def _train(args: argparse.Namespace) -> int:
         "learned": [progress.describe(key, entry) for key, entry in learned.items()],
         "report": str(report) if report.is_file() else None,
     }
-    print(json.dumps(summary))
+    if not run.is_launched_worker():  # a DDP run's other processes re-run this command: one summary
+        print(json.dumps(summary))
     return 0
 
 
@@ -244,7 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("eval", help="test score of a run's last checkpoint")
     evaluate.add_argument("run_dir", metavar="RUN_DIR")
-    evaluate.add_argument("--copies", type=_positive_int, help="test-time copies (default: the config's)")
+    evaluate.add_argument("--copies", type=_copies, help="test-time copies (default: the config's)")
     evaluate.set_defaults(handler=_eval)
 
     policy = commands.add_parser(
@@ -285,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     curves.add_argument("--hold", default="[]", metavar="JSON", help="candidates held beside it at their strengths")
     curves.add_argument("--fraction", type=float, default=0.2, help="training set held out from the weights")
     curves.add_argument("--batch", type=_positive_int, default=250, help="examples per estimate")
-    curves.add_argument("--copies", type=_positive_int, default=8, help="augmented copies per example")
+    curves.add_argument("--copies", type=_copies, default=8, help="augmented copies per example")
     curves.add_argument("--examples", type=_positive_int, help="score only the first EXAMPLES of each part")
     curves.add_argument("--jobs", type=_positive_int, default=1, metavar="N", help="runs trained at a time")
     curves.set_defaults(handler=_evidence)

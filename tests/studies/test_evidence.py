@@ -106,7 +106,8 @@ def test_held_candidates_train_beside_the_varied_one_and_stay_at_their_strength(
     [
         (["--magnitudes", "0,a quarter"], "expected comma-separated numbers, got '0,a quarter'"),
         (["--magnitudes", "0,nan"], "expected finite numbers"),
-        (["--magnitudes", "0,1.5"], "--magnitudes: must be numbers in [0, 1]"),
+        (["--magnitudes", "0,1.5"], "--magnitudes: must be distinct numbers in [0, 1]"),
+        (["--magnitudes", "0,0.5,0.5"], "--magnitudes: must be distinct numbers in [0, 1]"),
         (["--magnitudes", "0", "--seeds", "0,0"], "--seeds: must be distinct integers"),
         (["--magnitudes", "0", "--hold", "{name: rotate}"], "--hold"),
         (["--magnitudes", "0", "--hold", '{"name": "rotate"}'], "--hold: must be a list of candidate entries"),
@@ -120,3 +121,12 @@ def test_bad_options_are_refused_before_anything_trains(tmp_path, capsys, option
     assert main(argv) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "command", [["evidence", SINUSOIDS, "--candidate", "frequency_shift", "--magnitudes", "0"], ["eval", "run"]]
+)
+def test_copy_counts_on_the_command_line_are_bounded(tmp_path, capsys, command):
+    with pytest.raises(SystemExit) as exit:
+        main([*command, "--copies", "100000"])
+    assert exit.value.code == 2 and "--copies: must be at most 1024" in capsys.readouterr().err

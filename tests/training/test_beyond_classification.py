@@ -98,7 +98,7 @@ def test_a_task_runs_only_the_methods_it_names(tmp_path):
     assert ("segments-unet", "augnet") not in methods and ("segments-unet", "marglik") in methods
     assert ("qm9-transformer", "augerino") not in methods and ("angles-mlp", "reward") not in methods
     broken = {**_beyond(), "tasks": {"t": {"base": "identification/angles.yaml", "methods": ["nope"]}}}
-    with pytest.raises(config.ConfigError, match="tasks.t.methods: must be a list of the study's methods"):
+    with pytest.raises(config.ConfigError, match="tasks.t.methods: must be a non-empty list of the study's methods"):
         identification.load(CONFIGS / "identification-beyond.yaml", broken)
 
 

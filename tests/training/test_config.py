@@ -53,7 +53,7 @@ DADA = ["model.method=dada", "model.layers=null", "model.candidates=[{name: time
         (["model.objective=marglik", "model.method=none", "model.layers=null"], "method 'none' has none"),
         (["model.objective=marglik"], "optim.weight_decay: the marginal-likelihood objective's prior"),
         (["model.objective=marglik", "optim.weight_decay=0", "trainer.devices=2"], "trainer.devices: the marginal"),
-        (["marglik.copies=0"], "marglik.copies: must be >= 1"),
+        (["marglik.copies=0"], r"marglik.copies: must be in \[1, 1024\]"),
         (["marglik.labels=all"], "marglik.labels: must be one of"),
         (["marglik.hessian=full"], "marglik.hessian: unknown key"),
         (["model.method=independent", "model.layers=null"], "model.candidates: must be a non-empty list"),

@@ -243,6 +243,7 @@ def test_two_cpu_processes_with_ddp(tmp_path):
         args += ["--set", item]
     done = subprocess.run(args, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert len(done.stdout.strip().splitlines()) == 1  # one summary line, not one per process
     metrics = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
     assert len(metrics["epochs"]) == 3 and metrics["final"]["test_accuracy"] >= 0.9
     checkpoint = torch.load(tmp_path / "ddp" / "checkpoints" / "last.ckpt", weights_only=True)
@@ -298,6 +299,7 @@ def test_two_cpu_processes_learn_one_held_out_range(tmp_path):
         args += ["--set", item]
     done = subprocess.run(args, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert len(done.stdout.strip().splitlines()) == 1  # one summary line, not one per process
     metrics = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
     assert metrics["final"]["held_out"] == {"examples": 19, "fraction": 0.2, "weights_trained_on": 77}
     assert metrics["final"]["hyper_seconds"] > 0

@@ -63,8 +63,8 @@ def run_configs(
 ) -> dict[tuple[float, int], dict]:
     """``{(magnitude, seed): resolved run config}``; every one is checked, so a bad option fails before anything
     trains (:class:`~invlearn.training.config.ConfigError` naming it)."""
-    if not magnitudes or not all(_is_strength(m) for m in magnitudes):
-        raise ConfigError(f"--magnitudes: must be numbers in [0, 1], got {magnitudes}")
+    if not magnitudes or not all(_is_strength(m) for m in magnitudes) or len(set(magnitudes)) != len(magnitudes):
+        raise ConfigError(f"--magnitudes: must be distinct numbers in [0, 1], got {magnitudes}")
     if not seeds or len(set(seeds)) != len(seeds):
         raise ConfigError(f"--seeds: must be distinct integers, got {seeds}")
     overrides, hold = overrides or [], [] if hold is None else hold

@@ -69,7 +69,7 @@ class Interrupted(KeyboardInterrupt):
         self.run_dir = run_dir
 
 
-def _is_launched_worker() -> bool:
+def is_launched_worker() -> bool:
     """True in the extra processes that Lightning's DDP launcher starts (they re-run the same command)."""
     return int(os.environ.get("LOCAL_RANK", "0")) > 0
 
@@ -152,7 +152,7 @@ def _check_out(out: Path, resume: bool) -> None:
     if resume:
         read_checkpoint(out)  # a missing, truncated or crafted checkpoint is refused here, in one line
         return
-    if not _is_launched_worker() and ((out / CHECKPOINT).exists() or (out / METRICS).exists()):
+    if not is_launched_worker() and ((out / CHECKPOINT).exists() or (out / METRICS).exists()):
         raise ConfigError(f"--out {out}: already holds a run; resume it with --resume {out} or pick another --out")
     check_folder_can_hold(out, "--out")
 
@@ -239,7 +239,7 @@ def _create(out: Path, config: dict, resume: bool) -> bool:
     created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
-        if not resume and not _is_launched_worker():
+        if not resume and not is_launched_worker():
             (out / CONFIG).write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     except OSError as error:
         if created:
@@ -251,7 +251,7 @@ def _create(out: Path, config: dict, resume: bool) -> bool:
 def _discard_unstarted(out: Path, created: bool) -> bool:
     """Remove the folder this run created if it holds no checkpoint yet (a run that stopped before its first
     one leaves nothing half-made behind); returns whether it was removed."""
-    if not created or (out / CHECKPOINT).is_file() or _is_launched_worker():
+    if not created or (out / CHECKPOINT).is_file() or is_launched_worker():
         return False
     shutil.rmtree(out, ignore_errors=True)
     return True
