@@ -14,7 +14,7 @@ from invlearn.augmentations.base import (
     ProbabilityAugmentation,
     parameter_dtype,
 )
-from invlearn.augmentations.noise import uniform
+from invlearn.augmentations.noise import normal, uniform
 from invlearn.augmentations.registry import register
 from invlearn.ops import points
 
@@ -43,6 +43,32 @@ def _rotation_about(axis: int) -> type[MagnitudeAugmentation]:
 
 
 RotateAboutX, RotateAboutY, RotateAboutZ = (_rotation_about(axis) for axis in range(3))
+
+
+@register
+class RotateSO3(MagnitudeAugmentation):
+    """Rotation about an axis uniform on the sphere by an angle in ``[0, mu s]`` rad (default s = pi): the axis
+    and angle of a Haar-random rotation, the angle scaled by ``mu s / pi``, as so(3) coefficients (``expm``:
+    :func:`invlearn.ops.points.so3_matrix`). One candidate for all of SO(3): at ``mu s = pi`` the rotation is
+    Haar-distributed (uniform over SO(3)), below it every rotation within angle ``mu s`` of the identity can be
+    drawn. (A ball of so(3) coefficients drawn uniformly would not reach the Haar distribution: its angles pile
+    up at pi.) The three ``rotate_about_*`` axes, composed, are the alternative."""
+
+    name, modality, unit, default_scale, max_scale = "rotate_so3", "points", "rad (angle)", math.pi, math.pi
+    symmetric = False
+
+    def generate_parameters(self, batch_size, generator, device, shape) -> Params:
+        quaternion = normal((batch_size, 4), generator, device)
+        quaternion = quaternion * torch.where(quaternion[:, :1] < 0, -1.0, 1.0)  # q and -q: the same rotation
+        vector = quaternion[:, 1:]
+        length = torch.linalg.vector_norm(vector, dim=1, keepdim=True)
+        angle = 2 * torch.atan2(length[:, 0], quaternion[:, 0])  # in [0, pi], Haar-distributed
+        axis = torch.where(length > 0, vector / length.clamp_min(1e-12), torch.tensor([0.0, 0.0, 1.0], device=device))
+        return {"u": angle / math.pi, "axis": axis}
+
+    def apply_values(self, x, value, params):
+        dtype = parameter_dtype(x)
+        return points.rotate(x, value.to(dtype)[:, None] * params["axis"].to(dtype))
 
 
 @register
