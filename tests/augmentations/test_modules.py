@@ -18,7 +18,7 @@ def test_registry_covers_the_catalogue():
         "saturation", "hue", "sharpness", "sample_pairing", "hflip", "vflip", "invert", "grayscale", "solarize",
         "posterize", "time_shift", "time_reverse", "sign_flip", "amplitude_scale", "gaussian_noise",
         "ft_surrogate", "frequency_shift", "time_mask", "channel_dropout", "channel_shuffle", "rotate_about_x",
-        "rotate_about_y", "rotate_about_z", "translate_3d", "scale_3d", "reflect",
+        "rotate_about_y", "rotate_about_z", "rotate_so3", "translate_3d", "scale_3d", "reflect",
     }  # fmt: skip
     assert set(augmentations.available()) == expected
     images, signals = augmentations.available("image"), augmentations.available("signal")
