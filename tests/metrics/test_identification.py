@@ -86,3 +86,18 @@ def test_spurious_ratios_count_each_range_as_at_least_a_hundredth_of_its_scale()
     ratios = spurious_ratios({"scale": scaled(0.5, 1.0)}, {"scale": scaled(0.0, 1.0)}, None)
     assert ratios == {"scale": pytest.approx(50.0)}
     assert spurious_ratios({"scale": scaled(0.001, 1.0)}, {"scale": scaled(0.0, 1.0)}, None) == {"scale": 1.0}
+
+
+def test_a_truth_is_judged_under_the_naming_the_learner_uses():
+    from invlearn.data.registry import get
+
+    every_rotation = get("qm9").truth  # the three axes composed, or the one so(3) candidate
+    one = {"rotate_so3": {**scaled(0.9 * math.pi, math.pi), "low": 0.0}, "translate_3d": scaled(0.05, 1.0)}
+    assert every_rotation.matching(one).names == ("rotate_so3",)
+    assert recovered(one, every_rotation) and selected(one, every_rotation)
+    short = {**one, "rotate_so3": {**scaled(0.6 * math.pi, math.pi), "low": 0.0}}
+    assert not recovered(short, every_rotation) and not selected(short, every_rotation)
+    axes = {f"rotate_about_{a}": scaled(math.pi, math.pi) for a in "xyz"}
+    assert every_rotation.matching(axes).names == every_rotation.names and recovered(axes, every_rotation)
+    assert not recovered({**axes, "rotate_about_z": scaled(0.0, math.pi)}, every_rotation)
+    assert spurious_ratios(one, {"translate_3d": scaled(0.05, 1.0)}, every_rotation) == {"translate_3d": 1.0}

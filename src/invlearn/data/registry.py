@@ -153,7 +153,9 @@ DATA_SETS: dict[str, DataSet] = {
             "points",
             1,
             root="optional",
-            truth=Truth(("rotate_about_x", "rotate_about_y", "rotate_about_z"), math.pi, "rad"),
+            truth=Truth(
+                ("rotate_about_x", "rotate_about_y", "rotate_about_z"), math.pi, "rad", equivalents=(("rotate_so3",),)
+            ),
             n_train=qm9.N_TRAIN,
             n_test=qm9.N_TEST,
             task="regression",

@@ -18,6 +18,10 @@ For a task whose data were transformed by a known transformation, uniform over a
   ranges count as at least :data:`SPURIOUS_FLOOR` of the transform's scale, so a range grown from about 0 gives a
   large, finite ratio.
 
+A truth may be named in more than one way: QM9's "every rotation" is the three axis rotations composed or the
+single ``rotate_so3`` (``equivalents``); a learner is judged on the naming its candidates use
+(:meth:`Truth.matching`).
+
 A transform's *scale* (``learned_invariances()``'s ``"scale"``) is the range at its full strength: a candidate's
 physical scale, or for Augerino's generators their full range
 (:data:`invlearn.families.augerino.FULL_RANGES`).
@@ -43,12 +47,24 @@ SPURIOUS_FLOOR = 0.01
 class Truth:
     """The transformation applied to a task's data: the transform names it acts on (``("translate_x",
     "translate_y")`` for a shift in both directions), its true half-range and unit; for a task that must not
-    become invariant (``half_range`` 0), ``at_most``, the largest effective range that still counts as none."""
+    become invariant (``half_range`` 0), ``at_most``, the largest effective range that still counts as none;
+    ``equivalents``, other sets of names for the same transformation (``(("rotate_so3",),)`` beside the three
+    axis rotations)."""
 
     names: tuple[str, ...]
     half_range: float
     unit: str
     at_most: float = 0.0
+    equivalents: tuple[tuple[str, ...], ...] = ()
+
+    def matching(self, learned: Mapping[str, Mapping]) -> Truth:
+        """This truth under the first of its namings (``names``, then ``equivalents``) whose transforms are all
+        among a model's ``learned_invariances()``; itself where none is."""
+        present = set(effective_ranges(learned))
+        for names in (self.names, *self.equivalents):
+            if set(names) <= present:
+                return Truth(names, self.half_range, self.unit, self.at_most)
+        return self
 
     def bounds(self) -> tuple[float, float]:
         """``(low, high)``: the effective ranges that count as recovered."""
@@ -87,7 +103,7 @@ def selected(learned: Mapping[str, Mapping], truth: Truth) -> bool | None:
     """Whether the true transforms are the only ones above :data:`SELECTION_FRACTION` of their scale, each at least
     ``1 - TOLERANCE`` of the truth; ``None`` where it cannot be told (a truth of no invariance, or entries without a
     scale)."""
-    ranges, known = effective_ranges(learned), scales(learned)
+    ranges, known, truth = effective_ranges(learned), scales(learned), truth.matching(learned)
     if truth.half_range == 0 or set(ranges) - set(known):
         return None
     right = all(ranges.get(name, 0.0) >= (1.0 - TOLERANCE) * truth.half_range for name in truth.names)
@@ -97,7 +113,7 @@ def selected(learned: Mapping[str, Mapping], truth: Truth) -> bool | None:
 
 def recovered(learned: Mapping[str, Mapping], truth: Truth) -> bool:
     """Whether every transform of ``truth`` has an effective range within :meth:`Truth.bounds`."""
-    ranges = effective_ranges(learned)
+    ranges, truth = effective_ranges(learned), truth.matching(learned)
     low, high = truth.bounds()
     return all(low <= ranges.get(name, 0.0) <= high for name in truth.names)
 
@@ -110,6 +126,7 @@ def spurious_ratios(
     1 where both are 0, infinity where only the untransformed one is)."""
     on_task, on_plain = effective_ranges(transformed), effective_ranges(untransformed)
     known = {**scales(untransformed), **scales(transformed)}
+    truth = None if truth is None else truth.matching(transformed)
     ratios = {}
     for name in sorted(set(on_task) | set(on_plain)):
         if truth is not None and name in truth.names:

@@ -62,6 +62,8 @@ def _plot(runs: list[tuple[str, dict, dict]], out_dir: Path, stem: str) -> list[
     fig, axes = plt.subplots(1, len(runs), figsize=(5.5 * len(runs), 3.8), squeeze=False)
     for ax, (label, _, metrics) in zip(axes[0], runs, strict=True):
         epochs = [e["epoch"] + 1 for e in metrics["epochs"]]
+        if known:
+            truth_name = known.matching(metrics["final"]["learned_invariances"]).names[0]
         for key in metrics["epochs"][-1]["learned_invariances"]:
             highs = [e["learned_invariances"][key]["high"] for e in metrics["epochs"]]
             bold = truth_name is not None and key.endswith(truth_name)
@@ -173,7 +175,7 @@ def write_report(run_dirs: list[str | Path], out: str | Path | None = None) -> P
         final = metrics["final"]
         report = final["learned_invariances"]
         published = PUBLISHED.get(config["experiment"])
-        entry = truth_span(report, known.names[0]) if known else None
+        entry = truth_span(report, known.matching(report).names[0]) if known else None
         span = f"[{entry['low']:.3f}, {entry['high']:.3f}] {entry['unit']}" if entry else "not learned"
         span = span if known else "no known truth"
         balanced = final.get("balanced_accuracy")

@@ -264,6 +264,7 @@ def _identification(config: dict, learned: dict) -> dict | None:
     truth = registry.truth(data["name"], data["transform"], data["transform_range"])
     if truth is None:
         return None
+    truth = truth.matching(learned)  # named as the run's candidates name it
     return {
         "truth": {
             "names": list(truth.names),
