@@ -231,6 +231,7 @@ def _evidence(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of every ``invlearn`` command and its options (the command-line reference is generated from it)."""
     parser = argparse.ArgumentParser(prog="invlearn", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"invlearn {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -315,6 +316,8 @@ def _interrupted(args: argparse.Namespace, argv: list[str], error: KeyboardInter
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one ``invlearn`` command: ``argv`` as on the command line (default: ``sys.argv[1:]``); returns the exit
+    code (0 done, 1 a run that failed, 2 bad arguments, configs or files, 130 interrupted; see the module)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     try:

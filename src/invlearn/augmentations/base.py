@@ -13,9 +13,10 @@ Sampling is split from application as in kornia: ``params = aug.sample(B, genera
 ``aug.apply(x, params)``; ``aug(x, generator)`` does both. Randomness only comes from the given
 ``torch.Generator`` (or torch's global one when none is given).
 
-Subclasses implement two hooks, :meth:`RandomTransform.generate_parameters` and
-:meth:`RandomTransform.apply_transform`; the public :meth:`~RandomTransform.sample`, :meth:`~RandomTransform.apply`
-and ``forward`` check their arguments once and call them (see :mod:`invlearn._validation`).
+Subclasses implement two hooks, :meth:`~invlearn.augmentations.RandomTransform.generate_parameters` and
+:meth:`~invlearn.augmentations.RandomTransform.apply_transform`; the public
+:meth:`~invlearn.augmentations.RandomTransform.sample`, :meth:`~invlearn.augmentations.RandomTransform.apply` and
+``forward`` check their arguments once and call them (see ``invlearn._validation``).
 """
 
 from __future__ import annotations
@@ -46,7 +47,9 @@ from invlearn.augmentations.noise import uniform
 from invlearn.ops.geometry import affine
 from invlearn.ops.relax import bernoulli_mask
 
+#: A draw's parameters: tensors by name, each with the batch first (what ``sample`` returns and ``apply`` replays).
 Params = dict[str, Tensor]
+#: The modalities an augmentation is for: images, signals and point sets.
 MODALITIES = ("image", "signal", "points")
 #: The largest scale of a zoom drawn as ``exp(value)`` (log of the factor): 1000x either way.
 MAX_LOG_ZOOM = math.log(1000.0)
@@ -73,19 +76,20 @@ def _clamp_straight_through(raw: Tensor) -> Tensor:
 class RandomTransform(nn.Module):
     """A randomised, batched transform with the sample/apply protocol (augmentations, layers, modules).
 
-    Subclasses set ``modality`` (one of :data:`MODALITIES`) and implement :meth:`generate_parameters` and
-    :meth:`apply_transform`.
+    Subclasses set ``modality`` (one of :data:`~invlearn.augmentations.base.MODALITIES`) and implement
+    :meth:`generate_parameters` and :meth:`apply_transform`.
     """
 
     modality: str
-    #: Parameter keys holding indices into the batch (e.g. sample pairing's partner); see :meth:`concat_params`.
+    #: Parameter keys holding indices into the batch (e.g. sample pairing's partner); see
+    #: :meth:`~invlearn.augmentations.RandomTransform.concat_params`.
     batch_index_keys: ClassVar[tuple[str, ...]] = ()
     #: Parameter keys holding one permutation per example (e.g. channel shuffle's), checked on replay.
     permutation_keys: ClassVar[tuple[str, ...]] = ()
 
     def check_input(self, x: object) -> Tensor:
         """Validate ``x`` for this transform's modality: finite images ``(B, C, H, W)``, signals ``(B, C, T)`` or
-        point sets ``(B, N, 3 + C)`` (:data:`LAYOUTS`)."""
+        point sets ``(B, N, 3 + C)`` (:data:`~invlearn.augmentations.base.LAYOUTS`)."""
         layout, check = LAYOUTS[self.modality]
         if checking() and isinstance(x, Tensor) and x.ndim != layout.count(",") + 1:
             raise ValueError(
@@ -101,7 +105,8 @@ class RandomTransform(nn.Module):
         device: torch.device | str | None,
         shape: Sequence[int] | None,
     ) -> Params:
-        """Hook: the noise of ``batch_size`` examples (arguments as in :meth:`sample`, already checked)."""
+        """Hook: the noise of ``batch_size`` examples (arguments as in
+        :meth:`~invlearn.augmentations.RandomTransform.sample`, already checked)."""
         raise NotImplementedError
 
     def apply_transform(self, x: Tensor, params: Mapping[str, Tensor]) -> Tensor:
@@ -135,9 +140,10 @@ class RandomTransform(nn.Module):
             return self.generate_parameters(batch_size, generator, device, shape)
 
     def check_params(self, params: object, batch_size: int | None, shape: Sequence[int] | None) -> Mapping[str, Tensor]:
-        """Validate replayed ``params`` against what :meth:`sample` returns for this batch: the same keys,
-        shapes and kinds of tensor, finite noise, indices inside the batch and permutations where expected.
-        ``batch_size=None`` checks a draw on its own (no input to match): its batch is that of its first tensor."""
+        """Validate replayed ``params`` against what :meth:`~invlearn.augmentations.RandomTransform.sample` returns for
+        this batch: the same keys, shapes and kinds of tensor, finite noise, indices inside the batch and permutations
+        where expected. ``batch_size=None`` checks a draw on its own (no input to match): its batch is that of its first
+        tensor."""
         if not checking():
             return params  # type: ignore[return-value]
         if not isinstance(params, Mapping):
@@ -164,7 +170,8 @@ class RandomTransform(nn.Module):
         return params  # type: ignore[return-value]
 
     def apply(self, x: Tensor, params: Mapping[str, Tensor]) -> Tensor:
-        """Apply the transform to ``x`` with parameters from :meth:`sample` (exact replay)."""
+        """Apply the transform to ``x`` with parameters from :meth:`~invlearn.augmentations.RandomTransform.sample`
+        (exact replay)."""
         if checking():
             x = self.check_input(x)
             self.check_params(params, x.shape[0], tuple(x.shape[1:]))
@@ -202,7 +209,8 @@ class RandomTransform(nn.Module):
         shape: Sequence[int] | None = None,
     ) -> Params:
         """Parameters of ``copies`` consecutive draws of ``batch_size`` examples, concatenated copy-major: the
-        parameters of ``x.repeat(copies, ...)`` that ``copies`` separate calls of :meth:`sample` would give."""
+        parameters of ``x.repeat(copies, ...)`` that ``copies`` separate calls of
+        :meth:`~invlearn.augmentations.RandomTransform.sample` would give."""
         draws = [self.sample(batch_size, generator, device, shape) for _ in range(copies)]
         return self.concat_params(draws, batch_size)
 
@@ -243,7 +251,7 @@ class Identity(RandomTransform):
     """No augmentation: returns its input; nothing is sampled or learned (the ``none`` method's family).
 
     Args:
-        modality: one of :data:`MODALITIES`, the inputs it accepts.
+        modality: one of :data:`~invlearn.augmentations.base.MODALITIES`, the inputs it accepts.
     """
 
     def __init__(self, modality: str = "image") -> None:
@@ -266,8 +274,9 @@ class Identity(RandomTransform):
 class Augmentation(RandomTransform):
     """A differentiable, randomised transform with one learnable strength.
 
-    Subclasses set the class attributes ``name`` (registry key), ``modality`` (one of :data:`MODALITIES`)
-    and ``unit``, and implement the two hooks of :class:`RandomTransform`.
+    Subclasses set the class attributes ``name`` (registry key), ``modality`` (one of
+    :data:`~invlearn.augmentations.base.MODALITIES`) and ``unit``, and implement the two hooks of
+    :class:`RandomTransform`.
     """
 
     name: ClassVar[str]
@@ -294,11 +303,12 @@ class Augmentation(RandomTransform):
 
     @property
     def strength_parameter(self) -> nn.Parameter:
-        """The raw parameter behind :attr:`strength` (what an optimiser updates and a projection clamps)."""
+        """The raw parameter behind :attr:`~invlearn.augmentations.Augmentation.strength` (what an optimiser updates and
+        a projection clamps)."""
         raise NotImplementedError
 
     def range(self) -> tuple[float, float]:
-        """The physical interval ``(low, high)`` currently sampled, in :attr:`unit`."""
+        """The physical interval ``(low, high)`` currently sampled, in ``unit``."""
         raise NotImplementedError
 
 
@@ -308,7 +318,7 @@ class MagnitudeAugmentation(Augmentation):
 
     Args:
         magnitude: initial magnitude ``mu`` in ``[0, 1]``.
-        scale: physical scale in :attr:`unit` (default: the class's ``default_scale``), at most the class's
+        scale: physical scale in ``unit`` (default: the class's ``default_scale``), at most the class's
             ``max_scale`` (the op's domain: a factor ``1 - value`` must stay >= 0, a probability <= 1...).
         sfreq: sampling frequency in Hz, for the classes with ``needs_sfreq``.
 
@@ -344,7 +354,7 @@ class MagnitudeAugmentation(Augmentation):
             self._magnitude.fill_(check_unit_interval(value, "magnitude"))
 
     def range(self) -> tuple[float, float]:
-        """The physical interval ``(low, high)`` currently sampled, in :attr:`unit`."""
+        """The physical interval ``(low, high)`` currently sampled, in ``unit``."""
         high = float(self.magnitude.detach()) * self.scale
         return (-high if self.symmetric else 0.0, high)
 
@@ -419,5 +429,5 @@ class ProbabilityAugmentation(Augmentation):
 
 
 def check_modality(modality: str | None) -> str | None:
-    """Validate a modality filter (``None`` or one of :data:`MODALITIES`)."""
+    """Validate a modality filter (``None`` or one of :data:`~invlearn.augmentations.base.MODALITIES`)."""
     return None if modality is None else check_choice(modality, "modality", MODALITIES)

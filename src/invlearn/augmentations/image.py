@@ -1,9 +1,9 @@
 """Image augmentations ``(B, C, H, W)``, one class per registry name.
 
-Geometric augmentations (:class:`AffineAugmentation`) also expose :meth:`~AffineAugmentation.matrix`, the
-sampling matrices of a draw, so several of them can share one warp. Every class is at most two levels below
-:class:`~invlearn.augmentations.Augmentation`: ``AffineAugmentation`` is a mixin beside
-:class:`~invlearn.augmentations.MagnitudeAugmentation`, not a level between them.
+Geometric augmentations (:class:`AffineAugmentation`) also expose
+:meth:`~invlearn.augmentations.AffineAugmentation.matrix`, the sampling matrices of a draw, so several of them can share
+one warp. Every class is at most two levels below :class:`~invlearn.augmentations.Augmentation`: ``AffineAugmentation``
+is a mixin beside :class:`~invlearn.augmentations.MagnitudeAugmentation`, not a level between them.
 """
 
 from __future__ import annotations
@@ -56,8 +56,9 @@ class AffineAugmentation:
         self.align_corners = bool(align_corners)
 
     def matrix(self, params: Mapping[str, Tensor], height: int, width: int) -> Tensor:
-        """Sampling matrices ``(B, 3, 3)`` of a draw (``params`` from :meth:`sample`) for images of
-        ``height`` x ``width`` pixels, in ``affine_grid``'s normalised convention."""
+        """Sampling matrices ``(B, 3, 3)`` of a draw (``params`` from
+        :meth:`~invlearn.augmentations.RandomTransform.sample`) for images of ``height`` x ``width`` pixels, in
+        ``affine_grid``'s normalised convention."""
         if checking():
             self.check_params(params, None, None)
             check_count(height, "height")

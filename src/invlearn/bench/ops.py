@@ -188,7 +188,7 @@ def augerino_rows(repeats: int) -> list[dict]:
 
 
 def run(repeats: int = 30, names: list[str] | None = None) -> dict:
-    """The ``ops`` suite as a JSON-serialisable dict (schema in the README)."""
+    """The ``ops`` suite as a JSON-serialisable dict (schema in the docs: results/benchmarks.md)."""
     pin_allocator()
     rows = augmentation_rows(repeats, names)
     if names is None:

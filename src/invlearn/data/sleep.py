@@ -2,7 +2,7 @@
 
 Both give :class:`~invlearn.data.split.Split` s of 30 s epochs ``(N, channels, 30 * sfreq)`` float32 in microvolts
 (with the fact ``"recording"``, the index of each epoch's night, its sampling frequency and channel names) and the
-five AASM classes of :data:`STAGES` (W, N1, N2, N3, REM; Rechtschaffen-Kales stages 3 and 4 both map to N3).
+five AASM classes of :data:`~invlearn.data.sleep.STAGES` (Rechtschaffen-Kales stages 3 and 4 both map to N3).
 
 Real files (Sleep-EDF, PhysioNet): a ``*-PSG.edf`` polysomnogram and its ``*-Hypnogram.edf`` (EDF+ annotations
 ``"Sleep stage W"``, ``"Sleep stage 1"``... ``"Sleep stage R"``); epochs with other labels (``"Sleep stage ?"``,
@@ -22,9 +22,10 @@ from torch import Tensor
 from invlearn.data.files import DataError
 from invlearn.data.split import Split
 
+#: The sleep stages, in label order: wake, the non-REM stages N1 to N3, and REM.
 STAGES = ("W", "N1", "N2", "N3", "REM")
 EPOCH_SECONDS = 30.0
-#: Hypnogram annotation -> class index in :data:`STAGES`.
+#: Hypnogram annotation -> class index in :data:`~invlearn.data.sleep.STAGES`.
 ANNOTATION_STAGES = {
     "Sleep stage W": 0,
     "Sleep stage 1": 1,

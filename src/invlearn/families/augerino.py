@@ -34,8 +34,8 @@ GENERATOR_UNITS = {
     "shear": ("symmetric shear coefficient", 1.0),
 }
 
-#: The half-range of each generator counted as its full extent (:meth:`UniformLieAffine.extent`), in the units
-#: of :data:`GENERATOR_UNITS`: the full circle, half the image, a zoom or stretch by 2, a shear of 1.
+#: The half-range of each generator counted as its full extent (:meth:`~invlearn.families.UniformLieAffine.extent`), in
+#: the units of :data:`GENERATOR_UNITS`: the full circle, half the image, a zoom or stretch by 2, a shear of 1.
 FULL_RANGES = {
     "translate_x": 0.5,
     "translate_y": 0.5,
@@ -110,7 +110,7 @@ class UniformLieAffine(RandomTransform):
 
     def matrix(self, params: Mapping[str, Tensor]) -> Tensor:
         """``(B, 3, 3)`` sampling matrices ``expm(sum_k eps_k w_k G_k)`` of a draw (``params`` from
-        :meth:`sample`)."""
+        :meth:`~invlearn.augmentations.RandomTransform.sample`)."""
         if checking():
             self.check_params(params, None, None)
         eps = params["eps"]
@@ -124,8 +124,8 @@ class UniformLieAffine(RandomTransform):
         return self.matrix(params)
 
     def extent(self) -> Tensor:
-        """The sum over generators of the half-range sampled now over its full range (:data:`FULL_RANGES`),
-        differentiable."""
+        """The sum over generators of the half-range sampled now over its full range
+        (:data:`~invlearn.families.augerino.FULL_RANGES`), differentiable."""
         factors = [GENERATOR_UNITS[name][1] / (2 * FULL_RANGES[name]) for name in self.generator_names]
         return (self.widths * torch.tensor(factors, dtype=self.widths.dtype, device=self.widths.device)).sum()
 

@@ -6,12 +6,13 @@ The search space is AutoAugment's: ``S`` sub-policies of two ops (every pair of 
 with a straight-through Gumbel-softmax gradient (temperature ``tau``), each op's application is a relaxed
 Bernoulli mask, and the magnitudes reach the ops directly (ours are differentiable; DADA's PIL ops needed a
 straight-through estimator). They are learned by :class:`invlearn.objectives.Unrolled`'s one-step unrolled
-hypergradient on held-out data; :meth:`DADAPolicy.searched` then keeps the ``top`` sub-policies by weight, as a
-:class:`~invlearn.families.policies.SubPolicies` to train the final model with from scratch, as DADA's authors do.
+hypergradient on held-out data; :meth:`~invlearn.families.DADAPolicy.searched` then keeps the ``top`` sub-policies by
+weight, as a :class:`~invlearn.families.policies.SubPolicies` to train the final model with from scratch, as DADA's
+authors do.
 
-Where we simplify DADA (the README says so where it reports it): the sub-policy weight's gradient is the
-straight-through one through the drawn sub-policy only (DADA adds RELAX's control variate), measured as the
-change the sub-policy makes to the example (so a sub-policy that hurts loses weight).
+Where we simplify DADA (the docs say so where they report it: results/search-vs-learned.md): the sub-policy weight's
+gradient is the straight-through one through the drawn sub-policy only (DADA adds RELAX's control variate), measured as
+the change the sub-policy makes to the example (so a sub-policy that hurts loses weight).
 """
 
 from __future__ import annotations

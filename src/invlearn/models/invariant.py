@@ -11,8 +11,8 @@ outputs are averaged over copies.
 
 An *equivariant* model (``equivariant=True``) has dense outputs that move with its input, ``(B, K, H, W)`` per
 pixel: each copy's output is moved back by the inverse of the warp its input was given before the copies are
-averaged, ``h(x) = mean_c T_c^-1 f(T_c x)``; in training (:meth:`InvariantModel.training_outputs`) the target
-moves with the input instead (nearest interpolation, so classes never blend), as Augerino's segmentation does.
+averaged, ``h(x) = mean_c T_c^-1 f(T_c x)``; in training (:meth:`~invlearn.models.InvariantModel.training_outputs`) the
+target moves with the input instead (nearest interpolation, so classes never blend), as Augerino's segmentation does.
 """
 
 from __future__ import annotations
@@ -61,7 +61,8 @@ class InvariantModel(nn.Module):
             dimension 1 of the outputs, i.e. the log of the geometric mean of the copies' probabilities, up to
             normalisation) or ``"mean"`` (raw outputs averaged, for regression or custom losses).
         equivariant: dense outputs ``(B, K, H, W)`` that move with the input (see the module); the augmentation
-            must move each example by one invertible warp (:meth:`RandomTransform.warp_matrix`).
+            must move each example by one invertible warp
+            (:meth:`~invlearn.augmentations.RandomTransform.warp_matrix`).
     """
 
     def __init__(
@@ -190,7 +191,8 @@ class AugNet(InvariantModel):
 
     Args:
         trunk: any ``nn.Module``.
-        augmentation: an :class:`AugmentationModule`, one :class:`AugmentationLayer`, or a list of layers.
+        augmentation: an :class:`~invlearn.families.AugmentationModule`, one
+            :class:`~invlearn.families.AugmentationLayer`, or a list of layers.
         n_copies_train, n_copies_eval, aggregate: see :class:`InvariantModel` (reference: 1 and 4 to 20).
         penalty: ``"magnitude_weight"`` (the published ``|| mu (.) omega ||_2``) or ``"magnitude"`` (the
             ``|| mu ||_2`` ablation); see :meth:`penalty`.
@@ -323,7 +325,8 @@ class Independent(InvariantModel):
 
     Args:
         trunk: any ``nn.Module``.
-        augmentation: the candidates (an :class:`IndependentCandidates`, or a list of augmentations / names).
+        augmentation: the candidates (an :class:`~invlearn.families.IndependentCandidates`, or a list of
+            augmentations / names).
         n_copies_train, n_copies_eval, aggregate, equivariant: see :class:`InvariantModel`.
     """
 

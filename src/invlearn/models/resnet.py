@@ -30,8 +30,8 @@ class PreActBlock(nn.Module):
 
 
 class PreActResNet18(nn.Module):
-    """A 3 x 3 stem, four stages of two :class:`PreActBlock` s (64, 128, 256, 512 channels; strides 1, 2, 2, 2),
-    a final batch norm and ReLU, global average pooling and a linear layer.
+    """A 3 x 3 stem, four stages of two :class:`~invlearn.models.resnet.PreActBlock` s (64, 128, 256, 512 channels;
+    strides 1, 2, 2, 2), a final batch norm and ReLU, global average pooling and a linear layer.
 
     Args:
         in_channels: image channels.

@@ -24,9 +24,9 @@ candidates) and an :class:`Objective`:
 Each reads the task's outputs through a :class:`Likelihood` (:mod:`~invlearn.objectives.likelihoods`: categorical
 for classification and segmentation, Gaussian for regression). The base class is in
 :mod:`~invlearn.objectives.base`, that of the objectives which keep examples from the weights,
-:class:`HoldOutObjective`, in :mod:`~invlearn.objectives.hold_out`, and the registry :data:`OBJECTIVES` in
-:mod:`~invlearn.objectives.registry`. The trainer asks an objective for its two losses and its schedule; it never
-branches on which one it has.
+:class:`HoldOutObjective`, in :mod:`~invlearn.objectives.hold_out`, and the registry
+:data:`~invlearn.objectives.registry.OBJECTIVES` in :mod:`~invlearn.objectives.registry`. The trainer asks an objective
+for its two losses and its schedule; it never branches on which one it has.
 
 Layering: objectives import ops, augmentations, families and models, never training, studies or the CLI.
 """

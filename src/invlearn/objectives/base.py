@@ -67,6 +67,6 @@ class Objective(nn.Module):
         return 0
 
     def hold_out(self, inputs: Tensor, targets: Tensor, seed: int) -> None:
-        """Receive the held-out examples (:attr:`held_out_fraction` of the training set, kept from the weights)
-        and the seed of their batches' order; only objectives that hold some out take them."""
+        """Receive the held-out examples (:attr:`~invlearn.objectives.Objective.held_out_fraction` of the training set,
+        kept from the weights) and the seed of their batches' order; only objectives that hold some out take them."""
         raise TypeError(f"{type(self).__name__} holds no examples out")

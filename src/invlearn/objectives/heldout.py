@@ -1,12 +1,13 @@
 """The held-out objective: the augmentation is learned on the likelihood of data the weights have not seen.
 
 When a trunk fits its training set perfectly, every training-set score of an invariance goes flat: the softmax
-saturates, and with it the Laplace evidence's curvature and Occam term (:class:`MarginalLikelihood`). A likelihood
-on held-out data stays informative: an invariant model trained on part of the data predicts the rest better when its
-invariance is the data's (the idea behind the conditional marginal likelihood of Lotfi et al., ICML 2022, and
-prequential code length, Blier and Ollivier, NeurIPS 2018). Here a fixed, seeded part of the training set is kept
-from the weights; the weights train on the rest with the task's conventional loss, and every ``every_n_steps`` weight
-steps the augmentation (and a regression's noise) takes a step of its own Adam down
+saturates, and with it the Laplace evidence's curvature and Occam term
+(:class:`~invlearn.objectives.MarginalLikelihood`). A likelihood on held-out data stays informative: an invariant model
+trained on part of the data predicts the rest better when its invariance is the data's (the idea behind the conditional
+marginal likelihood of Lotfi et al., ICML 2022, and prequential code length, Blier and Ollivier, NeurIPS 2018). Here a
+fixed, seeded part of the training set is kept from the weights; the weights train on the rest with the task's
+conventional loss, and every ``every_n_steps`` weight steps the augmentation (and a regression's noise) takes a step of
+its own Adam down
 
     ``mean_i nll_i  -  spread * extent``
 

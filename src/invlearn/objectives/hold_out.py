@@ -12,9 +12,9 @@ from invlearn.objectives.base import Objective
 
 class HoldOutObjective(Objective):
     """An objective whose hyper-steps read examples the weights never train on: the trainer gives them to
-    :meth:`hold_out` (:attr:`held_out_fraction` of the training set) before training, and each hyper-step draws
-    the next batch of them (:meth:`held_out_batch`: shuffled passes over the held-out set, from a generator of its
-    own whose state checkpoints keep).
+    :meth:`hold_out` (:attr:`~invlearn.objectives.Objective.held_out_fraction` of the training set) before training, and
+    each hyper-step draws the next batch of them (:meth:`held_out_batch`: shuffled passes over the held-out set, from a
+    generator of its own whose state checkpoints keep).
 
     Args:
         batch_size: held-out examples per hyper-step.

@@ -7,12 +7,13 @@ which: :data:`invlearn.training.build.LIKELIHOODS`).
   ``D = 1``) and a homoscedastic noise standard deviation ``sigma`` (learned by the marginal likelihood, in the
   target's unit).
 
-A likelihood gives the two losses the objectives need: :meth:`Likelihood.loss`, the conventional training loss
-(cross-entropy averaged over examples and pixels, mean squared error) of the published objectives, and
-:meth:`Likelihood.nll`, the negative log-likelihood of one example (summed over its pixels or output
-dimensions), averaged over the batch, which the marginal likelihood multiplies by the data-set size. It also
-gives :meth:`Likelihood.curvature_terms`, from which :func:`invlearn.objectives.laplace.kfac_factors` builds the
-output-gradient Kronecker factor of the generalised Gauss-Newton.
+A likelihood gives the two losses the objectives need: :meth:`~invlearn.objectives.Likelihood.loss`, the conventional
+training loss (cross-entropy averaged over examples and pixels, mean squared error) of the published objectives, and
+:meth:`~invlearn.objectives.Likelihood.nll`, the negative log-likelihood of one example (summed over its pixels or
+output dimensions), averaged over the batch, which the marginal likelihood multiplies by the data-set size. It also
+gives :meth:`~invlearn.objectives.Likelihood.curvature_terms`, from which
+:func:`invlearn.objectives.laplace.kfac_factors` builds the output-gradient Kronecker factor of the generalised
+Gauss-Newton.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ class Likelihood(nn.Module):
     def curvature_terms(self, output: Tensor, labels: str, generator: torch.Generator | None) -> list[tuple]:
         """``[(scalar, root), ...]``: the gradient of each ``scalar`` w.r.t. a layer's outputs, scaled per example by
         ``root`` ``(B,)``, is one row of that layer's output-gradient factor; the factor's expectation is the
-        output Hessian of :meth:`nll` (the Gauss-Newton's middle term). ``labels`` is one of :data:`LABELS`."""
+        output Hessian of :meth:`nll` (the Gauss-Newton's middle term). ``labels`` is one of
+        :data:`~invlearn.objectives.likelihoods.LABELS`."""
         raise NotImplementedError
 
     def hyper_values(self) -> dict[str, float]:

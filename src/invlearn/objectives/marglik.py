@@ -15,7 +15,7 @@ from invlearn.objectives.likelihoods import LABELS, Likelihood
 
 
 class MarginalLikelihood(Objective):
-    """LILA's Laplace-KFAC marginal likelihood (see the module and :mod:`invlearn.laplace`).
+    """LILA's Laplace-KFAC marginal likelihood (see the module and :mod:`~invlearn.objectives.laplace`).
 
     Args:
         prior_precision: initial ``delta > 0`` of the Gaussian prior ``N(0, 1/delta)`` on the covered weights

@@ -250,8 +250,9 @@ def lie_affine_matrix(coefficients: Tensor, generators: Tensor | None = None) ->
 
     Args:
         coefficients: ``(B, K)`` coefficients ``a_k``; with the default generators ``K = 6`` in the order of
-            :data:`GENERATOR_NAMES` (translate x, translate y, rotate, scale, stretch, shear).
-        generators: ``(K, 3, 3)`` generators; default :data:`AFFINE_GENERATORS` (normalised coordinates).
+            :data:`~invlearn.ops.geometry.GENERATOR_NAMES` (translate x, translate y, rotate, scale, stretch, shear).
+        generators: ``(K, 3, 3)`` generators; default :data:`~invlearn.ops.geometry.AFFINE_GENERATORS` (normalised
+            coordinates).
 
     Returns:
         ``(B, 3, 3)`` matrices, usable as ``affine``'s sampling matrices. Computed with one batched
@@ -288,5 +289,6 @@ def hflip(x: Tensor, mask: Tensor) -> Tensor:
 
 @in_float32
 def vflip(x: Tensor, mask: Tensor) -> Tensor:
-    """Mirror images ``(B, C, H, W)`` top-bottom with a per-example soft ``mask`` ``(B,)``; see :func:`hflip`."""
+    """Mirror images ``(B, C, H, W)`` top-bottom with a per-example soft ``mask`` ``(B,)``; see
+    :func:`~invlearn.ops.hflip`."""
     return _soft_flip(x, mask, -2)

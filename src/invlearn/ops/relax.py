@@ -1,9 +1,9 @@
 """Relaxations that let gradients reach the parameters of discrete operations.
 
-* :func:`straight_through` returns the exact (hard) value in the forward pass and the gradient of a smooth
-  surrogate in the backward pass.
-* :func:`bernoulli_mask` turns uniform noise into an apply-mask with probability ``p``: hard (``u < p``) or a
-  logistic relaxation that is exactly 0 at ``p = 0`` and differentiable in ``p``.
+* :func:`~invlearn.ops.straight_through` returns the exact (hard) value in the forward pass and the gradient of a
+  smooth surrogate in the backward pass.
+* :func:`~invlearn.ops.bernoulli_mask` turns uniform noise into an apply-mask with probability ``p``: hard
+  (``u < p``) or a logistic relaxation that is exactly 0 at ``p = 0`` and differentiable in ``p``.
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
 A learner is a trunk, an augmentation family and an objective. The families (``none``, ``fixed``, ``augnet``,
 ``augerino``, ``independent``, ``policy``, ``dada``) are a registry, :data:`METHODS`: each builds the model from
 the config's ``model`` section, the data and the trunk; the policies a ``policy`` model applies in training are
-one too, :data:`POLICIES`. The objective (``model.objective``) comes from :data:`invlearn.objectives.OBJECTIVES`,
-with its settings from ``loss`` (the reward), ``marglik`` or ``unrolled``. The trainer
-never branches on either.
+one too, :data:`POLICIES`. The objective (``model.objective``) comes from
+:data:`~invlearn.objectives.registry.OBJECTIVES`, with its settings from ``loss`` (the reward), ``marglik`` or
+``unrolled``. The trainer never branches on either.
 """
 
 from __future__ import annotations

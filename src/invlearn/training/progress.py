@@ -86,7 +86,7 @@ _NOISE = (
 @contextmanager
 def quiet_lightning():
     """Silence Lightning's banners ("GPU available...", tips), its info logs and the warnings of
-    :data:`_NOISE` for the duration of a run; warnings and errors of the run itself still show."""
+    ``_NOISE`` for the duration of a run; warnings and errors of the run itself still show."""
     loggers = [logging.getLogger(name) for name in ("lightning", "lightning.pytorch", "lightning.fabric")]
     levels = [logger.level for logger in loggers]
     for logger in loggers:

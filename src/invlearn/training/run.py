@@ -308,9 +308,9 @@ def _metrics(task, start: float, diverged: dict | None = None) -> dict:
 
 def train(config: dict, out_dir: str | Path, resume: bool = False) -> dict:
     """Train the configured model into ``out_dir`` (or continue the run there with ``resume``); returns the
-    metrics written to ``metrics.json``. Raises :class:`ConfigError` for a run refused before it starts (nothing
-    is left behind), :class:`RunFailed` for a run that diverged (its last good checkpoint is kept) and
-    :class:`Interrupted` for one stopped by Ctrl-C or SIGTERM; a run that stops before its first checkpoint, for
+    metrics written to ``metrics.json``. Raises :class:`~invlearn.training.config.ConfigError` for a run refused before
+    it starts (nothing is left behind), :class:`RunFailed` for a run that diverged (its last good checkpoint is kept)
+    and :class:`Interrupted` for one stopped by Ctrl-C or SIGTERM; a run that stops before its first checkpoint, for
     any reason but divergence, removes the folder it created."""
     from invlearn.training.progress import quiet_lightning
     from invlearn.training.task import Diverged
