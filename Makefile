@@ -5,7 +5,7 @@ TORCH_VERSION ?= 2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(TORCH_VERSION)
 
-.PHONY: install test test-slow lint bench demo fmnist clean
+.PHONY: install test test-slow lint bench demo docs docs-fast package-check fmnist clean
 
 install: $(STAMP)
 
@@ -26,6 +26,21 @@ test-slow: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The documentation site, HTML into docs/_build/html; any warning fails it, and so does an example that raises.
+# docs-fast builds every page without running the examples (the test suite's check).
+SPHINX := $(BIN)/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
+
+docs: install
+	$(SPHINX)
+	@echo "docs: docs/_build/html/index.html"
+
+docs-fast: install
+	INVLEARN_DOCS_FAST=1 $(SPHINX) -d docs/_build/doctrees-fast
+
+# The wheel and sdist, installed into a fresh environment with no extras and used from outside the source tree.
+package-check: install
+	PYTHON=$(PYTHON) TORCH_VERSION=$(TORCH_VERSION) scripts/check_package.sh
 
 bench: install
 	$(BIN)/invlearn bench ops --output bench-ops.json
@@ -55,4 +70,4 @@ fmnist:
 	  ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends dataset-fashion-mnist)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis bench-*.json
+	rm -rf $(VENV) .pytest_cache .hypothesis bench-*.json docs/_build docs/api/generated docs/auto_examples dist

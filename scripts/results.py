@@ -1,4 +1,4 @@
-"""Regenerate one results table of the README: train its runs (a finished run is reused) and print the table.
+"""Regenerate one single-run results table of the docs: train its runs (a finished run is reused) and print the table.
 
     .venv/bin/python scripts/results.py TABLE [--out runs/results] [--set KEY=VALUE ...]
 

@@ -71,7 +71,7 @@ GRAPH = {module: imports(module) for module in MODULES}
 
 def test_every_part_has_a_layer():
     unplaced = sorted({part(module) for module in MODULES} - set(RANK))
-    assert not unplaced, f"place these in LAYERS (and in the README's Layout): {unplaced}"
+    assert not unplaced, f"place these in LAYERS (and in docs/layout.md): {unplaced}"
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))

@@ -1,7 +1,7 @@
 """The sinusoids experiment's right answer, end to end on the shipped config's data, trunk and optimiser: a
 layer whose only candidate is the frequency shift learns the per-example offset of the protocol (+-0.5 Hz,
 magnitude 0.25 of the 2 Hz scale). The three-candidate layer of the shipped config is not asserted: its
-weight goes to whichever candidate moves first (README, "Sinusoids").
+weight goes to whichever candidate moves first (docs/guide/configs.md, "Sinusoids").
 
 The full protocol (50 epochs) is marked ``slow`` (``pytest -m slow``); the default run keeps a 10-epoch variant."""
 
