@@ -130,3 +130,10 @@ def test_copy_counts_on_the_command_line_are_bounded(tmp_path, capsys, command):
     with pytest.raises(SystemExit) as exit:
         main([*command, "--copies", "100000"])
     assert exit.value.code == 2 and "--copies: must be at most 1024" in capsys.readouterr().err
+
+
+def test_the_truth_is_found_under_each_of_its_namings():
+    settings = {"data": {"name": "qm9", "transform": "none", "transform_range": None}}
+    assert evidence.true_magnitude(settings, "rotate_so3", None) == 1.0  # every rotation: Haar at its full range
+    assert evidence.true_magnitude(settings, "rotate_about_z", None) == 1.0
+    assert evidence.true_magnitude(settings, "translate_3d", None) is None

@@ -182,10 +182,11 @@ SCORES: dict[str, Callable[..., float]] = {"marglik": laplace_score, "heldout": 
 
 
 def true_magnitude(settings: dict, candidate: str, scale: float | None) -> float | None:
-    """The magnitude of ``candidate`` that samples the data's true range, where the data set knows one for it."""
+    """The magnitude of ``candidate`` that samples the data's true range, where the data set knows one for it (under
+    any of the truth's namings: ``rotate_so3`` for QM9's every rotation)."""
     data = settings["data"]
     truth = registry.truth(data["name"], data.get("transform", "none"), data.get("transform_range"))
-    if truth is None or candidate not in truth.names:
+    if truth is None or all(candidate not in names for names in (truth.names, *truth.equivalents)):
         return None
     return truth.half_range / candidate_scale(candidate, scale)
 
