@@ -18,6 +18,7 @@ SHIPPED = Path(__file__).resolve().parents[2] / "configs" / "sinusoids-capacity.
 
 def tiny_study(tmp_path, **changes):
     spec = yaml.safe_load(SHIPPED.read_text())
+    spec.pop("methods")  # the shipped learners beside AugNet: a test adds its own
     spec.update(base=str(SHIPPED.parent / spec["base"]), sizes=[[2, 1]], seeds=[0], eval_copies=[1, 3])
     spec["set"] = ["trainer.epochs=2", "data.n_test=50"]
     spec.update(changes)
@@ -62,3 +63,41 @@ def test_tiny_study_runs_scores_and_tabulates(tmp_path):
 def test_study_errors_name_the_key(tmp_path, changes, message):
     with pytest.raises(ConfigError, match=message):
         registry.load_study(tiny_study(tmp_path, **changes))
+
+
+HELDOUT = [
+    "model.method=independent", "model.objective=heldout", "model.layers=null", "optim.weight_decay=0",
+    "model.candidates=[{name: frequency_shift, magnitude: 0.05, scale: 2.0}]", "heldout.burn_in_epochs=0",
+]  # fmt: skip
+
+
+def test_a_study_trains_and_scores_more_learners_beside_augnet(tmp_path):
+    out = tmp_path / "out"
+    path = tiny_study(tmp_path, methods={"heldout": {"set": HELDOUT}})
+    assert main(["study", str(path), "--out", str(out)]) == 0
+    result = json.loads((out / "study.json").read_text())
+    methods = [row["method"] for row in result["runs"]]
+    assert methods == ["none", "oracle", "augnet C=1", "augnet C=3", "heldout C=1", "heldout C=3"]
+    run = out / "2x1" / "heldout" / "seed0"
+    trained = yaml.safe_load((run / "config.yaml").read_text())
+    assert trained["model"]["objective"] == "heldout" and trained["model"]["trunk"] == {
+        "name": "mlp",
+        "width": 2,
+        "depth": 1,
+    }
+    assert "| heldout C=3 |" in (out / "study.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("methods", "message"),
+    [
+        ({"augnet": {"set": HELDOUT}}, "methods.augnet: must be a plain folder name other than"),
+        ({"heldout": HELDOUT}, "methods.heldout: must be a mapping with one key, 'set'"),
+        ({"heldout": {"set": "model.method=none"}}, "methods.heldout.set: must be a list of KEY=VALUE strings"),
+        ({"heldout": {"set": ["model.nope=1"]}}, "model.nope: unknown key"),
+    ],
+)
+def test_bad_methods_are_refused_before_anything_trains(tmp_path, methods, message):
+    with pytest.raises(ConfigError, match=message):
+        registry.load_study(tiny_study(tmp_path, methods=methods))
+    assert not (tmp_path / "out").exists()

@@ -13,6 +13,8 @@ A study file (YAML) names a base run config and the grid::
     oracle: {name: frequency_shift, magnitude: 0.25, scale: 2.0}
     invariance: {name: frequency_shift, magnitude: 0.25, scale: 2.0}
     published: {...}                   # optional: {method: {"width,depth": [invariance, accuracy]}}
+    methods:                           # optional: more learners beside AugNet, each scored like it
+      heldout: {set: [model.method=independent, model.objective=heldout, ...]}
 
 ``invlearn study FILE --out DIR`` writes every run under ``DIR/<width>x<depth>/<method>/seed<k>``, then
 ``DIR/study.json`` and ``DIR/study.md`` (medians over seeds).
@@ -35,7 +37,11 @@ from invlearn.training.config import ConfigError
 from invlearn.training.run import load_trained, train
 from invlearn.training.rundir import METRICS, write_atomic, write_json
 
-STUDY_KEYS = {"study", "base", "trunk", "sizes", "seeds", "eval_copies", "oracle", "invariance", "published", "set"}
+STUDY_KEYS = {
+    "study", "base", "trunk", "sizes", "seeds", "eval_copies", "oracle", "invariance", "published", "set", "methods",
+}  # fmt: skip
+#: The runs every capacity study trains; ``methods`` adds learners beside them.
+BUILT_IN = ("none", "oracle", "augnet")
 
 
 def load(path: str | Path, spec: dict) -> dict:
@@ -65,7 +71,25 @@ def load(path: str | Path, spec: dict) -> dict:
         raise ConfigError(f"base: must be an AugNet config, got method {spec['base_config']['model']['method']!r}")
     for key in ("oracle", "invariance"):
         _check_transform(spec[key], key, spec["base_config"])
+    spec["method_configs"] = _method_configs(path, spec)
     return spec
+
+
+def _method_configs(path: Path, spec: dict) -> dict[str, dict]:
+    """The base config of each learner of ``methods``: the study's base with the study's and the method's
+    overrides, checked."""
+    methods = spec.get("methods") or {}
+    if not isinstance(methods, dict):
+        raise ConfigError(f"methods: must be a mapping of name -> {{set: [overrides]}}, got {methods!r}")
+    resolved = {}
+    for name, entry in methods.items():
+        if name in BUILT_IN or configs.check_name(name):
+            raise ConfigError(f"methods.{name}: must be a plain folder name other than {list(BUILT_IN)}")
+        if not isinstance(entry, dict) or set(entry) != {"set"}:
+            raise ConfigError(f"methods.{name}: must be a mapping with one key, 'set' (a list of overrides)")
+        overrides = grid.overrides(entry["set"], f"methods.{name}.set")
+        resolved[name] = configs.load(path.parent / spec["base"], [*spec.get("set", []), *overrides])
+    return resolved
 
 
 def _is_count(value: Any) -> bool:
@@ -86,7 +110,8 @@ def _check_transform(entry: Any, key: str, base: dict) -> None:
 
 
 def run_configs(spec: dict) -> dict[tuple[str, str, int], dict]:
-    """``{(size label, method, seed): run config}`` for the trained runs (``none``, ``oracle``, ``augnet``)."""
+    """``{(size label, method, seed): run config}`` for the trained runs (``none``, ``oracle``, ``augnet`` and
+    the study's ``methods``)."""
     runs = {}
     for width, depth in spec["sizes"]:
         for seed in spec["seeds"]:
@@ -100,7 +125,12 @@ def run_configs(spec: dict) -> dict[tuple[str, str, int], dict]:
             oracle = copy.deepcopy(base)
             oracle["model"].update(method="fixed", layers=[[dict(spec["oracle"])]])
             oracle["loss"]["lam"] = 0.0
-            for method, run in (("none", none), ("oracle", oracle), ("augnet", base)):
+            learners = {}
+            for name, method_config in spec["method_configs"].items():
+                learners[name] = copy.deepcopy(method_config)
+                learners[name]["seed"] = seed
+                learners[name]["model"]["trunk"] = dict(base["model"]["trunk"])
+            for method, run in {"none": none, "oracle": oracle, "augnet": base, **learners}.items():
                 run["experiment"] = f"{spec['study']}-{label}-{method}"
                 runs[(label, method, seed)] = configs.validate(run)
     return runs
@@ -131,9 +161,10 @@ def run(spec: dict, out: str | Path, jobs: int = 1) -> dict:
         if not (run_dir / METRICS).is_file():
             run_config["trainer"]["progress_bar"] = False
             train(run_config, run_dir)
-        for copies in spec["eval_copies"] if method == "augnet" else [None]:
+        learned = method not in ("none", "oracle")
+        for copies in spec["eval_copies"] if learned else [None]:
             invariance, accuracy = score(run_dir, spec["invariance"], copies)
-            name = f"augnet C={copies}" if method == "augnet" else method
+            name = f"{method} C={copies}" if learned else method
             rows.append({"size": label, "method": name, "seed": seed, "invariance": invariance, "accuracy": accuracy})
     medians = {}
     for row in rows:
