@@ -45,8 +45,12 @@ def _children(pid: int) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads worker processes from /proc")
-@pytest.mark.parametrize("whole_group", [True, False], ids=["terminal", "kill-INT"])
-def test_ctrl_c_stops_every_worker_and_says_how_to_resume(tmp_path, whole_group):
+@pytest.mark.parametrize(
+    ("whole_group", "signum"),
+    [(True, signal.SIGINT), (False, signal.SIGINT), (False, signal.SIGTERM)],
+    ids=["terminal", "kill-INT", "kill-TERM"],
+)
+def test_ctrl_c_stops_every_worker_and_says_how_to_resume(tmp_path, whole_group, signum):
     study, out = _long_study(tmp_path), tmp_path / "out"
     args = ["study", str(study), "--out", str(out), "--jobs", "2"]
     process = subprocess.Popen(
@@ -63,9 +67,9 @@ def test_ctrl_c_stops_every_worker_and_says_how_to_resume(tmp_path, whole_group)
     workers = _children(process.pid)
     assert workers, "the study started no worker processes"
     if whole_group:
-        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        os.killpg(process.pid, signum)  # what Ctrl-C in a terminal does
     else:
-        process.send_signal(signal.SIGINT)  # the study's process alone
+        process.send_signal(signum)  # the study's process alone (SIGTERM: kill, a job scheduler)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert "Traceback" not in err and f"rerun  invlearn study {study} --out {out} --jobs 2" in err, err

@@ -89,7 +89,7 @@ def _worker(resolved: dict, run_dir: Path, threads: int, report: Connection) -> 
 
 def train_pending(pending: list[tuple[dict, Path]], jobs: int) -> None:
     """Train the runs not finished yet, ``jobs`` at a time (each in a process of its own with ``cores // jobs``
-    threads; in this process where ``jobs`` is 1). The first failure, or Ctrl-C, stops every run under way (with
+    threads; in this process where ``jobs`` is 1). The first failure, Ctrl-C or SIGTERM stops every run under way (with
     SIGKILL, which every run survives whole: it resumes from its last checkpoint next time) and is raised."""
     if jobs == 1:
         for resolved, run_dir in pending:
@@ -98,6 +98,7 @@ def train_pending(pending: list[tuple[dict, Path]], jobs: int) -> None:
     threads = max(1, (os.cpu_count() or 1) // jobs)
     context = multiprocessing.get_context("spawn")  # a forked copy of a threaded torch can deadlock
     waiting, running = list(pending), {}  # running: the report connection -> (process, run_dir)
+    previous = signal.signal(signal.SIGTERM, _terminated)  # a kill stops the workers as Ctrl-C does
     try:
         while waiting or running:
             while waiting and len(running) < jobs:
@@ -122,6 +123,13 @@ def train_pending(pending: list[tuple[dict, Path]], jobs: int) -> None:
             process.kill()
             process.join()
         raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _terminated(signum, frame) -> None:
+    """SIGTERM (``kill``, a job scheduler's stop) on a study: raised as Ctrl-C, so its workers are stopped too."""
+    raise KeyboardInterrupt("terminated")
 
 
 def write_study(out: Path, result: dict, text: str, plot: Callable[[dict, Path], None]) -> dict:
