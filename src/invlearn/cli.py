@@ -195,7 +195,8 @@ def _study(args: argparse.Namespace) -> int:
                     "--tasks and --methods select a part of an identification study (--methods: of a compute study)"
                 )
             spec = identification.select(spec, args.tasks, args.methods)
-        result = registry.run_study(spec, args.out or str(Path("runs") / spec["study"]), args.jobs)
+        out = args.out or str(Path("runs") / spec["study"])
+        result = registry.run_study(spec, out, args.jobs, args.table_only)
     except config.ConfigError as error:
         raise UsageError(str(error)) from None
     except run.RunFailed as error:
@@ -281,6 +282,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     grid.add_argument("--tasks", nargs="+", metavar="TASK", help="train and tabulate only these tasks (identification)")
     grid.add_argument("--methods", nargs="+", metavar="METHOD", help="only these methods (identification, compute)")
+    grid.add_argument(
+        "--table-only",
+        action="store_true",
+        help="train nothing: tabulate the runs already finished under --out (the others are left out)",
+    )
     grid.set_defaults(handler=_study)
 
     curves = commands.add_parser(

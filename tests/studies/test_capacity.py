@@ -46,6 +46,18 @@ def test_tiny_study_runs_scores_and_tabulates(tmp_path):
     assert json.dumps(again["runs"]) == json.dumps(result["runs"])  # NaN-safe equality
 
 
+def test_a_table_only_study_scores_the_finished_runs_and_trains_nothing(tmp_path, capsys):
+    path, out = tiny_study(tmp_path), tmp_path / "out"
+    assert main(["study", str(path), "--out", str(out), "--table-only"]) == 2
+    assert "no finished run of this study to tabulate" in capsys.readouterr().err
+    assert not out.exists()
+    registry.run_study(registry.load_study(path), out)
+    for method in ("oracle", "augnet"):
+        (out / "2x1" / method / "seed0" / "metrics.json").unlink()  # as if killed before the end
+    assert main(["study", str(path), "--out", str(out), "--table-only"]) == 0
+    assert [row["method"] for row in json.loads((out / "study.json").read_text())["runs"]] == ["none"]
+
+
 @pytest.mark.parametrize(
     "changes, message",
     [

@@ -88,6 +88,17 @@ def test_the_searched_policy_comes_only_from_a_search_run(tmp_path, capsys):
     assert main(["policy", str(tmp_path / "absent")]) == 2
 
 
+def test_a_table_only_study_leaves_out_what_has_not_trained(tmp_path, capsys):
+    path, out = _study(tmp_path, {"none": METHODS["none"], "dada": METHODS["dada"]}), tmp_path / "out"
+    assert main(["study", str(path), "--out", str(out), "--table-only"]) == 2
+    assert "no finished run of this study to tabulate" in capsys.readouterr().err
+    registry.run_study(compute.select(registry.load_study(path), ["none"]), out)
+    capsys.readouterr()
+    assert main(["study", str(path), "--out", str(out), "--table-only"]) == 0
+    assert set(json.loads(capsys.readouterr().out)) == {"none"}
+    assert not (out / "dada").exists()  # no search, no final run
+
+
 @pytest.mark.parametrize(
     "methods, message",
     [

@@ -214,3 +214,15 @@ def test_the_command_line_trains_only_the_part_asked_for(tmp_path, capsys):
     capacity = QUICK.parent / "sinusoids-capacity.yaml"
     assert main(["study", str(capacity), "--out", str(out), "--methods", "none"]) == 2
     assert "select a part of an identification study" in capsys.readouterr().err
+
+
+def test_a_table_only_study_tabulates_the_finished_runs_and_trains_nothing(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["study", str(QUICK), "--out", str(out), "--table-only"]) == 2
+    assert "no finished run of this study to tabulate" in capsys.readouterr().err
+    assert main(["study", str(QUICK), "--out", str(out), "--tasks", "sinusoids", "--methods", "none"]) == 0
+    trained = json.loads((out / "study.json").read_text())["runs"]
+    (out / "study.json").unlink()
+    assert main(["study", str(QUICK), "--out", str(out), "--table-only"]) == 0  # the whole study asked
+    assert json.loads((out / "study.json").read_text())["runs"] == trained
+    assert sorted(path.name for path in out.iterdir()) == ["recovered.png", "sinusoids", "study.json", "study.md"]

@@ -149,9 +149,10 @@ def score(run_dir: Path, transform_entry: dict, n_copies: int | None = None) -> 
     return invariance, results["test_accuracy"]
 
 
-def run(spec: dict, out: str | Path, jobs: int = 1) -> dict:
+def run(spec: dict, out: str | Path, jobs: int = 1, table_only: bool = False) -> dict:
     """Train every run of the grid (a finished run directory is reused) and score them, one run at a time;
-    returns and writes ``study.json`` (per run and medians over seeds) and ``study.md``."""
+    returns and writes ``study.json`` (per run and medians over seeds) and ``study.md``. With ``table_only``,
+    score only the runs already finished."""
     if jobs != 1:
         raise ConfigError("--jobs: a capacity study runs one run at a time (--jobs is for identification studies)")
     out = Path(out)
@@ -159,6 +160,8 @@ def run(spec: dict, out: str | Path, jobs: int = 1) -> dict:
     for (label, method, seed), run_config in run_configs(spec).items():
         run_dir = out / label / method / f"seed{seed}"
         if not (run_dir / METRICS).is_file():
+            if table_only:
+                continue
             run_config["trainer"]["progress_bar"] = False
             train(run_config, run_dir)
         learned = method not in ("none", "oracle")
@@ -166,6 +169,8 @@ def run(spec: dict, out: str | Path, jobs: int = 1) -> dict:
             invariance, accuracy = score(run_dir, spec["invariance"], copies)
             name = f"{method} C={copies}" if learned else method
             rows.append({"size": label, "method": name, "seed": seed, "invariance": invariance, "accuracy": accuracy})
+    if not rows:
+        raise grid.no_finished_run(out)
     medians = {}
     for row in rows:
         medians.setdefault(row["method"], {}).setdefault(row["size"], []).append(row)

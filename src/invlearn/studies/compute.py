@@ -254,24 +254,39 @@ def _plot(result: dict, out: Path) -> None:
     plt.close(fig)
 
 
-def run(spec: dict, out: str | Path, jobs: int = 1) -> dict:
+def run(spec: dict, out: str | Path, jobs: int = 1, table_only: bool = False) -> dict:
     """Train every run, seed after seed (each seed's searches first; finished runs reused, killed ones resumed;
-    ``jobs`` at a time), so a study stopped part-way holds whole seeds; then write the study's files."""
+    ``jobs`` at a time), so a study stopped part-way holds whole seeds; then write the study's files. With
+    ``table_only``, tabulate only the runs already finished (a searched method's search and final run both)."""
     out = Path(out)
     finals = {}
     for seed in dict.fromkeys(key[2] for key in spec["runs"]):
         keys = [key for key in spec["runs"] if key[2] == seed]
-        searches = [(spec["runs"][key]["search"], _run_dir(out, *key) / "search") for key in keys]
-        searches = [(config, d) for config, d in searches if config is not None and not grid.finished(d, config)]
-        grid.train_pending(searches, jobs)
+        searching = {
+            key: _run_dir(out, *key) / "search"
+            for key in keys
+            if spec["runs"][key]["search"] is not None
+            and not grid.finished(_run_dir(out, *key) / "search", spec["runs"][key]["search"])
+        }
+        if table_only:
+            keys = [key for key in keys if key not in searching]
+        else:
+            grid.train_pending([(spec["runs"][key]["search"], d) for key, d in searching.items()], jobs)
+        pending = []
         for key in keys:
             entry, run_dir = spec["runs"][key], _run_dir(out, *key)
             config = entry["config"] if entry["search"] is None else _final_config(spec, entry, run_dir / "search")
-            finals[key] = (config, run_dir)
-        grid.train_pending([finals[key] for key in keys if not grid.finished(finals[key][1], finals[key][0])], jobs)
+            done = grid.finished(run_dir, config)
+            if done or not table_only:
+                finals[key] = run_dir
+            if not done and not table_only:
+                pending.append((config, run_dir))
+        grid.train_pending(pending, jobs)
+    if not finals:
+        raise grid.no_finished_run(out)
     rows = []
-    for key, entry in spec["runs"].items():
-        run_dir = finals[key][1]
+    for key in (key for key in spec["runs"] if key in finals):
+        entry, run_dir = spec["runs"][key], finals[key]
         search = None if entry["search"] is None else rundir.read_metrics(run_dir / "search")
         rows.append(_row(*key, rundir.read_metrics(run_dir), search, spec.get("score")))
     result = {"study": spec["study"], "seeds": spec["seeds"], "runs": rows, "summary": _summaries(rows)}

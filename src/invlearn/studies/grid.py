@@ -69,6 +69,11 @@ def finished(run_dir: Path, resolved: dict) -> bool:
     return (run_dir / rundir.METRICS).is_file()
 
 
+def no_finished_run(out: Path) -> ConfigError:
+    """The error of a table asked of a study directory with no finished run of the study in it."""
+    return ConfigError(f"{out}: no finished run of this study to tabulate (train it first, without --table-only)")
+
+
 def train_one(resolved: dict, run_dir: Path) -> None:
     """Train one run of the grid, resuming it where a killed run left a checkpoint."""
     train(copy.deepcopy(resolved), run_dir, resume=(run_dir / rundir.CHECKPOINT).is_file())

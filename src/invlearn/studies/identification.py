@@ -355,17 +355,18 @@ def _heatmap(result: dict, out: Path) -> None:
     plt.close(fig)
 
 
-def run(spec: dict, out: str | Path, jobs: int = 1) -> dict:
+def run(spec: dict, out: str | Path, jobs: int = 1, table_only: bool = False) -> dict:
     """Train every run of the grid (finished runs reused, killed ones resumed; ``jobs`` at a time) and write the
-    study's files."""
+    study's files; with ``table_only``, tabulate only the runs already finished."""
     out = Path(out)
     run_dirs = {key: out / key[0] / key[1] / f"seed{key[2]}" for key in spec["runs"]}
-    pending = [
-        (spec["runs"][key], run_dir)
-        for key, run_dir in run_dirs.items()
-        if not grid.finished(run_dir, spec["runs"][key])
-    ]
-    grid.train_pending(pending, jobs)
+    pending = {key for key, run_dir in run_dirs.items() if not grid.finished(run_dir, spec["runs"][key])}
+    if not table_only:
+        grid.train_pending([(spec["runs"][key], run_dirs[key]) for key in pending], jobs)
+    else:
+        run_dirs = {key: run_dir for key, run_dir in run_dirs.items() if key not in pending}
+        if not run_dirs:
+            raise grid.no_finished_run(out)
     rows = [_row(*key, rundir.read_metrics(run_dir)) for key, run_dir in run_dirs.items()]
     for row, run_dir in zip(rows, run_dirs.values(), strict=True):
         if spec["tasks"][row["task"]].get("built_in") and row["truth"] is not None:

@@ -1,5 +1,5 @@
 """The kinds of study, a registry: a study file's ``kind`` (the capacity study when absent) -> the module that
-checks it (``load(path, spec)``) and trains and tabulates it (``run(spec, out, jobs)``)."""
+checks it (``load(path, spec)``) and trains and tabulates it (``run(spec, out, jobs, table_only)``)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,9 @@ def load_study(path: str | Path) -> dict:
     return KINDS[kind].load(path, spec)
 
 
-def run_study(spec: dict, out: str | Path, jobs: int = 1) -> dict:
+def run_study(spec: dict, out: str | Path, jobs: int = 1, table_only: bool = False) -> dict:
     """Train every run of a loaded study (finished runs reused, killed ones resumed; ``jobs`` at a time where its
-    kind allows) and write its files under ``out``; returns what ``study.json`` holds."""
-    return KINDS[spec.get("kind", "capacity")].run(spec, out, jobs)
+    kind allows) and write its files under ``out``; returns what ``study.json`` holds. With ``table_only``
+    nothing trains: the files tabulate the runs already finished under ``out`` (:func:`grid.no_finished_run
+    <invlearn.studies.grid.no_finished_run>` where there is none)."""
+    return KINDS[spec.get("kind", "capacity")].run(spec, out, jobs, table_only)
