@@ -344,11 +344,11 @@ def _heatmap(result: dict, out: Path) -> None:
         task, method = key.split("/")
         summary = result["summary"][key]
         grid[tasks.index(task)][methods.index(method)] = summary["recovered"] / summary["seeds"]
-    fig, ax = plt.subplots(figsize=(1.6 + 1.2 * len(methods), 1.2 + 0.5 * len(tasks)))
+    fig, ax = plt.subplots(figsize=(3.2 + 1.2 * len(methods), 1.2 + 0.5 * len(tasks)))  # room for the task names
     image = ax.imshow(grid, vmin=0.0, vmax=1.0, cmap="viridis", aspect="auto")
     ax.set_xticks(range(len(methods)), methods)
     ax.set_yticks(range(len(tasks)), tasks)
-    ax.set_title("fraction of seeds that recovered the truth")
+    ax.set_title("fraction of seeds that\nrecovered the truth")
     fig.colorbar(image, ax=ax)
     fig.tight_layout()
     rundir.write_atomic(out / "recovered.png", lambda temporary: fig.savefig(temporary, dpi=110, format="png"))
