@@ -203,7 +203,9 @@ SCHEMA: dict[str, Any] = {
             nullable=True,
             doc="held-out examples per hyper-step (default: trainer.batch_size)",
         ),
-        "occam": Field(BOOL, True, doc="add the Occam term (false: the held-out likelihood alone, an ablation)"),
+        "occam": Field(
+            BOOL, True, doc="add the Occam term (false: the held-out likelihood alone, for noisy held-out scores)"
+        ),
     },
     "unrolled": {
         "lr": Field(REAL, 5e-3, _positive, doc="dada: Adam's learning rate for the policy's parameters"),
