@@ -16,7 +16,7 @@ import torch
 from invlearn import Independent, augmentations
 from invlearn.data import registry
 from invlearn.models.registry import create_trunk
-from invlearn.objectives import HeldOut
+from invlearn.objectives import HeldOut, HyperStep
 
 torch.manual_seed(0)
 train, test = registry.load("mnist", seed=0, n_train=1250, n_test=500, transform="rotate", transform_range=math.pi)
@@ -51,7 +51,7 @@ for epoch in range(30):
         weights.step()
         if objective.hyper_step_due(epoch, step):
             ranges.zero_grad()
-            objective.hyper_loss(model, x[batch], y[batch], len(x), generator).backward()
+            objective.hyper_backward(HyperStep(model, x[batch], y[batch], len(x), generator))
             ranges.step()
             model.project_()  # keep every magnitude in [0, 1]
     for name, entry in model.learned_invariances().items():

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from invlearn import AugmentationLayer, augmentations
+from invlearn.objectives import HyperStep
 
 SFREQ = 32.0
 
@@ -72,7 +73,7 @@ def hypergradient_and_finite_difference(model, objective, held, x, y, n_data: in
         with torch.no_grad():
             magnitude.fill_(value)
         objective.hold_out(*held, seed=0)
-        return objective.hyper_loss(model, x, y, n_data, torch.Generator().manual_seed(0))
+        return objective.hyper_loss(HyperStep(model, x, y, n_data, torch.Generator().manual_seed(0)))
 
     (grad,) = torch.autograd.grad(loss_at(0.4), [magnitude])
     step = 1e-6

@@ -112,7 +112,8 @@ def test_every_config_key_is_in_the_config_reference(site):
 
 
 def test_every_key_of_the_schema_says_what_it_means():
-    from invlearn.training.config import POLICY_SCHEMAS, Field, Structured
+    from invlearn.training.families import POLICY_SCHEMAS
+    from invlearn.training.schema import Field, Structured
 
     def undocumented(schema: dict, prefix: str = "") -> list[str]:
         out = []

@@ -1,5 +1,7 @@
-"""The ``invlearn-config`` directive: the config reference, one table a section, generated from
-:data:`invlearn.training.config.SCHEMA` so that a key is documented where it is defined, and only there."""
+"""Directives that write reference tables from the registries, so that a key or a pairing is documented where it
+is defined, and only there: ``invlearn-config`` (the config reference, one table a section, from
+:data:`invlearn.training.config.SCHEMA`) and ``invlearn-families`` (which family trains under which objective, from
+:data:`invlearn.training.families.FAMILIES` and :data:`invlearn.objectives.OBJECTIVES`)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,10 @@ from docutils import nodes
 from docutils.statemachine import StringList
 from sphinx.util.docutils import SphinxDirective
 
-from invlearn.training.config import POLICY_SCHEMAS, SCHEMA, Field, Structured
+from invlearn.objectives import OBJECTIVES
+from invlearn.training.config import SCHEMA
+from invlearn.training.families import FAMILIES, POLICY_SCHEMAS
+from invlearn.training.schema import Field, Structured
 
 KIND_NAMES = {int: "integer", float: "number", str: "string", bool: "boolean"}
 
@@ -60,11 +65,40 @@ class ConfigReference(SphinxDirective):
         for name, spec in POLICY_SCHEMAS.items():
             if spec:
                 lines += table(f"``model.policy`` with name ``{name}``", rows(spec, "model.policy."))
-        container = nodes.container()
-        self.state.nested_parse(StringList(lines, source="invlearn.training.config.SCHEMA"), 0, container)
-        return container.children
+        return _parsed(self, lines, "invlearn.training.config.SCHEMA")
+
+
+def pairs() -> list[tuple[str, str, str, str]]:
+    """``(family, what it is, objectives it trains under, data)`` of every registered family."""
+    out = []
+    for family in FAMILIES.values():
+        objectives = [name for name, cls in OBJECTIVES.items() if family.accepts(name, cls)]
+        trains = ", ".join(objectives) if family.learns else "none (nothing to learn: the plain loss)"
+        data = "images, signals, point sets" if family.modalities is None else ", ".join(family.modalities)
+        data += "" if family.moves_targets else " (no segmentation)"
+        out.append((family.name, family.doc, trains, data))
+    return out
+
+
+def _parsed(directive: SphinxDirective, lines: list[str], source: str) -> list[nodes.Node]:
+    container = nodes.container()
+    directive.state.nested_parse(StringList(lines, source=source), 0, container)
+    return container.children
+
+
+class FamilyPairs(SphinxDirective):
+    """One row a family: what it is, the objectives that train it, the data it augments."""
+
+    def run(self) -> list[nodes.Node]:
+        lines = [".. list-table::", "   :header-rows: 1", "   :widths: 14 46 22 18", ""]
+        for row in [("``model.method``", "family", "objectives (``model.objective``)", "data"), *pairs()]:
+            first, *rest = (_cell(value) for value in row)
+            lines.append(f"   * - ``{first}``" if row[0] != "``model.method``" else f"   * - {row[0]}")
+            lines.extend(f"     - {value}" for value in rest)
+        return _parsed(self, lines, "invlearn.training.families.FAMILIES")
 
 
 def setup(app):
     app.add_directive("invlearn-config", ConfigReference)
+    app.add_directive("invlearn-families", FamilyPairs)
     return {"parallel_read_safe": True, "version": "1"}

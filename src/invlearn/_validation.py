@@ -164,7 +164,11 @@ def check_count(value: object, name: str, minimum: int = 1, maximum: int | None 
 
 def check_copies(value: object, name: str) -> int:
     """Require a number of augmented copies in ``[1, MAX_COPIES]``."""
-    return check_count(value, name, 1, MAX_COPIES)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_COPIES:
+        raise ValueError(
+            f"{name} must be in [1, {MAX_COPIES}] (an integer: each copy is a forward pass), got {value!r}"
+        )
+    return value
 
 
 def check_real(value: object, name: str, finite: bool = True) -> float:

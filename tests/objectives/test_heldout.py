@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from invlearn import Augerino, AugmentationLayer, AugNet, Independent, UniformLieAffine
-from invlearn.objectives import Categorical, Gaussian, HeldOut
+from invlearn.objectives import Categorical, Gaussian, HeldOut, HyperStep
 from invlearn.objectives.heldout import Spread
 from tests.conftest import make_augmentation, make_input, seeded
 from tests.learners import FAMILIES, TinyImageTrunk, family_model, hypergradient_and_finite_difference
@@ -33,7 +33,7 @@ def test_the_hyper_loss_is_the_held_out_nll_of_the_copy_average_minus_its_spread
     fits = []
     for step in range(2):
         x, y = replay.held_out_batch(torch.device("cpu"))  # the batch the objective draws: the whole set, shuffled
-        loss = objective.hyper_loss(model, train_x, torch.tensor([0, 1]), 100, seeded(step)).detach()
+        loss = objective.hyper_loss(HyperStep(model, train_x, torch.tensor([0, 1]), 100, seeded(step))).detach()
         log_p = torch.log_softmax(model.predict(x, 3, seeded(step)), dim=1).detach()
         per_example = -log_p[torch.arange(5), y]
         fits.append(float(per_example.mean()))
@@ -61,7 +61,7 @@ def test_the_spread_is_the_root_of_half_the_mean_squared_successive_difference()
 def test_without_the_occam_term_it_is_the_held_out_nll_alone():
     model, objective, _ = _case(occam=False)
     model_x = make_input("image", torch.float64, batch=1)
-    loss = objective.hyper_loss(model, model_x, torch.tensor([0]), 100, seeded(0))
+    loss = objective.hyper_loss(HyperStep(model, model_x, torch.tensor([0]), 100, seeded(0)))
     assert float(loss.detach()) == pytest.approx(objective.hyper_values()["held_out_nll"], rel=1e-12)
 
 
@@ -79,8 +79,8 @@ def test_the_occam_term_pushes_every_range_up_by_one_spread_per_scale():
     for model, objective, _ in (with_occam, without):
         magnitude = model.augmentation.candidates[0]._magnitude
         x = make_input("image", torch.float64, batch=1)
-        objective.hyper_loss(model, x, torch.tensor([0]), 10, seeded(1))  # a first value: no spread yet
-        loss = objective.hyper_loss(model, x, torch.tensor([0]), 10, seeded(0))
+        objective.hyper_loss(HyperStep(model, x, torch.tensor([0]), 10, seeded(1)))  # a first value: no spread yet
+        loss = objective.hyper_loss(HyperStep(model, x, torch.tensor([0]), 10, seeded(0)))
         grads.append(float(torch.autograd.grad(loss, [magnitude])[0]))
     spread = with_occam[1].hyper_values()["held_out_noise"]
     assert spread > 0 and grads[0] == pytest.approx(grads[1] - spread, rel=1e-9)
@@ -107,7 +107,10 @@ def test_the_held_out_objective_trains_every_family(family):
     objective = HeldOut(copies=2, batch_size=4)
     objective.hold_out(torch.rand(6, 3, 8, 8), torch.tensor([0, 1, 2, 0, 1, 2]), seed=0)
     parameters = objective.hyper_parameters(model)
-    grads = torch.autograd.grad(objective.hyper_loss(model, torch.rand(2, 3, 8, 8), None, 60, seeded(0)), parameters)
+    grads = torch.autograd.grad(
+        objective.hyper_loss(HyperStep(model, torch.rand(2, 3, 8, 8), None, 60, seeded(0))),
+        parameters,
+    )
     assert all(torch.isfinite(g).all() for g in grads) and any(g.abs().sum() > 0 for g in grads)
     assert {id(p) for p in model.augmentation.parameters()} == {id(p) for p in parameters}
 
@@ -141,7 +144,15 @@ def test_the_schedule_waits_for_the_burn_in_then_steps_every_n():
 
 def test_the_state_of_its_batches_and_last_scores_survives_a_checkpoint():
     model, objective, held = _case()
-    objective.hyper_loss(model, make_input("image", torch.float64, batch=1), torch.tensor([0]), 10, seeded(0))
+    objective.hyper_loss(
+        HyperStep(
+            model,
+            make_input("image", torch.float64, batch=1),
+            torch.tensor([0]),
+            10,
+            seeded(0),
+        )
+    )
     state = objective.get_extra_state()
     resumed = HeldOut(copies=3, batch_size=5)
     resumed.hold_out(*held, seed=7)

@@ -14,7 +14,7 @@ from torch import nn
 from invlearn import augmentations
 from invlearn.families.independent import IndependentCandidates
 from invlearn.models import Independent
-from invlearn.objectives import MarginalLikelihood, laplace
+from invlearn.objectives import HyperStep, MarginalLikelihood, laplace
 
 
 def _model(trunk: nn.Module, names=("rotate",), magnitude=0.4) -> Independent:
@@ -94,7 +94,7 @@ def _gradients_and_finite_differences(model: Independent, x, y, labels: str):
     parameters = objective.hyper_parameters(model)
 
     def loss():
-        return objective.hyper_loss(model, x, y, 100, torch.Generator().manual_seed(5))
+        return objective.hyper_loss(HyperStep(model, x, y, 100, torch.Generator().manual_seed(5)))
 
     grads = torch.autograd.grad(loss(), parameters)
     pairs = []

@@ -12,7 +12,7 @@ from torch import nn
 from invlearn import augmentations
 from invlearn.families.independent import IndependentCandidates
 from invlearn.models import Independent
-from invlearn.objectives import MarginalLikelihood, RewardPenalty, laplace
+from invlearn.objectives import HyperStep, MarginalLikelihood, RewardPenalty, laplace
 from invlearn.objectives.likelihoods import Categorical, Gaussian
 
 
@@ -74,7 +74,7 @@ def _finite_differences(objective, model, x, y, seed=5):
     parameters = objective.hyper_parameters(model)
 
     def loss():
-        return objective.hyper_loss(model, x, y, 100, torch.Generator().manual_seed(seed))
+        return objective.hyper_loss(HyperStep(model, x, y, 100, torch.Generator().manual_seed(seed)))
 
     pairs = []
     for parameter, grad in zip(parameters, torch.autograd.grad(loss(), parameters), strict=True):

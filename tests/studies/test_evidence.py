@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from invlearn.cli import main
+from invlearn.objectives import likelihoods
 from invlearn.studies import evidence
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,8 +59,8 @@ def test_the_held_out_score_is_the_copy_averaged_log_likelihood_of_the_examples_
         log_p = torch.cat([model.predict(held.inputs[i : i + 10], 3, generator) for i in range(0, 24, 10)])
     reference = float(-torch.nn.functional.cross_entropy(log_p.double(), held.labels))
     trained = evidence.load(run_dir)
-    assert evidence.heldout_score(trained, 10, 3) == pytest.approx(reference, rel=1e-6)
-    assert evidence.heldout_score(trained, 10, 3, examples=12) != evidence.heldout_score(trained, 10, 3)
+    assert evidence.score("heldout", trained, 10, 3) == pytest.approx(reference, rel=1e-6)
+    assert evidence.score("heldout", trained, 10, 3, examples=12) != evidence.score("heldout", trained, 10, 3)
 
 
 def test_the_summary_picks_the_best_and_the_widest_range_within_the_best_ones_seed_spread():
@@ -79,14 +80,14 @@ def test_a_regression_evidence_takes_the_best_noise_too(tmp_path):
     evidence.run(runs, tmp_path, "rotate", batch=24, copies=2)
     value = json.loads((tmp_path / "evidence.json").read_text())["scores"]["marglik"]["magnitudes"]["0"]["mean"]
     run_dir = tmp_path / "rotate-0" / "seed0"
-    noise_fixed = evidence.NOISE_GRID
-    evidence.NOISE_GRID = noise_fixed[:1]  # the smallest noise only: a worse fit of the angles
+    noise_fixed = likelihoods.NOISE_GRID
+    likelihoods.NOISE_GRID = noise_fixed[:1]  # the smallest noise only: a worse fit of the angles
     try:
         trained = evidence.load(run_dir)
-        assert evidence.laplace_score(trained, 24, 2) < value
-        assert math.isfinite(evidence.heldout_score(trained, 24, 2))
+        assert evidence.score("marglik", trained, 24, 2) < value
+        assert math.isfinite(evidence.score("heldout", trained, 24, 2))
     finally:
-        evidence.NOISE_GRID = noise_fixed
+        likelihoods.NOISE_GRID = noise_fixed
 
 
 def test_held_candidates_train_beside_the_varied_one_and_stay_at_their_strength(tmp_path):
@@ -96,7 +97,9 @@ def test_held_candidates_train_beside_the_varied_one_and_stay_at_their_strength(
     evidence.run(runs, tmp_path, "frequency_shift", batch=24, copies=2)
     run_dir = tmp_path / "frequency_shift-0.5" / "seed0"
     trained = evidence.load(run_dir)
-    assert evidence.laplace_score(trained, 24, 2, examples=24) != evidence.laplace_score(trained, 24, 2)  # a subset
+    assert evidence.score("marglik", trained, 24, 2, examples=24) != evidence.score(
+        "marglik", trained, 24, 2
+    )  # a subset
     learned = json.loads((run_dir / "metrics.json").read_text())["epochs"][-1]["learned_invariances"]
     assert learned["gaussian_noise"]["magnitude"] == 0.25 and learned["frequency_shift"]["magnitude"] == 0.5
 

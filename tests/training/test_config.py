@@ -51,8 +51,11 @@ DADA = ["model.method=dada", "model.layers=null", "model.candidates=[{name: time
         (["optim.nesterov=true"], "optim.nesterov: needs optim.algorithm sgd"),
         (["model.objective=occam"], "model.objective: must be one of"),
         (["model.objective=marglik", "model.method=none", "model.layers=null"], "method 'none' has none"),
-        (["model.objective=marglik"], "optim.weight_decay: the marginal-likelihood objective's prior"),
-        (["model.objective=marglik", "optim.weight_decay=0", "trainer.devices=2"], "trainer.devices: the marginal"),
+        (["model.objective=marglik"], "optim.weight_decay: the marglik objective's prior"),
+        (
+            ["model.objective=marglik", "optim.weight_decay=0", "trainer.devices=2"],
+            "trainer.devices: the marglik objective runs on one device",
+        ),
         (["marglik.copies=0"], r"marglik.copies: must be in \[1, 1024\]"),
         (["marglik.labels=all"], "marglik.labels: must be one of"),
         (["marglik.hessian=full"], "marglik.hessian: unknown key"),
@@ -67,10 +70,10 @@ DADA = ["model.method=dada", "model.layers=null", "model.candidates=[{name: time
         (POLICY + ["model.policy={name: sub_policies, sub_policies: [[time_shift, rotate]]}"], "op names"),
         (POLICY + ["model.policy={name: sub_policies, sub_policies: [[time_shift]], magnitudes: 3}"], "magnitudes"),
         (["model.policy={name: trivialaugment}"], "model.policy: only used by methods 'policy' and 'dada'"),
-        (["model.objective=unrolled"], "model.objective: unrolled .* goes with method dada"),
-        (DADA + ["model.objective=reward"], "model.objective: unrolled .* goes with method dada"),
+        (["model.objective=unrolled"], "model.objective: unrolled trains methods 'dada' only, not 'augnet'"),
+        (DADA + ["model.objective=reward"], "model.objective: method 'dada' trains under 'unrolled' only"),
         (DADA + ["model.objective=unrolled", "model.policy={temperature: 0}"], "model.policy.temperature: must be >"),
-        (DADA + ["model.objective=unrolled", "unrolled.step=0"], "unrolled.step: must be > 0"),
+        (DADA + ["model.objective=unrolled", "unrolled.step=0"], "unrolled.step: must be a finite number > 0, got 0"),
         (
             ["model.method=independent", "model.layers=null", "model.candidates=[{name: rotate}]"],
             "model.candidates.0.name: 'rotate' is an image augmentation",
@@ -98,7 +101,7 @@ def test_policies_and_the_dada_search_resolve_their_defaults():
     assert config.load(sinusoids, [*POLICY, searched])["model"]["policy"]["magnitudes"] == 0.5
     resolved = config.load(sinusoids, [*DADA, "model.objective=unrolled", "optim.lr=0.2", "trainer.batch_size=16"])
     assert resolved["model"]["policy"] == {"name": "dada", "temperature": 0.5, "sharpness": 20.0, "top": 25}
-    assert resolved["unrolled"] == {"lr": 5e-3, "step": 0.2, "batch_size": 16}
+    assert resolved["unrolled"] == {"lr": 5e-3, "step": None, "batch_size": 16}  # the optimizer's live step
 
 
 def test_unreadable_and_invalid_files(tmp_path):
@@ -146,8 +149,8 @@ INDEPENDENT_MARGLIK = [
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        (["data.name=mnist_segments"], "AugNet's soft mixture of warps has no single warp"),
-        (["data.name=mnist_segments", "model.method=fixed"], "AugNet's soft mixture"),
+        (["data.name=mnist_segments"], "augnet mixes warps per example, with no single warp"),
+        (["data.name=mnist_segments", "model.method=fixed"], "fixed mixes warps per example"),
         (["data.name=mnist_segments", *INDEPENDENT_MARGLIK], "marglik.labels: exact needs one class per example"),
         (["data.transform=rotate"], "data.transform: only for"),
     ],

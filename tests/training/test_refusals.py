@@ -76,7 +76,7 @@ def test_config_files_that_are_not_configs(workdir, capsys, content, message):
             "model.layers=[[{name: frequency_shift, scale: 2.0}, {name: frequency_shift, scale: 1.0}]]",
             "model.layers.0: repeats 'frequency_shift'",
         ),
-        ("model.method=augerino", "model.method: augerino warps images; sinusoids holds signals"),
+        ("model.method=augerino", "model.method: augerino augments images; sinusoids holds signals"),
         ("experiment=../../escaped", "experiment: must be a plain folder name"),
         ("experiment=.hidden", "experiment: must be a plain folder name"),
         ("data.n_train=100000", "data.n_train: 100000 is more than the 400 examples"),

@@ -31,7 +31,7 @@ from invlearn.bench.timing import interleaved_medians, machine, pin_allocator, r
 from invlearn.families.augerino import UniformLieAffine
 from invlearn.families.augnet import AugmentationLayer
 from invlearn.models import Augerino, AugNet, Independent, SpriteCNN
-from invlearn.objectives import MarginalLikelihood
+from invlearn.objectives import HyperStep, MarginalLikelihood
 from invlearn.objectives.reward import regularized_loss
 
 BATCH = (128, 3, 32, 32)
@@ -132,12 +132,10 @@ def _marglik_rows(trunk, augnet: AugNet, x: torch.Tensor, y: torch.Tensor, repea
     ]
     model = Independent(trunk, candidates).train()
     objective = MarginalLikelihood(copies=MARGLIK_COPIES)
-    parameters = objective.hyper_parameters(model)
     generator = torch.Generator().manual_seed(1)
 
     def update() -> None:
-        loss = objective.hyper_loss(model, x, y, 10_000, generator)
-        torch.autograd.grad(loss, parameters)
+        objective.hyper_gradients(HyperStep(model, x, y, 10_000, generator))
 
     steps = {
         "ours": update,

@@ -18,9 +18,11 @@ from pathlib import Path
 import torch
 
 from invlearn.bench.timing import machine, result_row
+from invlearn.objectives import OBJECTIVES
 from invlearn.studies import registry
 from invlearn.training import config as configs
 from invlearn.training.run import train
+from invlearn.training.schema import objective_section_name
 
 #: The study whose runs are timed, relative to the working folder (the repository's root).
 DEMO_STUDY = Path("configs") / "identification-demo.yaml"
@@ -39,8 +41,9 @@ def study_runs(study: str | Path, epochs: int | None = None) -> dict[str, dict]:
     for config in runs.values():
         if epochs is not None:
             config["trainer"]["epochs"] = epochs
-            for section in ("marglik", "heldout"):
-                config[section]["burn_in_epochs"] = min(config[section]["burn_in_epochs"], epochs - 1)
+            for section in map(objective_section_name, OBJECTIVES):
+                if "burn_in_epochs" in config[section]:
+                    config[section]["burn_in_epochs"] = min(config[section]["burn_in_epochs"], epochs - 1)
         config["trainer"]["progress_bar"] = False
     return runs
 

@@ -23,18 +23,24 @@ candidates) and an :class:`Objective`:
 
 Each reads the task's outputs through a :class:`Likelihood` (:mod:`~invlearn.objectives.likelihoods`: categorical
 for classification and segmentation, Gaussian for regression). The base class is in
-:mod:`~invlearn.objectives.base`, that of the objectives which keep examples from the weights,
-:class:`HoldOutObjective`, in :mod:`~invlearn.objectives.hold_out`, and the registry
-:data:`~invlearn.objectives.registry.OBJECTIVES` in :mod:`~invlearn.objectives.registry`. The trainer asks an objective
-for its two losses and its schedule; it never branches on which one it has.
+:mod:`~invlearn.objectives.base`, that of the bilevel objectives (the weights on one part of the training set, the
+augmentation on the held-out rest), :class:`BilevelObjective`, in :mod:`~invlearn.objectives.bilevel`, and the
+registry :data:`~invlearn.objectives.registry.OBJECTIVES` in :mod:`~invlearn.objectives.registry`. A hyper-step's
+inputs are one :class:`HyperStep` (:mod:`~invlearn.objectives.context`: the batch, the model, the weights' optimizer,
+whose step :func:`virtual_step` takes differentiably). The trainer asks an objective for its weight loss, its
+hyper-step's gradients and its schedule; it never branches on which one it has.
+
+A new objective is one file (a subclass of :class:`Objective` whose documented, annotated constructor arguments are
+its config section) and one line in :data:`~invlearn.objectives.registry.OBJECTIVES`.
 
 Layering: objectives import ops, augmentations, families and models, never training, studies or the CLI.
 """
 
 from invlearn.objectives import laplace, likelihoods
 from invlearn.objectives.base import Objective
+from invlearn.objectives.bilevel import BilevelObjective
+from invlearn.objectives.context import HyperStep, virtual_step
 from invlearn.objectives.heldout import HeldOut
-from invlearn.objectives.hold_out import HoldOutObjective
 from invlearn.objectives.likelihoods import Categorical, Gaussian, Likelihood
 from invlearn.objectives.marglik import MarginalLikelihood
 from invlearn.objectives.registry import OBJECTIVES
@@ -46,7 +52,8 @@ __all__ = [
     "Categorical",
     "Gaussian",
     "HeldOut",
-    "HoldOutObjective",
+    "HyperStep",
+    "BilevelObjective",
     "Likelihood",
     "MarginalLikelihood",
     "Objective",
@@ -55,4 +62,5 @@ __all__ = [
     "laplace",
     "likelihoods",
     "regularized_loss",
+    "virtual_step",
 ]

@@ -37,13 +37,13 @@ import torch
 
 from invlearn._validation import check_copies, check_count, check_positive
 from invlearn.objectives.base import checked_likelihood
-from invlearn.objectives.hold_out import HoldOutObjective
-from invlearn.objectives.likelihoods import Likelihood
+from invlearn.objectives.bilevel import BilevelObjective
+from invlearn.objectives.likelihoods import Likelihood, at_each_noise, n_noises
 
 
 def _check_fraction(fraction: float) -> float:
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
-        raise ValueError(f"fraction must be a number in (0, 1), got {fraction!r}")
+        raise ValueError(f"fraction must be in (0, 1), got {fraction!r}")
     return float(fraction)
 
 
@@ -72,7 +72,7 @@ class Spread:
         self.steps, self.last, self.mean_square = state["steps"], state["last"], state["mean_square"]
 
 
-class HeldOut(HoldOutObjective):
+class HeldOut(BilevelObjective):
     """The held-out likelihood with the Occam rule (see the module). Its ``hyper_values()`` for ``metrics.json``
     are the last hyper-step's held-out NLL per example (``held_out_nll``), the standard error of the held-out part's
     mean NLL estimated from the batch (``held_out_se``) and the spread that weighs the Occam term (``held_out_noise``).
@@ -95,6 +95,8 @@ class HeldOut(HoldOutObjective):
         ValueError: a fraction outside ``(0, 1)``, a count below 1 (``burn_in_epochs`` below 0), a learning rate that
             is not a finite number above 0.
     """
+
+    config_defaults = {"batch_size": "trainer.batch_size"}
 
     def __init__(
         self,
@@ -128,9 +130,10 @@ class HeldOut(HoldOutObjective):
     def hyper_step_due(self, epoch, step):
         return epoch >= self.burn_in_epochs and step % self.every_n_steps == 0
 
-    def hyper_loss(self, model, x, target, n_data, generator):
-        held_x, held_y = self.held_out_batch(x.device)
-        per_example = self.likelihood.nll_per_example(model.predict(held_x, self.copies, generator), held_y)
+    def hyper_loss(self, step):
+        model = step.model
+        held_x, held_y = self.held_out_batch(step.x.device)
+        per_example = self.likelihood.nll_per_example(model.predict(held_x, self.copies, step.generator), held_y)
         fit = per_example.mean()
         spread = per_example.detach().std() if len(per_example) > 1 else torch.zeros((), device=fit.device)
         se = spread / math.sqrt(self.n_held_out)
@@ -139,6 +142,20 @@ class HeldOut(HoldOutObjective):
         if not self.occam:
             return fit
         return fit - noise * model.extent().to(fit.device)
+
+    def evidence(self, model, fitted, held, n_data, batch, copies, generator):
+        """The mean log-likelihood per example of the ``held`` examples under the prediction averaged over
+        ``copies`` augmented copies, in batches of ``batch``; for a Gaussian likelihood at the noise of
+        :data:`~invlearn.objectives.likelihoods.NOISE_GRID` that maximises it."""
+        likelihood = type(self.likelihood)().double()
+        x, y = held
+        totals = torch.zeros(n_noises(likelihood), dtype=torch.float64)
+        with torch.no_grad():
+            for start in range(0, len(y), batch):
+                output = model.predict(x[start : start + batch], copies, generator).double()
+                for i, _ in at_each_noise(likelihood):
+                    totals[i] += likelihood.nll_per_example(output, y[start : start + batch]).sum()
+        return float(-(totals / len(y)).min())
 
     def hyper_values(self) -> dict[str, float]:
         """The last hyper-step's held-out NLL per example and its standard error, and the likelihood's values."""

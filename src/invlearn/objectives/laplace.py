@@ -42,6 +42,9 @@ from invlearn.objectives.likelihoods import Categorical, Likelihood
 KFAC_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d)
 #: Which layers are covered: all of them, or the last one (a cheaper last-layer Laplace).
 SUBSETS = ("all", "last")
+#: Prior precisions an evidence score tries (:meth:`MarginalLikelihood.evidence
+#: <invlearn.objectives.MarginalLikelihood.evidence>`).
+PRIOR_GRID = torch.logspace(-3, 3, 61, dtype=torch.float64)
 
 
 def kfac_layers(trunk: nn.Module, subset: str = "all") -> list[nn.Module]:

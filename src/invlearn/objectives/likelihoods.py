@@ -1,5 +1,5 @@
 """What a learner's outputs mean: the likelihood ``p(target | output)``, one per kind of task (which task takes
-which: :data:`invlearn.training.build.LIKELIHOODS`).
+which: :data:`invlearn.training.tasks.LIKELIHOODS`).
 
 * :class:`Categorical`: class scores in dimension 1, ``(B, K)`` for classification or
   ``(B, K, H, W)`` for one class per pixel (segmentation); targets ``(B,)`` or ``(B, H, W)`` int64.
@@ -19,6 +19,7 @@ Gauss-Newton.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import ClassVar
 
 import torch
@@ -141,3 +142,23 @@ class Gaussian(Likelihood):
 
     def hyper_values(self) -> dict[str, float]:
         return {"noise_std": float(self.noise_std.detach())}
+
+
+#: A regression's noise standard deviations an evidence score tries (the target's unit).
+NOISE_GRID = torch.logspace(-2, 1, 31, dtype=torch.float64)
+
+
+def at_each_noise(likelihood: Likelihood) -> Iterator[tuple[int, Tensor]]:
+    """``(index, noise)`` for every noise an evidence score tries, ``likelihood`` set to it: each of
+    :data:`NOISE_GRID` for a :class:`Gaussian` (its ``log_noise_std`` overwritten), one pass (noise 1) otherwise."""
+    if not isinstance(likelihood, Gaussian):
+        yield 0, torch.ones((), dtype=torch.float64)
+        return
+    for i, noise in enumerate(NOISE_GRID):
+        likelihood.log_noise_std.data.fill_(float(noise.log()))
+        yield i, noise
+
+
+def n_noises(likelihood: Likelihood) -> int:
+    """How many noises :func:`at_each_noise` tries for ``likelihood``."""
+    return len(NOISE_GRID) if isinstance(likelihood, Gaussian) else 1

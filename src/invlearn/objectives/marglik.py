@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from invlearn._validation import check_choice, check_copies, check_count, check_positive
 from invlearn.objectives import laplace
 from invlearn.objectives.base import Objective, checked_likelihood
-from invlearn.objectives.likelihoods import LABELS, Likelihood
+from invlearn.objectives.likelihoods import LABELS, Likelihood, at_each_noise, n_noises
 
 
 class MarginalLikelihood(Objective):
@@ -33,6 +33,14 @@ class MarginalLikelihood(Objective):
     """
 
     augmentation_with_weights = False
+    multi_device = False
+    weight_decay_is_prior = True
+
+    @classmethod
+    def task_problem(cls, settings, task):
+        if settings["labels"] == "exact" and task == "segmentation":
+            return "labels", "exact needs one class per example; a segmentation uses sampled"
+        return None
 
     def __init__(
         self,
@@ -73,7 +81,8 @@ class MarginalLikelihood(Objective):
     def hyper_step_due(self, epoch, step):
         return epoch >= self.burn_in_epochs and step % self.every_n_steps == 0
 
-    def hyper_loss(self, model, x, target, n_data, generator):
+    def hyper_loss(self, step):
+        model, x, target, n_data, generator = step.model, step.x, step.target, step.n_data, step.generator
         covered = laplace.kfac_layers(model.trunk, self.layers)
         forward = functools.partial(model.predict, x, self.copies, generator)
         output, factors = laplace.kfac_factors(
@@ -82,6 +91,33 @@ class MarginalLikelihood(Objective):
         fit = self.likelihood.nll(output, target)
         delta = self.prior_precision.to(output.device)
         return -laplace.log_marginal_likelihood(fit, factors, covered, n_data, delta) / n_data
+
+    def evidence(self, model, fitted, held, n_data, batch, copies, generator):
+        """``max log p(D | eta, delta[, sigma]) / N`` on the ``fitted`` examples (``D``, of ``N = n_data``): KFAC
+        factors with the exact output-gradient factor (one sampled label per pixel for an equivariant model), in
+        batches of ``batch`` (each standing for the whole set, as in a hyper-step), averaged, at the best prior
+        precision of :data:`~invlearn.objectives.laplace.PRIOR_GRID` and, for a Gaussian likelihood, the best noise
+        of :data:`~invlearn.objectives.likelihoods.NOISE_GRID`."""
+        covered = laplace.kfac_layers(model.trunk, self.layers)
+        likelihood = type(self.likelihood)().double()
+        labels = "sampled" if model.equivariant else "exact"
+        (x, y), priors = fitted, laplace.PRIOR_GRID
+        totals = torch.zeros(n_noises(likelihood), len(priors), dtype=torch.float64)
+        n_batches = 0
+        for start in range(0, len(y), batch):
+            xb, yb = x[start : start + batch], y[start : start + batch]
+            forward = functools.partial(model.predict, xb, copies, generator)
+            output, factors = laplace.kfac_factors(model.trunk, forward, copies, covered, labels, generator, likelihood)
+            with torch.no_grad():
+                spectra = [laplace.kfac_spectra(f) for f in factors]  # one eigendecomposition for every noise, prior
+                for i, noise in at_each_noise(likelihood):  # a Gaussian's factor rows scale as 1/sigma, G's 1/sigma^2
+                    fit = likelihood.nll(output.double(), yb)
+                    scaled = [(a, g / noise**2, pairs) for a, g, pairs in spectra]
+                    for j, delta in enumerate(priors):
+                        value = laplace.log_marginal_likelihood(fit, factors, covered, n_data, delta, scaled)
+                        totals[i, j] += value / n_data
+            n_batches += 1
+        return float((totals / n_batches).max())
 
     def hyper_values(self) -> dict[str, float]:
         return {"prior_precision": float(self.prior_precision.detach()), **self.likelihood.hyper_values()}

@@ -57,6 +57,8 @@ class RewardPenalty(Objective):
         likelihood: the task's likelihood (default: categorical).
     """
 
+    config_section = "loss"
+
     def __init__(self, lam: float = 0.5, likelihood: Likelihood | None = None) -> None:
         super().__init__()
         self.lam = check_lam(lam)

@@ -6,13 +6,15 @@ the range). ``invlearn evidence CONFIG --candidate NAME --magnitudes 0,0.25,0.5,
 magnitude, the independent-candidates learner with the named candidate held at that magnitude (after any
 ``--hold`` candidates held at theirs; ``--set`` first, e.g. the task): the held-out objective's run with no
 hyper-step, so its weights train on the task's conventional loss on ``1 - fraction`` of the training set and never
-see the rest. Each registered score (:data:`SCORES`) is then estimated at the trained weights, in log-likelihood
-per example (higher is better):
+see the rest. Each registered objective that scores a fixed range (:data:`SCORES`, its
+:meth:`~invlearn.objectives.Objective.evidence`) is then estimated at the trained weights, in log-likelihood per
+example (higher is better):
 
 * ``marglik``: the Laplace-KFAC log marginal likelihood ``log p(D | magnitude) / N`` on the weights' part ``D``
-  (:func:`laplace_score`), at the prior precision (and, for a regression, the noise) that maximise it;
+  (:meth:`MarginalLikelihood.evidence <invlearn.objectives.MarginalLikelihood.evidence>`), at the prior precision
+  (and, for a regression, the noise) that maximise it;
 * ``heldout``: the log-likelihood of the held-out part under the prediction averaged over ``copies`` augmented
-  copies (:func:`heldout_score`), the held-out objective's score.
+  copies (:meth:`HeldOut.evidence <invlearn.objectives.HeldOut.evidence>`), the held-out objective's score.
 
 Writes ``<out>/<candidate>-<magnitude>/seed<k>`` (finished runs are reused), ``<out>/evidence.json`` (per score and
 magnitude: the value per seed, their mean and standard deviation; the best magnitude of each score and the widest
@@ -22,13 +24,11 @@ score, the seeds and their mean against the magnitude, the truth marked where th
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import json
 import math
 import statistics
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -38,17 +38,13 @@ from torch import nn
 from invlearn import augmentations
 from invlearn.data import registry
 from invlearn.data.split import Split
-from invlearn.objectives import Gaussian, laplace
+from invlearn.objectives import OBJECTIVES, Objective
 from invlearn.studies import grid
-from invlearn.training import build, rundir
 from invlearn.training import config as configs
+from invlearn.training import rundir
+from invlearn.training.build import build_objective
 from invlearn.training.config import ConfigError
 from invlearn.training.run import load_trained, split_held_out
-
-#: Prior precisions tried by the Laplace score.
-PRIOR_GRID = torch.logspace(-3, 3, 61, dtype=torch.float64)
-#: A regression's noise standard deviations tried (the target's unit).
-NOISE_GRID = torch.logspace(-2, 1, 31, dtype=torch.float64)
 
 
 def run_configs(
@@ -62,7 +58,7 @@ def run_configs(
     fraction: float = 0.2,
 ) -> dict[tuple[float, int], dict]:
     """``{(magnitude, seed): resolved run config}``; every one is checked, so a bad option fails before anything
-    trains (:class:`~invlearn.training.config.ConfigError` naming it)."""
+    trains (:class:`~invlearn.training.schema.ConfigError` naming it)."""
     if not magnitudes or not all(_is_strength(m) for m in magnitudes) or len(set(magnitudes)) != len(magnitudes):
         raise ConfigError(f"--magnitudes: must be distinct numbers in [0, 1], got {magnitudes}")
     if not seeds or len(set(seeds)) != len(seeds):
@@ -115,70 +111,21 @@ def load(run_dir: str | Path) -> TrainedRun:
     return TrainedRun(settings, data.task, model.train(), kept, held)
 
 
-def _at_each_noise(likelihood) -> Iterator[tuple[int, torch.Tensor]]:
-    """``(index, noise)`` for every noise a score tries, the likelihood set to it: each of :data:`NOISE_GRID` for a
-    Gaussian, one pass (noise 1) for the others."""
-    if not isinstance(likelihood, Gaussian):
-        yield 0, torch.ones((), dtype=torch.float64)
-        return
-    for i, noise in enumerate(NOISE_GRID):
-        likelihood.log_noise_std.fill_(float(noise.log()))
-        yield i, noise
+#: The registered objectives with a score of a fixed range (:meth:`Objective.evidence
+#: <invlearn.objectives.Objective.evidence>`), each a panel of the curves.
+SCORES: list[str] = [name for name, cls in OBJECTIVES.items() if cls.evidence is not Objective.evidence]
 
 
-def _n_noises(likelihood) -> int:
-    return len(NOISE_GRID) if isinstance(likelihood, Gaussian) else 1
-
-
-def laplace_score(trained: TrainedRun, batch: int, copies: int, examples: int | None = None) -> float:
-    """``max log p(D | eta, delta[, sigma]) / N`` of a trained run on the examples its weights trained on: KFAC
-    factors with the exact output-gradient factor (one sampled label per pixel for a segmentation), over the first
-    ``examples`` of them (default: all) in batches of ``batch`` (each standing for the whole set, as in a
-    hyper-step), averaged, at the best prior precision of :data:`PRIOR_GRID` and, for a regression's Gaussian
-    likelihood, the best noise of :data:`NOISE_GRID`."""
-    settings, task, model, kept, _ = trained
-    covered = laplace.kfac_layers(model.trunk, settings["marglik"]["layers"])
-    likelihood = build.LIKELIHOODS[task]().double()  # a Gaussian's noise starts at 1
-    labels = "sampled" if task in build.EQUIVARIANT_TASKS else "exact"
+def score(name: str, trained: TrainedRun, batch: int, copies: int, examples: int | None = None) -> float:
+    """The objective ``name``'s score of a trained run (its :meth:`~invlearn.objectives.Objective.evidence`, the
+    objective built from the run's config section): over the first ``examples`` (default: all) of the examples the
+    weights trained on and of those held out, in batches of ``batch``, ``copies`` augmented copies each."""
+    settings, task, model, kept, held = trained
+    objective = build_objective(settings, task, name)
     generator = torch.Generator().manual_seed(settings["seed"])
-    x, y, n_data = kept.inputs[:examples], kept.labels[:examples], len(kept.labels)
-    totals = torch.zeros(_n_noises(likelihood), len(PRIOR_GRID), dtype=torch.float64)
-    n_batches = 0
-    for start in range(0, len(y), batch):
-        xb, yb = x[start : start + batch], y[start : start + batch]
-        forward = functools.partial(model.predict, xb, copies, generator)
-        output, factors = laplace.kfac_factors(model.trunk, forward, copies, covered, labels, generator, likelihood)
-        with torch.no_grad():
-            spectra = [laplace.kfac_spectra(f) for f in factors]  # one eigendecomposition for every noise and prior
-            for i, noise in _at_each_noise(likelihood):  # a Gaussian's factor rows scale as 1 / sigma, G's 1 / sigma^2
-                fit = likelihood.nll(output.double(), yb)
-                scaled = [(a, g / noise**2, pairs) for a, g, pairs in spectra]
-                for j, delta in enumerate(PRIOR_GRID):
-                    value = laplace.log_marginal_likelihood(fit, factors, covered, n_data, delta, scaled)
-                    totals[i, j] += value / n_data
-        n_batches += 1
-    return float((totals / n_batches).max())
-
-
-def heldout_score(trained: TrainedRun, batch: int, copies: int, examples: int | None = None) -> float:
-    """The mean log-likelihood per example of the held-out part (its first ``examples``; default: all) under the
-    prediction averaged over ``copies`` augmented copies, in batches of ``batch``; a regression's at the noise of
-    :data:`NOISE_GRID` that maximises it."""
-    settings, task, model, _, held = trained
-    likelihood = build.LIKELIHOODS[task]().double()
-    generator = torch.Generator().manual_seed(settings["seed"])
-    x, y = held.inputs[:examples], held.labels[:examples]
-    totals = torch.zeros(_n_noises(likelihood), dtype=torch.float64)
-    with torch.no_grad():
-        for start in range(0, len(y), batch):
-            output = model.predict(x[start : start + batch], copies, generator).double()
-            for i, _ in _at_each_noise(likelihood):
-                totals[i] += likelihood.nll_per_example(output, y[start : start + batch]).sum()
-    return float(-(totals / len(y)).min())
-
-
-#: Score name -> ``score(trained, batch, copies, examples)``: log-likelihood per example, higher is better.
-SCORES: dict[str, Callable[..., float]] = {"marglik": laplace_score, "heldout": heldout_score}
+    fitted = kept.inputs[:examples], kept.labels[:examples]
+    held_part = held.inputs[:examples], held.labels[:examples]
+    return objective.evidence(model, fitted, held_part, len(kept.labels), batch, copies, generator)
 
 
 def true_magnitude(settings: dict, candidate: str, scale: float | None) -> float | None:
@@ -235,8 +182,8 @@ def run(
     values: dict[str, dict[float, list[float]]] = {name: {} for name in SCORES}
     for (magnitude, seed), run_dir in run_dirs.items():
         trained = load(run_dir)
-        for name, score in SCORES.items():
-            values[name].setdefault(magnitude, []).append(score(trained, batch, copies, examples))
+        for name in SCORES:
+            values[name].setdefault(magnitude, []).append(score(name, trained, batch, copies, examples))
         line = ", ".join(f"{name} {values[name][magnitude][-1]:.4f}" for name in SCORES)
         print(f"evidence: {candidate} {magnitude:g} seed {seed}: {line}", file=sys.stderr, flush=True)
     first = next(iter(runs.values()))

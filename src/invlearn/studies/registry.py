@@ -16,7 +16,7 @@ KINDS: dict[str, ModuleType] = {"capacity": capacity, "identification": identifi
 
 def load_study(path: str | Path) -> dict:
     """Read and check a study file of any kind; every run's config is resolved, so a bad grid fails before
-    anything trains. Raises :class:`~invlearn.training.config.ConfigError` naming the key at fault."""
+    anything trains. Raises :class:`~invlearn.training.schema.ConfigError` naming the key at fault."""
     path = Path(path)
     spec = configs.read_yaml_file(path)
     if not isinstance(spec, dict):

@@ -20,7 +20,8 @@ from torch import Tensor
 
 from invlearn.metrics import invariance_score
 from invlearn.models import InvariantModel
-from invlearn.training.build import Data, create_augmentation
+from invlearn.training.build import Data
+from invlearn.training.families import create_augmentation
 
 #: Training examples whose activations set the batch-norm statistics before every evaluation.
 CALIBRATION_EXAMPLES = 1024
@@ -183,7 +184,7 @@ def median_invariance(model: InvariantModel, data: Data, entry: dict, generator:
     """The median over ``data``'s test set of ``model``'s invariance score (:func:`invlearn.metrics.invariance_score`)
     to the augmentation a config entry ``{name: ..., **arguments}`` names, drawn from ``generator``; NaN only where
     every score is undefined (a collapsed model)."""
-    transform = create_augmentation(entry, data)
+    transform = create_augmentation(entry, data.sfreq)
     return float(invariance_score(model, data.test.inputs, transform, generator=generator).nanmedian())
 
 
@@ -195,7 +196,7 @@ def response_slope(model: InvariantModel, data: Data, name: str, value: float, s
     regression, where rotating a digit by ``v`` adds ``v`` to its target, a perfect model has slope 1. A learned
     range alone cannot say this: averaged over a symmetric range, a response linear in the transformation keeps its
     mean, so a model can sample a wide range and stay as sensitive as one that samples none."""
-    transform = create_augmentation({"name": name, "magnitude": 1.0, "scale": value}, data).eval()
+    transform = create_augmentation({"name": name, "magnitude": 1.0, "scale": value}, data.sfreq).eval()
     x = data.test.inputs
     moved = [
         model(transform.apply(x, {"u": torch.full((x.shape[0],), sign)}), generator=torch.Generator().manual_seed(seed))

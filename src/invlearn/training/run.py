@@ -53,6 +53,7 @@ from invlearn.training.rundir import (
     write_atomic,
     write_json,
 )
+from invlearn.training.schema import objective_section_name
 
 
 class RunFailed(RuntimeError):
@@ -176,7 +177,7 @@ def _prepare(config: dict, out: Path, resume: bool):
     except DataError as error:
         raise ConfigError(str(error)) from None
     learner = _checked_learner(config, data)
-    data = _hold_out(data, learner.objective, config["seed"], config["model"]["objective"])
+    data = _hold_out(data, learner.objective, config["seed"], objective_section_name(config["model"]["objective"]))
     score = evaluation.SCORES[data.task](data.n_classes)
     return data, InvarianceTask(config, learner, data.train.inputs, score, len(data.train.inputs))
 
@@ -308,7 +309,7 @@ def _metrics(task, start: float, diverged: dict | None = None) -> dict:
 
 def train(config: dict, out_dir: str | Path, resume: bool = False) -> dict:
     """Train the configured model into ``out_dir`` (or continue the run there with ``resume``); returns the
-    metrics written to ``metrics.json``. Raises :class:`~invlearn.training.config.ConfigError` for a run refused before
+    metrics written to ``metrics.json``. Raises :class:`~invlearn.training.schema.ConfigError` for a run refused before
     it starts (nothing is left behind), :class:`RunFailed` for a run that diverged (its last good checkpoint is kept)
     and :class:`Interrupted` for one stopped by Ctrl-C or SIGTERM; a run that stops before its first checkpoint, for
     any reason but divergence, removes the folder it created."""

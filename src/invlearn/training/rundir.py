@@ -95,7 +95,7 @@ RANGE_KEYS = ("weight", "magnitude", "low", "high", "unit")
 
 def read_metrics(run_dir: str | Path) -> dict:
     """The ``metrics.json`` of a finished run, with at least one evaluated epoch, every key its readers use and
-    a number for its headline score. Raises :class:`~invlearn.training.config.ConfigError` naming the file and the key
+    a number for its headline score. Raises :class:`~invlearn.training.schema.ConfigError` naming the file and the key
     at fault."""
     path = Path(run_dir) / METRICS
     try:

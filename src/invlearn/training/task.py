@@ -17,9 +17,11 @@ import lightning as L
 import torch
 from torch import Tensor
 
+from invlearn.objectives.context import HyperStep
 from invlearn.training import seeds
 from invlearn.training.build import Learner
 from invlearn.training.evaluation import CALIBRATION_EXAMPLES, Score, recalibrate_batch_norm
+from invlearn.training.schema import objective_section_name
 
 
 class Diverged(RuntimeError):
@@ -95,10 +97,10 @@ class InvarianceTask(L.LightningModule):
             self._hyper_optimizer = torch.optim.Adam(parameters, lr=self.objective.lr, betas=self.objective.hyper_betas)
             if self._hyper_state is not None:
                 self._hyper_optimizer.load_state_dict(self._hyper_state)
-        loss = self.objective.hyper_loss(self.model, x, y, self.n_train, self.generator)
-        if not math.isfinite(float(loss.detach())):
-            raise self._diverged(self.global_step + 1, f"the objective's hyper-step loss is {float(loss)}", True)
-        grads = torch.autograd.grad(loss, parameters, allow_unused=True)
+        context = HyperStep(self.model, x, y, self.n_train, self.generator, self.optimizers(use_pl_optimizer=False))
+        value, grads = self.objective.hyper_gradients(context)
+        if not math.isfinite(value):
+            raise self._diverged(self.global_step + 1, f"the objective's hyper-step loss is {value}", True)
         if self.trainer.world_size > 1:  # every process takes the same step: the mean of their hyper-gradients
             grads = [
                 self.trainer.strategy.reduce(torch.zeros_like(p) if g is None else g)
@@ -118,7 +120,7 @@ class InvarianceTask(L.LightningModule):
     def _diverged(self, step: int, what: str, in_hyper_step: bool = False) -> Diverged:
         """The error of a run that diverged at ``step``, naming the learning rate that likely did it: the
         objective's own (e.g. ``marglik.lr``) where its hyper-step failed, else the weights' ``optim.lr``."""
-        section = self.config["model"]["objective"]
+        section = objective_section_name(self.config["model"]["objective"])
         if in_hyper_step and "lr" in self.config.get(section, {}):
             key, rate = f"{section}.lr", self.config[section]["lr"]
         else:

@@ -1,5 +1,6 @@
-"""The base of the objectives that keep part of the training set from the weights and draw batches of it for
-their hyper-steps (DADA's unrolled hypergradient, the held-out likelihood)."""
+"""The base of the bilevel objectives: the weights train on one part of the training set, the augmentation on the
+other, held-out part, batches of which each hyper-step draws (DADA's unrolled hypergradient, the held-out
+likelihood)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from invlearn._validation import check_count
 from invlearn.objectives.base import Objective
 
 
-class HoldOutObjective(Objective):
-    """An objective whose hyper-steps read examples the weights never train on: the trainer gives them to
+class BilevelObjective(Objective):
+    """A bilevel objective: its hyper-steps read examples the weights never train on: the trainer gives them to
     :meth:`hold_out` (:attr:`~invlearn.objectives.Objective.held_out_fraction` of the training set) before training, and
     each hyper-step draws the next batch of them (:meth:`held_out_batch`: shuffled passes over the held-out set, from a
     generator of its own whose state checkpoints keep).
