@@ -2,9 +2,9 @@
 metrics as the uninterrupted one (same seed, one thread each).
 
 A boundary is a file written (every checkpoint, ``metrics.json``, the report's files, a study's files) or an
-evaluation's start or end. The default run kills one run per objective at each boundary of its second epoch
-(where the epoch's last step and its evaluation meet) and the study at a sample of its boundaries; ``-m slow``
-kills at every boundary."""
+evaluation's start or end. The default run kills one run per registered objective (its contract config,
+``tests/contracts.py``) at each boundary of its second epoch (where the epoch's last step and its evaluation meet)
+and the study at a sample of its boundaries; ``-m slow`` kills at every boundary."""
 
 from __future__ import annotations
 
@@ -14,16 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from invlearn.objectives import OBJECTIVES
+from tests.contracts import contract_config
 from tests.training.crashing import run_in_child
-from tests.training.test_runs import MARGLIK, tiny_config
 
-#: The held-out objective on the same task: a hyper-step every 2 weight steps on a fifth of the examples.
-HELDOUT = [
-    "model.method=independent", "model.objective=heldout", "model.layers=null", "optim.weight_decay=0",
-    "model.candidates=[{name: frequency_shift, magnitude: 0.1, scale: 2.0}, {name: gaussian_noise, magnitude: 0.1}]",
-    "heldout.burn_in_epochs=1", "heldout.every_n_steps=2", "heldout.copies=2", "heldout.batch_size=8",
-]  # fmt: skip
-OBJECTIVES = {"reward": [], "marglik": MARGLIK, "heldout": HELDOUT}
 QUICK = Path(__file__).resolve().parents[2] / "configs" / "identification-quick.yaml"
 
 
@@ -66,14 +60,14 @@ def _second_epoch(boundaries: list[str]) -> list[int]:
 
 @pytest.mark.parametrize("objective", list(OBJECTIVES))
 def test_a_run_killed_around_an_epochs_end_resumes_to_the_same_metrics(tmp_path, objective):
-    settings = tiny_config(*OBJECTIVES[objective])
+    settings = contract_config(objective=objective)
     _check_every_boundary(tmp_path, "train", settings, _run_metrics, _second_epoch)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("objective", list(OBJECTIVES))
 def test_a_run_killed_at_any_boundary_resumes_to_the_same_metrics(tmp_path, objective):
-    settings = tiny_config(*OBJECTIVES[objective])
+    settings = contract_config(objective=objective)
     _check_every_boundary(tmp_path, "train", settings, _run_metrics, lambda b: range(len(b)))
 
 
