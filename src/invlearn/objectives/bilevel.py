@@ -22,6 +22,8 @@ class BilevelObjective(Objective):
     """
 
     augmentation_with_weights = False
+    #: A bilevel objective holds out half the training set unless it says otherwise (DADA's half).
+    held_out_fraction = 0.5
 
     def __init__(self, batch_size: int) -> None:
         super().__init__()
