@@ -12,7 +12,7 @@ import torch
 from invlearn import Augerino, AugmentationLayer, AugNet, UniformLieAffine
 from invlearn.objectives.reward import regularized_loss
 from tests.conftest import seeded
-from tests.learners import TinyImageTrunk, TinySignalTrunk, all_candidates, image_layer
+from tests.learners import FAMILIES, TinyImageTrunk, TinySignalTrunk, all_candidates, family_model, image_layer
 
 
 def augnet(**kwargs):
@@ -210,3 +210,21 @@ def test_project_clamps_strengths_into_unit_interval():
     logits = layer.logits.detach().clone()
     model.project_()
     assert torch.equal(layer.logits, logits)  # weights are not strengths
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_a_fixed_draw_replays_the_same_copies_at_other_ranges(family):
+    """predict(draw=) on the draw predict made gives its output; the draw is noise, so a range changed after it is
+    seen (the magnitudes scale it when it is applied), and a draw of another batch is refused."""
+    model = family_model(family).train()
+    x = torch.rand(3, 3, 8, 8)
+    draw = model.draw(x, 2, seeded(4))
+    before = model.predict(x, 2, draw=draw)
+    assert torch.equal(before, model.predict(x, 2, seeded(4)))
+    with torch.no_grad():
+        for parameter in model.augmentation.parameters():
+            parameter.mul_(0.5)
+    after = model.predict(x, 2, draw=draw)
+    assert torch.equal(after, model.predict(x, 2, seeded(4))) and not torch.equal(after, before)
+    with pytest.raises(ValueError, match="to match a batch of 8 examples, got"):
+        model.predict(torch.rand(4, 3, 8, 8), 2, draw=draw)

@@ -102,9 +102,33 @@ class InvariantModel(nn.Module):
         with trusted():
             return self._augmented(x, copies, generator)[0]
 
-    def _augmented(self, x: Tensor, copies: int, generator: torch.Generator | None) -> tuple[Tensor, Params]:
-        """``(copies * B, ...)`` augmented copies of ``x``, copy-major, and the draw that made them."""
-        params = self.augmentation.sample_copies(copies, x.shape[0], generator, x.device, tuple(x.shape[1:]))
+    def draw(self, x: Tensor, copies: int, generator: torch.Generator | None = None) -> Params:
+        """The random draw of ``copies`` augmented copies of the batch ``x`` ``(B, ...)``, copy-major, as
+        :meth:`predict` makes it from ``generator``: the noise alone, which the augmentation's ranges scale when it
+        is applied. :meth:`predict` with ``draw=`` evaluates the model again on the same draw, at other weights or
+        other ranges (what a bilevel objective compares).
+
+        Raises:
+            TypeError, ValueError: ``x`` not an input of the augmentation's kind, ``copies`` outside
+                ``[1, MAX_COPIES]``, ``generator`` not a ``torch.Generator``.
+        """
+        if checking():
+            x = self.augmentation.check_input(x)
+            check_copies(copies, "copies")
+            check_generator(generator)
+        with trusted():
+            return self.augmentation.sample_copies(copies, x.shape[0], generator, x.device, tuple(x.shape[1:]))
+
+    def _augmented(
+        self, x: Tensor, copies: int, generator: torch.Generator | None, draw: Params | None = None
+    ) -> tuple[Tensor, Params]:
+        """``(copies * B, ...)`` augmented copies of ``x``, copy-major, and the draw that made them (``draw``
+        where given)."""
+        params = (
+            self.augmentation.sample_copies(copies, x.shape[0], generator, x.device, tuple(x.shape[1:]))
+            if draw is None
+            else draw
+        )
         repeated = x if copies == 1 else x.repeat(copies, *([1] * (x.ndim - 1)))
         return self.augmentation.apply_transform(repeated, params), params
 
@@ -112,14 +136,19 @@ class InvariantModel(nn.Module):
         """Aggregated output ``(B, ...)`` over :attr:`n_copies` augmented copies of ``x``."""
         return self.predict(x, self.n_copies, generator)
 
-    def predict(self, x: Tensor, copies: int, generator: torch.Generator | None = None) -> Tensor:
-        """Aggregated output ``(B, ...)`` over ``copies`` augmented copies of ``x``, whatever the mode."""
+    def predict(
+        self, x: Tensor, copies: int, generator: torch.Generator | None = None, draw: Params | None = None
+    ) -> Tensor:
+        """Aggregated output ``(B, ...)`` over ``copies`` augmented copies of ``x``, whatever the mode; on the given
+        ``draw`` (from :meth:`draw` for this ``x`` and ``copies``) instead of a new one from ``generator``."""
         if checking():
             x = self.augmentation.check_input(x)
             check_copies(copies, "copies")
             check_generator(generator)
+            if draw is not None:
+                draw = self.augmentation.check_params(draw, copies * x.shape[0], tuple(x.shape[1:]))
         with trusted():
-            inputs, params = self._augmented(x, copies, generator)
+            inputs, params = self._augmented(x, copies, generator, draw)
             out = self.trunk(inputs)
             if self.aggregate == "log_softmax":
                 out = torch.log_softmax(out, dim=1)

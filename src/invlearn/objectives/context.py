@@ -5,7 +5,10 @@ hyper-step and hands it to :meth:`Objective.hyper_gradients <invlearn.objectives
 :meth:`~invlearn.objectives.Objective.hyper_backward`). Besides the batch it carries what a bilevel objective needs:
 the weights' loss on that batch (:meth:`~invlearn.objectives.HyperStep.training_loss`, computed once, with its
 graph) and the weights' optimizer, whose live state (learning rate, momentum, weight decay, Adam's moments)
-:func:`~invlearn.objectives.virtual_step` reads to take the step the optimizer would take, differentiably.
+:func:`~invlearn.objectives.virtual_step` reads to take the step the optimizer would take, differentiably. To
+compare the model at two weights or two ranges on the same augmented copies, draw them once
+(:meth:`InvariantModel.draw <invlearn.models.InvariantModel.draw>`) and give the draw to
+:meth:`~invlearn.models.InvariantModel.predict` (``draw=``).
 """
 
 from __future__ import annotations
