@@ -58,8 +58,8 @@ class Family:
         build: ``(config, data, trunk) -> model``.
         doc: one line: what it is.
         keys: the config keys it owns, dotted (``"model.layers"``), each a schema entry; a
-            :class:`~invlearn.training.schema.Structured` key that another family owns too is refused in a config
-            of a family that does not.
+            :class:`~invlearn.training.schema.Structured` key is refused in the config of a family that does not
+            own it.
         check: ``(model section, data set name) -> None``: checks (and normalises in place) its structured keys;
             raises :class:`~invlearn.training.schema.ConfigError` naming the key.
         learns: whether it has an augmentation to learn (else it trains on the plain loss, whatever
@@ -69,7 +69,7 @@ class Family:
         modalities: the kinds of input it augments (``None``: all).
         moves_targets: whether it works where targets move with the input (a segmentation).
         example: ``model`` keys that make a small working instance on data of its first modality (images where
-            it takes any), for the contract tests and the docs.
+            it takes any), for the contract tests.
     """
 
     name: str
@@ -335,14 +335,18 @@ FAMILIES: dict[str, Family] = {
             _augerino,
             "Augerino's uniform distribution over the affine Lie algebra with learnable widths (Benton et al., 2020)",
             {
-                "model.init_width": Field(REAL, math.log(2.0), positive, doc="every generator's initial width"),
-                "model.width_cap": Field(REAL, None, positive, nullable=True, doc="no reward for a width past this"),
+                "model.init_width": Field(
+                    REAL, math.log(2.0), positive, doc="augerino: every generator's initial width"
+                ),
+                "model.width_cap": Field(
+                    REAL, None, positive, nullable=True, doc="augerino: no reward for a width past this cap"
+                ),
                 "model.safe_limit": Field(
                     REAL,
                     None,
                     positive,
                     nullable=True,
-                    doc='the reference\'s "safe" variant, no reward while any width is at or past this (10 there)',
+                    doc="augerino: the reference's safe variant, no reward while a width is at or past this (10 there)",
                 ),
             },
             modalities=("image",),
