@@ -126,7 +126,7 @@ def test_hyper_backward_accumulates_the_gradients_of_the_hyper_loss():
     torch.manual_seed(0)
     trunk = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 6 * 6, 2)).double()
     model = Independent(trunk, [make_augmentation("brightness", 0.4)]).double()
-    objective = HeldOut(batch_size=2, copies=2, occam=False)
+    objective = HeldOut(batch_size=2, copies=2, occam="none")
     objective.hold_out(make_input("image", torch.float64, batch=2, seed=1), torch.tensor([1, 0]), seed=0)
     x, y = make_input("image", torch.float64, batch=2), torch.tensor([0, 1])
     value = objective.hyper_backward(HyperStep(model, x, y, 10, seeded(0)))

@@ -15,7 +15,7 @@ from tests.conftest import make_augmentation, make_input, seeded
 from tests.learners import FAMILIES, TinyImageTrunk, family_model, hypergradient_and_finite_difference
 
 
-def _case(occam: bool = True):
+def _case(occam: str = "spread"):
     """A float64 linear trunk behind one brightness range, the objective and its held-out set of 5."""
     torch.manual_seed(0)
     trunk = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 6 * 6, 3)).double()
@@ -59,14 +59,14 @@ def test_the_spread_is_the_root_of_half_the_mean_squared_successive_difference()
 
 
 def test_without_the_occam_term_it_is_the_held_out_nll_alone():
-    model, objective, _ = _case(occam=False)
+    model, objective, _ = _case(occam="none")
     model_x = make_input("image", torch.float64, batch=1)
     loss = objective.hyper_loss(HyperStep(model, model_x, torch.tensor([0]), 100, seeded(0)))
     assert float(loss.detach()) == pytest.approx(objective.hyper_values()["held_out_nll"], rel=1e-12)
 
 
 def test_the_held_out_nll_gradient_matches_finite_differences():
-    model, objective, held = _case(occam=False)
+    model, objective, held = _case(occam="none")
     x = make_input("image", torch.float64, batch=1)
     grad, numerical = hypergradient_and_finite_difference(model, objective, held, x, torch.tensor([0]), 10)
     assert abs(grad) > 1e-6 and grad == pytest.approx(numerical, rel=1e-5)
@@ -74,7 +74,7 @@ def test_the_held_out_nll_gradient_matches_finite_differences():
 
 
 def test_the_occam_term_pushes_every_range_up_by_one_spread_per_scale():
-    with_occam, without = _case(True), _case(False)
+    with_occam, without = _case("spread"), _case("none")
     grads = []
     for model, objective, _ in (with_occam, without):
         magnitude = model.augmentation.candidates[0]._magnitude

@@ -26,7 +26,11 @@ truth 0.25 of the scale): without the term, or with the held-out mean's standard
 smaller there), the learned shift collapsed to 0 in seed 0, though the held-out score of models trained at fixed
 ranges is flat up to the truth; with the spread it ended at 0.19 to 0.30 in 5 of 5 seeds. The same term costs
 where the held-out score is noisy against what a harmful range costs (QM9, EEG across subjects): it widens every
-range there; ``occam=False`` is the held-out likelihood alone.
+range there; ``occam="none"`` is the held-out likelihood alone.
+
+``occam="tolerance"`` replaces the weighted term by a level comparison (:mod:`~invlearn.objectives.tolerance`): the
+ranges widen as long as their held-out score, on a fixed part of the held-out set and paired unit by unit with the
+best ranges seen under the same augmentation draw, stays within one standard error of the paired difference.
 """
 
 from __future__ import annotations
@@ -34,11 +38,16 @@ from __future__ import annotations
 import math
 
 import torch
+from torch import Tensor
 
-from invlearn._validation import check_copies, check_count, check_positive
+from invlearn._validation import check_choice, check_copies, check_count, check_positive
 from invlearn.objectives.base import checked_likelihood
 from invlearn.objectives.bilevel import BilevelObjective
 from invlearn.objectives.likelihoods import Likelihood, at_each_noise, n_noises
+from invlearn.objectives.tolerance import Tolerance, paired_gap
+
+#: ``occam``: the one-standard-error rule (the default), the earlier ``- spread * extent`` term, or none.
+OCCAM_RULES = ("tolerance", "spread", "none")
 
 
 def _check_fraction(fraction: float) -> float:
@@ -73,9 +82,11 @@ class Spread:
 
 
 class HeldOut(BilevelObjective):
-    """The held-out likelihood with the Occam rule (see the module). Its ``hyper_values()`` for ``metrics.json``
-    are the last hyper-step's held-out NLL per example (``held_out_nll``), the standard error of the held-out part's
-    mean NLL estimated from the batch (``held_out_se``) and the spread that weighs the Occam term (``held_out_noise``).
+    """The held-out likelihood with an Occam rule (see the module). Its ``hyper_values()`` for ``metrics.json``
+    are the last hyper-step's held-out NLL per example (``held_out_nll``) and: with ``occam="spread"`` or
+    ``"none"``, the standard error of the held-out part's mean NLL estimated from the batch (``held_out_se``) and the
+    spread that weighs the Occam term (``held_out_noise``); with ``"tolerance"``, the paired gap to the best ranges
+    seen (``held_out_gap``), its standard error (``held_out_se``) and the dual variable (``dual``).
 
     Args:
         fraction: the fraction of the training set kept from the weights, in ``(0, 1)``.
@@ -83,16 +94,19 @@ class HeldOut(BilevelObjective):
         every_n_steps: weight steps between two hyper-steps.
         burn_in_epochs: epochs of weight training before the first hyper-step.
         lr: Adam's learning rate of the hyper-step.
-        batch_size: held-out examples per hyper-step.
-        occam: whether to add the Occam term. ``False`` keeps the held-out likelihood alone: better where the
-            held-out score is noisy against what a harmful range costs (a regression: on QM9 the term grew the
-            shift and zoom to full, worse than no augmentation, and without it only the rotation grew), worse
-            where only the term holds a range up (the sinusoids' frequency shift collapsed in one of five seeds).
+        batch_size: held-out examples per hyper-step (with ``occam="tolerance"``: the size of the fixed part
+            scored at every hyper-step).
+        occam: the Occam rule: ``"spread"`` (``- spread * extent``), ``"tolerance"`` (the one-standard-error
+            rule, :mod:`~invlearn.objectives.tolerance`) or ``"none"`` (the held-out likelihood alone: better than
+            ``"spread"`` where the held-out score is noisy against what a harmful range costs, as on QM9, where the
+            term grew the shift and zoom to full; worse where only the term holds a range up, as the sinusoids'
+            frequency shift, which collapsed in one of five seeds).
         likelihood: the task's likelihood (default: categorical); the weights train on its conventional loss, and
             its own parameters (a regression's noise) are learned with the augmentation.
 
     Raises:
-        ValueError: a fraction outside ``(0, 1)``, a count below 1 (``burn_in_epochs`` below 0), a learning rate that
+        ValueError: a fraction outside ``(0, 1)``, a count below 1 (``burn_in_epochs`` below 0), an unknown
+            ``occam`` rule, a learning rate that
             is not a finite number above 0.
     """
 
@@ -106,7 +120,7 @@ class HeldOut(BilevelObjective):
         burn_in_epochs: int = 1,
         lr: float = 0.05,
         batch_size: int = 128,
-        occam: bool = True,
+        occam: str = "spread",
         likelihood: Likelihood | None = None,
     ) -> None:
         super().__init__(batch_size)
@@ -116,9 +130,16 @@ class HeldOut(BilevelObjective):
         self.every_n_steps = check_count(every_n_steps, "every_n_steps")
         self.burn_in_epochs = check_count(burn_in_epochs, "burn_in_epochs", minimum=0)
         self.lr = check_positive(lr, "lr")
-        self.occam = bool(occam)
+        self.occam = check_choice(occam, "occam", OCCAM_RULES)
         self._last = {"held_out_nll": math.nan, "held_out_se": math.nan}
         self._spread = Spread()
+        self._tolerance = Tolerance()
+        self._units: tuple[Tensor, Tensor] | None = None
+
+    def hold_out(self, inputs, targets, seed):
+        super().hold_out(inputs, targets, seed)
+        rows = torch.randperm(len(inputs), generator=torch.Generator().manual_seed(seed))[: self.batch_size]
+        self._units = inputs[rows], targets[rows]  # the fixed part the one-standard-error rule scores
 
     def weights_loss(self, model, output, target, n_data):
         return self.likelihood.loss(output, target)
@@ -130,7 +151,31 @@ class HeldOut(BilevelObjective):
     def hyper_step_due(self, epoch, step):
         return epoch >= self.burn_in_epochs and step % self.every_n_steps == 0
 
+    def hyper_gradients(self, step):
+        if self.occam != "tolerance":
+            return super().hyper_gradients(step)
+        if self._units is None:
+            raise RuntimeError("HeldOut needs held-out examples (hold_out) before its first hyper-step")
+        model = step.model
+        x, y = (part.to(step.x.device) for part in self._units)
+        draw = model.draw(x, self.copies, step.generator)
+        current = self.likelihood.nll_per_example(model.predict(x, self.copies, draw=draw), y)
+        with torch.no_grad(), self._tolerance.at_best(model):
+            best = self.likelihood.nll_per_example(model.predict(x, self.copies, draw=draw), y)
+        gap, se = paired_gap(current, best)
+        dual = self._tolerance.update(model, gap, se)
+        fit = current.mean()
+        ranges = [p for p in model.augmentation.parameters() if p.requires_grad]
+        own = list(self.likelihood.parameters())
+        lagrangian = dual * fit - model.extent().to(fit.device)
+        grads = torch.autograd.grad(lagrangian, ranges, retain_graph=bool(own), allow_unused=True) if ranges else ()
+        noise_grads = torch.autograd.grad(fit, own, allow_unused=True) if own else ()
+        self._last = {"held_out_nll": float(fit.detach()), "held_out_gap": gap, "held_out_se": se, "dual": dual}
+        return float(fit.detach()), [*grads, *noise_grads]
+
     def hyper_loss(self, step):
+        if self.occam == "tolerance":
+            raise TypeError("the one-standard-error rule is a constrained step: use hyper_gradients or hyper_backward")
         model = step.model
         held_x, held_y = self.held_out_batch(step.x.device)
         per_example = self.likelihood.nll_per_example(model.predict(held_x, self.copies, step.generator), held_y)
@@ -139,7 +184,7 @@ class HeldOut(BilevelObjective):
         se = spread / math.sqrt(self.n_held_out)
         noise = self._spread.update(float(fit.detach()))
         self._last = {"held_out_nll": float(fit.detach()), "held_out_se": float(se), "held_out_noise": noise}
-        if not self.occam:
+        if self.occam == "none":
             return fit
         return fit - noise * model.extent().to(fit.device)
 
@@ -162,12 +207,14 @@ class HeldOut(BilevelObjective):
         return {**self._last, **self.likelihood.hyper_values()}
 
     def get_extra_state(self) -> dict:
-        return {**super().get_extra_state(), "last": dict(self._last), "spread": self._spread.state()}
+        own = {"last": dict(self._last), "spread": self._spread.state(), "tolerance": self._tolerance.state()}
+        return {**super().get_extra_state(), **own}
 
     def set_extra_state(self, state: dict) -> None:
         super().set_extra_state(state)
         self._last = dict(state["last"])
         self._spread.load(state["spread"])
+        self._tolerance.load(state["tolerance"])
 
     def extra_repr(self) -> str:
         return (
