@@ -180,3 +180,32 @@ def test_the_state_of_its_batches_and_last_scores_survives_a_checkpoint():
 def test_bad_settings_are_refused(settings, message):
     with pytest.raises((TypeError, ValueError), match=message):
         HeldOut(**settings)
+
+
+def test_with_the_response_the_gradient_follows_the_weights_step_exactly():
+    """``response=True``: the held-out NLL at the weights after their optimizer's step, whose gradient in the range
+    (direct term and the weights' response) matches finite differences; without an optimizer it says what it needs."""
+    model, objective, held = _case("none")
+    objective.response = True
+    weights = torch.optim.SGD(model.trunk.parameters(), lr=0.5, momentum=0.9)
+    x, y = make_input("image", torch.float64, batch=4), torch.tensor([0, 1, 2, 0])
+    magnitude = model.augmentation.candidates[0]._magnitude
+
+    def loss() -> torch.Tensor:
+        objective.hold_out(*held, seed=0)
+        return objective.hyper_loss(HyperStep(model, x, y, 10, seeded(2), weights))
+
+    (grad,) = torch.autograd.grad(loss(), [magnitude])
+    values = []
+    for shift in (1e-6, -2e-6, 1e-6):
+        with torch.no_grad():
+            magnitude += shift
+        values.append(float(loss().detach()))
+    assert float(grad) == pytest.approx((values[0] - values[1]) / 2e-6, rel=1e-5)
+    objective.response = False
+    objective.hold_out(*held, seed=0)
+    (direct,) = torch.autograd.grad(objective.hyper_loss(HyperStep(model, x, y, 10, seeded(2))), [magnitude])
+    assert float(grad) != pytest.approx(float(direct))  # the weights' response adds to the direct term
+    objective.response = True
+    with pytest.raises(RuntimeError, match=r"give HyperStep\(optimizer=\)"):
+        objective.hyper_loss(HyperStep(model, x, y, 10, seeded(2)))

@@ -17,6 +17,8 @@ target moves with the input instead (nearest interpolation, so classes never ble
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 from torch import Tensor, nn
 
@@ -137,10 +139,17 @@ class InvariantModel(nn.Module):
         return self.predict(x, self.n_copies, generator)
 
     def predict(
-        self, x: Tensor, copies: int, generator: torch.Generator | None = None, draw: Params | None = None
+        self,
+        x: Tensor,
+        copies: int,
+        generator: torch.Generator | None = None,
+        draw: Params | None = None,
+        weights: Mapping[str, Tensor] | None = None,
     ) -> Tensor:
         """Aggregated output ``(B, ...)`` over ``copies`` augmented copies of ``x``, whatever the mode; on the given
-        ``draw`` (from :meth:`draw` for this ``x`` and ``copies``) instead of a new one from ``generator``."""
+        ``draw`` (from :meth:`draw` for this ``x`` and ``copies``) instead of a new one from ``generator``, and with
+        the trunk's parameters named in ``weights`` (``{name: tensor}`` as ``trunk.named_parameters()`` names them,
+        e.g. after a virtual step of its optimizer) in place of its own."""
         if checking():
             x = self.augmentation.check_input(x)
             check_copies(copies, "copies")
@@ -149,7 +158,11 @@ class InvariantModel(nn.Module):
                 draw = self.augmentation.check_params(draw, copies * x.shape[0], tuple(x.shape[1:]))
         with trusted():
             inputs, params = self._augmented(x, copies, generator, draw)
-            out = self.trunk(inputs)
+            out = (
+                self.trunk(inputs)
+                if weights is None
+                else torch.func.functional_call(self.trunk, dict(weights), (inputs,))
+            )
             if self.aggregate == "log_softmax":
                 out = torch.log_softmax(out, dim=1)
             if self.equivariant:

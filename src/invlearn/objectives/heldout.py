@@ -43,6 +43,7 @@ from torch import Tensor
 from invlearn._validation import check_choice, check_copies, check_count, check_positive
 from invlearn.objectives.base import checked_likelihood
 from invlearn.objectives.bilevel import BilevelObjective
+from invlearn.objectives.context import virtual_step
 from invlearn.objectives.likelihoods import Likelihood, at_each_noise, n_noises
 from invlearn.objectives.tolerance import Tolerance, paired_gap
 
@@ -101,6 +102,10 @@ class HeldOut(BilevelObjective):
             ``"spread"`` where the held-out score is noisy against what a harmful range costs, as on QM9, where the
             term grew the shift and zoom to full; worse where only the term holds a range up, as the sinusoids'
             frequency shift, which collapsed in one of five seeds).
+        response: score the held-out part at the weights after the step their optimizer would take now on the
+            training batch (:func:`~invlearn.objectives.virtual_step`), so that the hyper-gradient follows the
+            weights' response to the ranges (DADA's one unrolled step) besides its direct term; needs the
+            :class:`~invlearn.objectives.HyperStep`'s optimizer.
         likelihood: the task's likelihood (default: categorical); the weights train on its conventional loss, and
             its own parameters (a regression's noise) are learned with the augmentation.
 
@@ -121,6 +126,7 @@ class HeldOut(BilevelObjective):
         lr: float = 0.05,
         batch_size: int = 128,
         occam: str = "spread",
+        response: bool = False,
         likelihood: Likelihood | None = None,
     ) -> None:
         super().__init__(batch_size)
@@ -131,6 +137,9 @@ class HeldOut(BilevelObjective):
         self.burn_in_epochs = check_count(burn_in_epochs, "burn_in_epochs", minimum=0)
         self.lr = check_positive(lr, "lr")
         self.occam = check_choice(occam, "occam", OCCAM_RULES)
+        if not isinstance(response, bool):
+            raise TypeError(f"response must be true or false, got {response!r}")
+        self.response = response
         self._last = {"held_out_nll": math.nan, "held_out_se": math.nan}
         self._spread = Spread()
         self._tolerance = Tolerance()
@@ -158,10 +167,12 @@ class HeldOut(BilevelObjective):
             raise RuntimeError("HeldOut needs held-out examples (hold_out) before its first hyper-step")
         model = step.model
         x, y = (part.to(step.x.device) for part in self._units)
+        weights = self._responded(step)
         draw = model.draw(x, self.copies, step.generator)
-        current = self.likelihood.nll_per_example(model.predict(x, self.copies, draw=draw), y)
+        current = self.likelihood.nll_per_example(model.predict(x, self.copies, draw=draw, weights=weights), y)
+        fixed = None if weights is None else {name: w.detach() for name, w in weights.items()}
         with torch.no_grad(), self._tolerance.at_best(model):
-            best = self.likelihood.nll_per_example(model.predict(x, self.copies, draw=draw), y)
+            best = self.likelihood.nll_per_example(model.predict(x, self.copies, draw=draw, weights=fixed), y)
         gap, se = paired_gap(current, best)
         dual = self._tolerance.update(model, gap, se)
         fit = current.mean()
@@ -173,12 +184,27 @@ class HeldOut(BilevelObjective):
         self._last = {"held_out_nll": float(fit.detach()), "held_out_gap": gap, "held_out_se": se, "dual": dual}
         return float(fit.detach()), [*grads, *noise_grads]
 
+    def _responded(self, step) -> dict[str, Tensor] | None:
+        """The trunk's weights after its optimizer's step on the training batch, differentiable in the ranges
+        (``None`` without ``response``)."""
+        if not self.response:
+            return None
+        if step.optimizer is None:
+            raise RuntimeError(
+                "HeldOut(response=True) steps as the weights' optimizer would: give HyperStep(optimizer=)"
+            )
+        names, weights = zip(*[(n, p) for n, p in step.model.trunk.named_parameters() if p.requires_grad], strict=True)
+        grads = torch.autograd.grad(step.training_loss(self.weights_loss), weights, create_graph=True)
+        return dict(zip(names, virtual_step(step.optimizer, weights, grads), strict=True))
+
     def hyper_loss(self, step):
         if self.occam == "tolerance":
             raise TypeError("the one-standard-error rule is a constrained step: use hyper_gradients or hyper_backward")
         model = step.model
+        weights = self._responded(step)
         held_x, held_y = self.held_out_batch(step.x.device)
-        per_example = self.likelihood.nll_per_example(model.predict(held_x, self.copies, step.generator), held_y)
+        predicted = model.predict(held_x, self.copies, step.generator, weights=weights)
+        per_example = self.likelihood.nll_per_example(predicted, held_y)
         fit = per_example.mean()
         spread = per_example.detach().std() if len(per_example) > 1 else torch.zeros((), device=fit.device)
         se = spread / math.sqrt(self.n_held_out)
@@ -219,5 +245,6 @@ class HeldOut(BilevelObjective):
     def extra_repr(self) -> str:
         return (
             f"fraction={self.held_out_fraction:g}, copies={self.copies}, every_n_steps={self.every_n_steps}, "
-            f"burn_in_epochs={self.burn_in_epochs}, lr={self.lr:g}, batch_size={self.batch_size}, occam={self.occam}"
+            f"burn_in_epochs={self.burn_in_epochs}, lr={self.lr:g}, batch_size={self.batch_size}, "
+            f"occam={self.occam!r}, response={self.response}"
         )
