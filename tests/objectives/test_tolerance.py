@@ -101,3 +101,10 @@ def test_with_the_constraint_met_every_range_widens_and_the_state_survives_a_che
     )
     with pytest.raises(TypeError, match="constrained step"):
         objective.hyper_loss(HyperStep(model, x, y, 10, seeded(3)))
+
+
+def test_with_groups_the_units_are_the_groups():
+    current, reference = torch.tensor([1.0, 3.0, 0.0, 0.0, 2.0]), torch.zeros(5)
+    gap, se = paired_gap(current, reference, groups=torch.tensor([7, 7, 2, 2, 9]))
+    means = torch.tensor([0.0, 2.0, 2.0], dtype=torch.float64)  # groups 2, 7, 9
+    assert gap == pytest.approx(float(means.mean())) and se == pytest.approx(float(means.std() / math.sqrt(3)))

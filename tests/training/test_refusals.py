@@ -188,8 +188,24 @@ HELDOUT = [
         (["heldout.folds=3"], "heldout.folds: unknown key"),
         (["heldout.batch_size=64"], "heldout.batch_size: 64 is more than the 19 held-out examples (0.2 of 96)"),
         (["heldout.fraction=0.03", "heldout.batch_size=2"], "3 held-out examples (0.03 of 96) are fewer than the 4"),
+        (["heldout.group=recording"], "heldout.group: sinusoids has no per-example fact 'recording' (it has: "),
+        (["heldout.occam=false"], "heldout.occam: must be a string, got False"),
+        (["heldout.occam=wide"], "heldout.occam: must be one of ['none', 'spread', 'tolerance'], got 'wide'"),
+        (["heldout.response=1"], "heldout.response: must be true or false, got 1"),
     ],
 )
 def test_held_out_settings_that_cannot_run(workdir, capsys, overrides, message):
     args = ["train", str(AUGNET), *SETS, *sum([["--set", item] for item in HELDOUT + overrides], [])]
     assert message in refuse(capsys, [*args, "--out", str(workdir / "run")], workdir)
+
+
+def test_a_held_out_part_drawn_by_group_holds_whole_groups(tmp_path):
+    from invlearn.data.split import Split
+    from invlearn.training.run import split_held_out
+
+    subjects = torch.arange(10).repeat_interleave(4)  # 10 subjects of 4 examples
+    train = Split(torch.zeros(40, 1, 8), torch.zeros(40, dtype=torch.long), {"recording": subjects})
+    kept, held = split_held_out(train, 0.2, seed=3, group="recording")
+    assert len(held) == 8 and len(kept) == 32
+    assert not set(held.facts["recording"].tolist()) & set(kept.facts["recording"].tolist())
+    assert split_held_out(train, 0.2, 3, "recording")[1].facts["recording"].tolist() == held.facts["recording"].tolist()

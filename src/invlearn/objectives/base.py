@@ -44,6 +44,10 @@ class Objective(nn.Module):
     #: The fraction of the training set the objective holds out from the weights (given to
     #: :meth:`~invlearn.objectives.Objective.hold_out`).
     held_out_fraction: ClassVar[float] = 0.0
+    #: The per-example fact (a :class:`~invlearn.data.split.Split`'s ``facts`` name, e.g. ``"recording"``: the
+    #: subject of a sleep epoch) whose values group examples that are not independent; the held-out part is then
+    #: drawn as whole groups (``None``: examples are independent).
+    held_out_group: str | None = None
     #: The config section of its settings (``None``: its registry name).
     config_section: ClassVar[str | None] = None
     #: Constructor arguments that come from the task, not the config.
@@ -126,7 +130,9 @@ class Objective(nn.Module):
         """The number of training examples this objective keeps from the weights (none)."""
         return 0
 
-    def hold_out(self, inputs: Tensor, targets: Tensor, seed: int) -> None:
+    def hold_out(self, inputs: Tensor, targets: Tensor, seed: int, groups: Tensor | None = None) -> None:
         """Receive the held-out examples (:attr:`~invlearn.objectives.Objective.held_out_fraction` of the training set,
-        kept from the weights) and the seed of their batches' order; only objectives that hold some out take them."""
+        kept from the weights), the seed of their batches' order and, where the objective names a
+        :attr:`~invlearn.objectives.Objective.held_out_group`, each example's group ``(N,)``; only objectives that
+        hold some out take them."""
         raise TypeError(f"{type(self).__name__} holds no examples out")

@@ -29,6 +29,7 @@ class BilevelObjective(Objective):
         super().__init__()
         self.batch_size = check_count(batch_size, "batch_size")
         self._held_out: tuple[Tensor, Tensor] | None = None
+        self._groups: Tensor | None = None
         self._order = torch.Generator()
         self._queue: list[Tensor] = []
 
@@ -37,10 +38,13 @@ class BilevelObjective(Objective):
         """The number of held-out examples (0 before :meth:`hold_out`)."""
         return 0 if self._held_out is None else len(self._held_out[1])
 
-    def hold_out(self, inputs: Tensor, targets: Tensor, seed: int) -> None:
+    def hold_out(self, inputs: Tensor, targets: Tensor, seed: int, groups: Tensor | None = None) -> None:
         if len(inputs) == 0 or len(inputs) != len(targets):
             raise ValueError(f"the held-out set must hold examples with one target each, got {len(inputs)} inputs")
+        if groups is not None and (not isinstance(groups, Tensor) or groups.shape != (len(inputs),)):
+            raise ValueError(f"groups must be one group per held-out example ({len(inputs)},), got {groups!r:.80}")
         self._held_out = (inputs, targets)
+        self._groups = groups
         self._order.manual_seed(seed)
         self._queue = []
 

@@ -106,6 +106,9 @@ class HeldOut(BilevelObjective):
             training batch (:func:`~invlearn.objectives.virtual_step`), so that the hyper-gradient follows the
             weights' response to the ranges (DADA's one unrolled step) besides its direct term; needs the
             :class:`~invlearn.objectives.HyperStep`'s optimizer.
+        group: the per-example fact whose values are the independent units (``"recording"``: a sleep epoch's
+            subject): the held-out part is drawn as whole groups, so the objective asks what the test asks (new
+            subjects), and the one-standard-error rule counts groups, not examples.
         likelihood: the task's likelihood (default: categorical); the weights train on its conventional loss, and
             its own parameters (a regression's noise) are learned with the augmentation.
 
@@ -127,6 +130,7 @@ class HeldOut(BilevelObjective):
         batch_size: int = 128,
         occam: str = "spread",
         response: bool = False,
+        group: str | None = None,
         likelihood: Likelihood | None = None,
     ) -> None:
         super().__init__(batch_size)
@@ -140,15 +144,20 @@ class HeldOut(BilevelObjective):
         if not isinstance(response, bool):
             raise TypeError(f"response must be true or false, got {response!r}")
         self.response = response
+        if group is not None and not isinstance(group, str):
+            raise TypeError(f"group must be the name of a per-example fact or None, got {group!r}")
+        self.held_out_group = group
         self._last = {"held_out_nll": math.nan, "held_out_se": math.nan}
         self._spread = Spread()
         self._tolerance = Tolerance()
         self._units: tuple[Tensor, Tensor] | None = None
+        self._unit_groups: Tensor | None = None
 
-    def hold_out(self, inputs, targets, seed):
-        super().hold_out(inputs, targets, seed)
+    def hold_out(self, inputs, targets, seed, groups=None):
+        super().hold_out(inputs, targets, seed, groups)
         rows = torch.randperm(len(inputs), generator=torch.Generator().manual_seed(seed))[: self.batch_size]
         self._units = inputs[rows], targets[rows]  # the fixed part the one-standard-error rule scores
+        self._unit_groups = None if groups is None else groups[rows]
 
     def weights_loss(self, model, output, target, n_data):
         return self.likelihood.loss(output, target)
@@ -173,7 +182,7 @@ class HeldOut(BilevelObjective):
         fixed = None if weights is None else {name: w.detach() for name, w in weights.items()}
         with torch.no_grad(), self._tolerance.at_best(model):
             best = self.likelihood.nll_per_example(model.predict(x, self.copies, draw=draw, weights=fixed), y)
-        gap, se = paired_gap(current, best)
+        gap, se = paired_gap(current, best, self._unit_groups)
         dual = self._tolerance.update(model, gap, se)
         fit = current.mean()
         ranges = [p for p in model.augmentation.parameters() if p.requires_grad]
@@ -246,5 +255,5 @@ class HeldOut(BilevelObjective):
         return (
             f"fraction={self.held_out_fraction:g}, copies={self.copies}, every_n_steps={self.every_n_steps}, "
             f"burn_in_epochs={self.burn_in_epochs}, lr={self.lr:g}, batch_size={self.batch_size}, "
-            f"occam={self.occam!r}, response={self.response}"
+            f"occam={self.occam!r}, response={self.response}, group={self.held_out_group!r}"
         )

@@ -26,10 +26,15 @@ from torch import Tensor
 from invlearn.models.invariant import InvariantModel
 
 
-def paired_gap(current: Tensor, reference: Tensor) -> tuple[float, float]:
+def paired_gap(current: Tensor, reference: Tensor, groups: Tensor | None = None) -> tuple[float, float]:
     """``(mean, standard error)`` of the per-unit differences ``current - reference`` ``(N,)`` (the error 0 for a
-    single unit)."""
+    single unit); with ``groups`` ``(N,)``, the units are the groups: each group's mean difference, then their
+    mean and standard error over groups."""
     difference = (current - reference).detach().double()
+    if groups is not None:
+        _, index = torch.unique(groups, return_inverse=True)
+        sums = torch.zeros(int(index.max()) + 1, dtype=difference.dtype).index_add_(0, index, difference)
+        difference = sums / torch.bincount(index).to(difference.dtype)
     se = float(difference.std() / math.sqrt(len(difference))) if len(difference) > 1 else 0.0
     return float(difference.mean()), se
 

@@ -107,7 +107,8 @@ def load(run_dir: str | Path) -> TrainedRun:
     """The finished run in ``run_dir``, its training set split as it was trained, its model in training mode (the
     augmentation sampled per example, as in training and in the objectives' hyper-steps)."""
     settings, data, model, _ = load_trained(run_dir)
-    kept, held = split_held_out(data.train, settings["heldout"]["fraction"], settings["seed"])
+    section = settings["heldout"]
+    kept, held = split_held_out(data.train, section["fraction"], settings["seed"], section["group"])
     return TrainedRun(settings, data.task, model.train(), kept, held)
 
 

@@ -189,7 +189,11 @@ def _hold_out(data, objective, seed: int, section: str):
     classes, is refused."""
     if objective.held_out_fraction == 0:
         return data
-    kept, held = split_held_out(data.train, objective.held_out_fraction, seed)
+    group = objective.held_out_group
+    if group is not None and group not in data.train.facts:
+        facts = ", ".join(sorted(data.train.facts)) or "none"
+        raise ConfigError(f"{section}.group: {data.facts.name} has no per-example fact {group!r} (it has: {facts})")
+    kept, held = split_held_out(data.train, objective.held_out_fraction, seed, group)
     n_held = len(held)
     if not len(kept):
         raise ConfigError(f"data.n_train: {len(data.train)} examples leave none to train on once {n_held} are held out")
@@ -203,16 +207,25 @@ def _hold_out(data, objective, seed: int, section: str):
             f"data.n_train: {n_held} held-out examples ({objective.held_out_fraction:g} of {len(data.train)}) are "
             f"fewer than the {data.n_classes} classes; hold out more"
         )
-    objective.hold_out(held.inputs, held.labels, seed + seeds.HELD_OUT)
+    objective.hold_out(held.inputs, held.labels, seed + seeds.HELD_OUT, None if group is None else held.facts[group])
     return dataclasses.replace(data, train=kept)
 
 
-def split_held_out(train: Split, fraction: float, seed: int) -> tuple[Split, Split]:
+def split_held_out(train: Split, fraction: float, seed: int, group: str | None = None) -> tuple[Split, Split]:
     """``(kept, held)``: the training examples the weights see and the ``round(fraction * N)`` a run of this
-    ``seed`` holds out from them (a seeded random subset), as :func:`train` splits them."""
+    ``seed`` holds out from them (a seeded random subset), as :func:`train` splits them; with ``group`` (a
+    per-example fact), whole groups in a seeded random order until they hold that many."""
     n_held = int(round(fraction * len(train)))
-    order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed + seeds.HELD_OUT))
-    return train.take(order[n_held:]), train.take(order[:n_held])
+    generator = torch.Generator().manual_seed(seed + seeds.HELD_OUT)
+    if group is None:
+        order = torch.randperm(len(train), generator=generator)
+        return train.take(order[n_held:]), train.take(order[:n_held])
+    values, index = torch.unique(train.facts[group], return_inverse=True)
+    order = torch.randperm(len(values), generator=generator)  # the groups in a seeded order
+    sizes = torch.bincount(index, minlength=len(values))[order]
+    n_groups = int((sizes.cumsum(0) < n_held).sum()) + 1  # the first groups that hold n_held examples
+    held = torch.isin(index, order[:n_groups])
+    return train.take(torch.nonzero(~held).squeeze(1)), train.take(torch.nonzero(held).squeeze(1))
 
 
 def _checked_learner(config: dict, data):
