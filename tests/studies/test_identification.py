@@ -4,12 +4,13 @@ identification metric, the summary counts recovered seeds, and a second call reu
 from __future__ import annotations
 
 import json
+from math import pi
 from pathlib import Path
 
 import pytest
 
 from invlearn.cli import main
-from invlearn.studies import registry
+from invlearn.studies import identification, registry
 from invlearn.training.config import ConfigError
 
 QUICK = Path(__file__).resolve().parents[2] / "configs" / "identification-quick.yaml"
@@ -19,7 +20,7 @@ def test_the_quick_identification_study(tmp_path):
     out = tmp_path / "out"
     assert main(["study", str(QUICK), "--out", str(out)]) == 0
     result = json.loads((out / "study.json").read_text())
-    assert len(result["runs"]) == 2 * 4 * 2
+    assert len(result["runs"]) == 2 * 5 * 2
     for row in result["runs"]:
         assert (out / row["task"] / row["method"] / f"seed{row['seed']}" / "metrics.json").is_file()
         assert isinstance(row["recovered"], bool) and row["truth"] is not None
@@ -38,8 +39,19 @@ def test_the_quick_identification_study(tmp_path):
             assert isinstance(row["selected"], bool)
             if method == "heldout":  # it says what it kept from the weights
                 assert metrics["final"]["held_out"]["examples"] == 19
+    by_key = {(r["task"], r["method"], r["seed"]): r for r in result["runs"]}
+    for (task, _method, seed), row in by_key.items():  # each run against the oracle and no augmentation, same seed
+        oracle, none = by_key[(task, "oracle", seed)], by_key[(task, "none", seed)]
+        assert row["oracle_score"] == oracle["test_score"] and row["none_score"] == none["test_score"]
+        assert row["as_good_as_oracle"] == (row["test_score"] >= oracle["test_score"] - identification.ORACLE_POINTS)
+        assert row["verdict"] in ("recovered", "wider, harmless", "missed")
+    oracle = registry.load_study(QUICK)["runs"][("sprites", "oracle", 0)]["model"]  # the true rotation, fixed
+    assert oracle["method"] == "fixed" and oracle["layers"] == [[{"name": "rotate", "magnitude": 1.0, "scale": pi / 4}]]
     table = (out / "study.md").read_text()
-    assert "| sprites | none | 0/2 | 0/2 |" in table and "| sinusoids | augnet |" in table and "| heldout |" in table
+    assert "| sinusoids | augnet |" in table and "| heldout |" in table
+    summary = result["summary"]["sprites/none"]
+    cells = f"| sprites | none | 0/2 | 0/2 | {summary['as_good_as_oracle']}/2 |"
+    assert cells in table and f"| {summary['oracle_score']:.3f} | {summary['none_score']:.3f} |" in table
     if (out / "recovered.png").exists():
         assert (out / "recovered.png").stat().st_size > 1000
     again = registry.run_study(registry.load_study(QUICK), out)  # finished runs are reused, not retrained
@@ -107,7 +119,7 @@ def test_tasks_without_a_known_invariance_are_tabled_but_not_drawn(tmp_path):
             "sleep/augnet": {**summary, "by_invariance": 0, "score": "test_accuracy", "test_score": 0.9, "seconds": 3.0}
         },
     }
-    assert "| sleep | augnet | no truth |  |  |  | 0.900 acc |  | 3.0 |" in identification.markdown(result)
+    assert "| sleep | augnet | no truth |  |  |  |  | 0.900 acc |  |  |  | 3.0 |" in identification.markdown(result)
     identification._heatmap(result, tmp_path)
     assert not (tmp_path / "recovered.png").exists()
 
@@ -129,7 +141,7 @@ def test_parallel_runs_task_seeds_and_the_built_in_rule(tmp_path):
 
     def edit(spec):
         spec["tasks"]["sprites"].update(built_in=True, seeds=[3])
-        for method in ("none", "marglik", "heldout"):
+        for method in ("none", "oracle", "marglik", "heldout"):
             spec["methods"].pop(method)
 
     path = _quick_copy(tmp_path, edit)
@@ -181,7 +193,7 @@ def test_huge_spurious_ratios_are_tabled_as_such():
             "t/augnet": {**summary, "spurious": 254911.05, "score": "test_mae", "test_score": 0.5, "seconds": 1.0}
         },
     }
-    assert "| t | augnet | 0/3 |  | 0.00 | > 1000 | 0.500 MAE |  | 1.0 |" in identification.markdown(result)
+    assert "| t | augnet | 0/3 |  |  | 0.00 | > 1000 | 0.500 MAE |  |  |  | 1.0 |" in identification.markdown(result)
 
 
 def test_a_part_of_a_study_keeps_its_untransformed_tasks_and_names_unknown_ones():

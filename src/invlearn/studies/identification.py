@@ -15,18 +15,25 @@ A study file (YAML, ``kind: identification``) names tasks, methods and seeds::
       none: {set: [model.method=none, model.layers=null, loss.lam=0.0]}
       augerino: {set: [model.method=augerino, model.layers=null], modality: image}   # images only
       marglik: {set: {image: [...], signal: [...]}}   # overrides per modality (a task of another: skipped)
+      oracle: {oracle: true}                 # the task's true transformation at its true range, fixed
 
 ``invlearn study FILE --out DIR [--jobs N]`` trains every (task, method, seed) under ``DIR/<task>/<method>/seed<k>``
 (a finished run is reused, a killed one resumed; ``N`` runs at a time, each in its own process with ``cores / N``
 threads), then writes ``DIR/study.json`` (one row per run and one summary per
 task and method), ``DIR/study.md`` and, with matplotlib, ``DIR/recovered.png`` (tasks x methods, the fraction of
 seeds that recovered the truth). Each run's verdict is its ``metrics.json``'s ``final.identification``
-(:mod:`invlearn.metrics.identification`).
+(:mod:`invlearn.metrics.identification`). An ``oracle: true`` method trains, on every task whose data know their
+transformation (and whose targets do not move with it), that transformation at its true range, fixed (family
+``fixed``, one layer per part of the truth); each run is then judged against the oracle's test score and no
+augmentation's (method ``none``) of the same task and seed: *as good as the oracle* within :data:`ORACLE_POINTS`
+(a relative :data:`ORACLE_RELATIVE` for an error), and a range wider than the truth that is as good as the oracle
+is *wider, harmless* rather than missed.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import math
 import statistics
 from pathlib import Path
@@ -41,12 +48,19 @@ from invlearn.training import config as configs
 from invlearn.training import evaluation, rundir, seeds
 from invlearn.training.config import ConfigError
 from invlearn.training.run import load_trained
+from invlearn.training.tasks import EQUIVARIANT_TASKS
 
 KEYS = {"study", "kind", "seeds", "set", "tasks", "methods"}
 TASK_KEYS = {"base", "set", "plain", "seeds", "built_in", "methods", "slope"}
 #: Where the trunk has a task's transformation built in (``built_in: true``), a run also counts as recovered when
 #: its trained model's median invariance score to the transformation at its true range reaches this.
 BUILT_IN_INVARIANCE = 0.9
+#: "As good as the oracle": a test score (accuracy, balanced accuracy, mean IoU) at least the oracle's minus this.
+ORACLE_POINTS = 0.01
+#: ... or an error (MAE) at most the oracle's times ``1 +`` this.
+ORACLE_RELATIVE = 0.02
+#: Scores where lower is better.
+ERRORS = ("test_mae",)
 
 
 def load(path: str | Path, spec: dict) -> dict:
@@ -105,16 +119,23 @@ def load(path: str | Path, spec: dict) -> dict:
             )
         for method, method_spec in spec["methods"].items():
             method_spec = method_spec or {}
-            if not isinstance(method_spec, dict) or set(method_spec) - {"set", "modality"}:
-                raise ConfigError(f"methods.{method}: must be a mapping with 'set' and optionally 'modality'")
+            if not isinstance(method_spec, dict) or set(method_spec) - {"set", "modality", "oracle"}:
+                raise ConfigError(
+                    f"methods.{method}: must be a mapping with 'set' and optionally 'modality' and 'oracle'"
+                )
+            if not isinstance(method_spec.get("oracle", False), bool):
+                raise ConfigError(f"methods.{method}.oracle: must be true or false, got {method_spec['oracle']!r}")
             if method_spec.get("modality") not in (None, modality) or method not in applies:
                 continue  # this method does not apply to this task's data
+            oracle = _oracle_sets(base, task_sets + common) if method_spec.get("oracle") else []
+            if oracle is None:
+                continue  # nothing to apply: no known transformation, or one the targets move with
             method_sets = method_spec.get("set")
             if isinstance(method_sets, dict):  # one list of overrides per modality
                 if modality not in method_sets:
                     continue
                 method_sets = method_sets[modality]
-            sets = task_sets + grid.overrides(method_sets, f"methods.{method}.set")
+            sets = task_sets + grid.overrides(method_sets, f"methods.{method}.set") + oracle
             try:
                 resolved = configs.load(base, [*sets, *common, f"experiment={spec['study']}-{task}-{method}"])
                 for seed in task_seeds:  # the file is read once; each seed's config is validated on its own
@@ -124,6 +145,25 @@ def load(path: str | Path, spec: dict) -> dict:
         if not any(key[0] == task for key in runs):
             raise ConfigError(f"tasks.{task}: none of its methods {applies} applies to its {modality} data")
     return {**spec, "runs": runs}
+
+
+def _oracle_sets(base: Path, sets: list[str]) -> list[str] | None:
+    """The overrides that make a task's oracle: its data's known transformation at its true range, fixed (one
+    AugNet layer per part of it, so a shift's x and y both apply); ``None`` where the data know none, the truth is
+    no invariance, or the targets move with the input."""
+    data = configs.load(base, sets)["data"]
+    facts = registry.get(data["name"])
+    truth = registry.truth(data["name"], data["transform"], data["transform_range"])
+    if truth is None or truth.half_range == 0 or facts.task in EQUIVARIANT_TASKS:
+        return None
+    layers = [[{"name": name, "magnitude": 1.0, "scale": truth.half_range}] for name in truth.names]
+    return [
+        "model.method=fixed",
+        "model.objective=reward",
+        "model.candidates=null",
+        "model.policy=null",
+        f"model.layers={json.dumps(layers)}",
+    ]
 
 
 def select(spec: dict, tasks: list[str] | None = None, methods: list[str] | None = None) -> dict:
@@ -234,6 +274,35 @@ def _spurious(rows: list[dict], spec: dict) -> None:
         row["spurious"] = max(ratios.values(), default=1.0)
 
 
+def _as_good(score: str, value: float | None, reference: float | None) -> bool | None:
+    """Whether a test score ``value`` is as good as ``reference`` (:data:`ORACLE_POINTS`, :data:`ORACLE_RELATIVE`)."""
+    if value is None or reference is None:
+        return None
+    if score in ERRORS:
+        return value <= reference * (1 + ORACLE_RELATIVE)
+    return value >= reference - ORACLE_POINTS
+
+
+def _against_baselines(rows: list[dict], oracle: str | None) -> None:
+    """Give each row the test scores of the oracle (method ``oracle``) and of no augmentation (``none``) on its task
+    and seed, whether it is as good as the oracle, and its verdict: ``recovered``, ``wider, harmless`` (a range
+    wider than the truth that is as good as the oracle) or ``missed`` (``None`` without a truth)."""
+    by_key = {(r["task"], r["method"], r["seed"]): r for r in rows}
+    for row in rows:
+        for name, method in (("oracle", oracle), ("none", "none")):
+            other = by_key.get((row["task"], method, row["seed"]))
+            row[f"{name}_score"] = None if other is None else other["test_score"]
+        row["as_good_as_oracle"] = _as_good(row["score"], row["test_score"], row["oracle_score"])
+        if row["truth"] is None:
+            row["verdict"] = None
+        elif row["recovered"]:
+            row["verdict"] = "recovered"
+        elif (row["learned_over_true"] or 0.0) > 1 + identification.TOLERANCE and row["as_good_as_oracle"]:
+            row["verdict"] = "wider, harmless"
+        else:
+            row["verdict"] = "missed"
+
+
 def _median(values: list) -> float | None:
     defined = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
     return statistics.median(defined) if defined else None
@@ -258,6 +327,11 @@ def _summaries(rows: list[dict]) -> dict:
             "spurious": _median([r["spurious"] for r in group]),
             "score": group[0]["score"],
             "test_score": _median([r["test_score"] for r in group]),
+            "wider_harmless": sum(r.get("verdict") == "wider, harmless" for r in group),
+            "as_good_as_oracle": sum(bool(r.get("as_good_as_oracle")) for r in group),
+            "oracle_known": any(r.get("as_good_as_oracle") is not None for r in group),
+            "oracle_score": _median([r.get("oracle_score") for r in group]),
+            "none_score": _median([r.get("none_score") for r in group]),
             "seconds": _median([r["seconds"] for r in group]),
             "hyper_seconds": _median([r.get("hyper_seconds", 0.0) for r in group]),
         }
@@ -295,11 +369,13 @@ def markdown(result: dict) -> str:
         "",
         f"Seeds {result['seeds']}. Recovered: the effective range of the applied transformation within +-30 % of the "
         "truth (at least 0.8 pi for the full circle, never above 1.3x; where the truth is no invariance, at most "
-        "its tolerance, 0.1 rad for a rotation); selected: the applied transformation is the only one above 0.25 "
-        "of its scale, at 0.7 of the truth or more (the right candidate picked; blank where the runs do not record "
-        "their scales); learned/true: its effective range over the "
-        "truth (median); spurious: the largest ratio of another transform's range to its range on the untransformed "
-        "task, each range counted as at least 0.01 of its scale (median; about 1 when not fooled); seconds per "
+        "its tolerance, 0.1 rad for a rotation); wider, harmless: wider than 1.3x the truth and as good as the "
+        "oracle (a range that costs nothing is no error); as good as the oracle: a test score at least the oracle's "
+        f"(the true transformation at its true range, fixed) minus {ORACLE_POINTS:g} (an error at most "
+        f"{1 + ORACLE_RELATIVE:g}x the oracle's); oracle, none: their median test scores on the same task and "
+        "seeds (blank where the study has no such method); learned/true: its effective range over the truth "
+        "(median); spurious: the largest ratio of another transform's range to its range on the untransformed task, "
+        "each range counted as at least 0.01 of its scale (median; about 1 when not fooled); seconds per "
         "run: wall time, in brackets the part spent in the objective's updates of the augmentation. Where a task's "
         "trunk has its transformation built in, a run also "
         f"counts as recovered when its model's median invariance score at the truth is at least {BUILT_IN_INVARIANCE} "
@@ -308,22 +384,26 @@ def markdown(result: dict) -> str:
         "model's prediction follows the transformation of its input (0: invariant; 1 on the angle regression: "
         "it follows the angle exactly), median.",
         "",
-        "| task | method | recovered | selected | learned / true | spurious | test score | slope | seconds per run |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| task | method | recovered | wider, harmless | as good as the oracle | learned / true | spurious "
+        "| test score | oracle | none | slope | seconds per run |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for key, summary in result["summary"].items():
         task, method = key.split("/")
         found = f"{summary['recovered']}/{summary['seeds']}" if summary["has_truth"] else "no truth"
         if summary["by_invariance"]:
             found += f" ({summary['by_invariance']} by invariance)"
-        chosen = f"{summary['selected']}/{summary['seeds']}" if summary.get("selection_known") else ""
+        wider = f"{summary['wider_harmless']}/{summary['seeds']}" if summary.get("oracle_known") else ""
+        as_good = f"{summary['as_good_as_oracle']}/{summary['seeds']}" if summary.get("oracle_known") else ""
+        baselines = " | ".join(_cell(summary.get(key), ".3f") for key in ("oracle_score", "none_score"))
         seconds = _cell(summary["seconds"], ".1f")
         if summary.get("hyper_seconds"):
             seconds += f" ({summary['hyper_seconds']:.1f})"
         lines.append(
-            f"| {task} | {method} | {found} | {chosen} | {_learned_cell(summary)} | {_cell(summary['spurious'])} | "
+            f"| {task} | {method} | {found} | {wider} | {as_good} | {_learned_cell(summary)} | "
+            f"{_cell(summary['spurious'])} | "
             f"{_cell(summary['test_score'], '.3f')} {SCORE_LABELS.get(summary['score'], summary['score'])} | "
-            f"{_cell(summary.get('slope'))} | {seconds} |"
+            f"{baselines} | {_cell(summary.get('slope'))} | {seconds} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -374,5 +454,6 @@ def run(spec: dict, out: str | Path, jobs: int = 1, table_only: bool = False) ->
         slope = spec["tasks"][row["task"]].get("slope")
         row["slope"] = None if slope is None else response_slope_of(run_dir, slope)
     _spurious(rows, spec)
+    _against_baselines(rows, next((m for m, s in spec["methods"].items() if (s or {}).get("oracle")), None))
     result = {"study": spec["study"], "seeds": spec["seeds"], "runs": rows, "summary": _summaries(rows)}
     return grid.write_study(out, result, markdown(result), _heatmap)
