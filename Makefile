@@ -48,8 +48,9 @@ bench: install
 	$(BIN)/invlearn bench objectives --output bench-objectives.json
 
 # Which invariance do rotated digits have? The marginal likelihood and the held-out likelihood beside the published
-# objectives (AugNet, Augerino) and no augmentation, over 5 seeds of one identification task
-# (configs/identification-demo.yaml), in about 3 minutes on 2 CPU cores. Writes runs/demo/study/study.md (recovered in k of 5 seeds) and
+# objectives (AugNet, Augerino), no augmentation and the oracle (the true rotation, fixed), over 5 seeds of one
+# identification task
+# (configs/identification-demo.yaml), in about 4 minutes on 2 CPU cores. Writes runs/demo/study/study.md (recovered in k of 5 seeds) and
 # runs/demo/report.md (seed 0 of each method, with each candidate's range per epoch).
 DEMO_RUNS := runs/demo/study/mnist-mlp-rotate180
 
