@@ -54,6 +54,25 @@ class HyperStep:
             self._training_loss = weights_loss(self.model, output, moved, self.n_data)
         return self._training_loss
 
+    def stepped_weights(self, weights_loss: Callable[..., Tensor], step_size: float | None = None) -> dict[str, Tensor]:
+        """The trunk's trainable weights ``{name: tensor}`` after one step on :meth:`training_loss`, differentiable
+        in the ranges (through a double backward): the step the weights' :attr:`optimizer` would take now
+        (:func:`~invlearn.objectives.virtual_step`) or, with ``step_size``, a plain gradient step of that size.
+
+        Raises:
+            RuntimeError: no ``step_size`` and no optimizer to step as.
+        """
+        named = [(name, w) for name, w in self.model.trunk.named_parameters() if w.requires_grad]
+        names, weights = zip(*named, strict=True)
+        grads = torch.autograd.grad(self.training_loss(weights_loss), weights, create_graph=True)
+        if step_size is not None:
+            moved = [w - step_size * g for w, g in zip(weights, grads, strict=True)]
+        elif self.optimizer is None:
+            raise RuntimeError("a step as the weights' optimizer would take needs one: give HyperStep(optimizer=)")
+        else:
+            moved = virtual_step(self.optimizer, weights, grads)
+        return dict(zip(names, moved, strict=True))
+
 
 def virtual_step(
     optimizer: torch.optim.Optimizer, parameters: Sequence[Tensor], grads: Sequence[Tensor]

@@ -43,7 +43,6 @@ from torch import Tensor
 from invlearn._validation import check_choice, check_copies, check_count, check_positive
 from invlearn.objectives.base import checked_likelihood
 from invlearn.objectives.bilevel import BilevelObjective
-from invlearn.objectives.context import virtual_step
 from invlearn.objectives.likelihoods import Likelihood, at_each_noise, n_noises
 from invlearn.objectives.tolerance import Tolerance, paired_gap
 
@@ -196,15 +195,7 @@ class HeldOut(BilevelObjective):
     def _responded(self, step) -> dict[str, Tensor] | None:
         """The trunk's weights after its optimizer's step on the training batch, differentiable in the ranges
         (``None`` without ``response``)."""
-        if not self.response:
-            return None
-        if step.optimizer is None:
-            raise RuntimeError(
-                "HeldOut(response=True) steps as the weights' optimizer would: give HyperStep(optimizer=)"
-            )
-        names, weights = zip(*[(n, p) for n, p in step.model.trunk.named_parameters() if p.requires_grad], strict=True)
-        grads = torch.autograd.grad(step.training_loss(self.weights_loss), weights, create_graph=True)
-        return dict(zip(names, virtual_step(step.optimizer, weights, grads), strict=True))
+        return step.stepped_weights(self.weights_loss) if self.response else None
 
     def hyper_loss(self, step):
         if self.occam == "tolerance":

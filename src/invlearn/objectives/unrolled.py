@@ -7,7 +7,6 @@ import torch
 from invlearn._validation import check_positive
 from invlearn.objectives.base import checked_likelihood
 from invlearn.objectives.bilevel import BilevelObjective
-from invlearn.objectives.context import virtual_step
 from invlearn.objectives.likelihoods import Likelihood
 
 
@@ -56,17 +55,10 @@ class Unrolled(BilevelObjective):
 
     def hyper_loss(self, step):
         trunk = step.model.trunk
-        names, weights = zip(*[(n, p) for n, p in trunk.named_parameters() if p.requires_grad], strict=True)
-        grads = torch.autograd.grad(step.training_loss(self.weights_loss), weights, create_graph=True)
-        if self.step is not None:
-            moved = [w - self.step * g for w, g in zip(weights, grads, strict=True)]
-        elif step.optimizer is None:
-            raise RuntimeError("Unrolled(step=None) steps as the weights' optimizer would: give HyperStep(optimizer=)")
-        else:
-            moved = virtual_step(step.optimizer, weights, grads)
+        moved = step.stepped_weights(self.weights_loss, self.step)
         buffers = {name: b.clone() for name, b in trunk.named_buffers()}  # batch norm's stay untouched
         held_x, held_y = self.held_out_batch(step.x.device)
-        clean = torch.func.functional_call(trunk, {**dict(zip(names, moved, strict=True)), **buffers}, (held_x,))
+        clean = torch.func.functional_call(trunk, {**moved, **buffers}, (held_x,))
         return self.likelihood.loss(clean, held_y)
 
     def extra_repr(self) -> str:
