@@ -88,7 +88,7 @@ def test_a_truth_of_no_invariance_is_tabled_as_the_learned_range():
         "spurious": None, "score": "test_mae", "test_score": 0.25, "slope": 0.61, "seconds": 2.0,
     }  # fmt: skip
     result = {"study": "s", "seeds": [0, 1, 2], "summary": {"angles/marglik": summary}}
-    row = "| angles | marglik | 2/3 |  | 0.040 rad (truth 0) |  | 0.250 MAE | 0.61 | 2.0 |"
+    row = "| angles | marglik | 2/3 |  |  | 0.040 rad (truth 0) |  | 0.250 MAE |  |  | 0.61 | 2.0 |"
     assert row in identification.markdown(result)
 
 
