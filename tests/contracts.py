@@ -20,14 +20,13 @@ FAST_SCHEDULE = {"burn_in_epochs": 0, "every_n_steps": 1}
 
 def objective_of(family: str) -> str:
     """The objective a family's contract trains under: the reward where it takes it, else its first."""
-    takes = [name for name, cls in OBJECTIVES.items() if FAMILIES[family].accepts(name, cls)]
+    takes = [name for name in OBJECTIVES if FAMILIES[family].accepts(name)]
     return "reward" if "reward" in takes else takes[0]
 
 
 def family_of(objective: str) -> str:
     """The first family that learns an augmentation under ``objective``."""
-    cls = OBJECTIVES[objective]
-    return next(name for name, family in FAMILIES.items() if family.learns and family.accepts(objective, cls))
+    return next(name for name, family in FAMILIES.items() if family.learns and family.accepts(objective))
 
 
 def contract_config(family: str | None = None, objective: str | None = None, epochs: int = 2) -> dict:

@@ -72,7 +72,7 @@ def pairs() -> list[tuple[str, str, str, str]]:
     """``(family, what it is, objectives it trains under, data)`` of every registered family."""
     out = []
     for family in FAMILIES.values():
-        objectives = [name for name, cls in OBJECTIVES.items() if family.accepts(name, cls)]
+        objectives = [name for name in OBJECTIVES if family.accepts(name)]
         trains = ", ".join(objectives) if family.learns else "none (nothing to learn: the plain loss)"
         data = "images, signals, point sets" if family.modalities is None else ", ".join(family.modalities)
         data += "" if family.moves_targets else " (no segmentation)"

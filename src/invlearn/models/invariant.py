@@ -119,18 +119,17 @@ class InvariantModel(nn.Module):
             check_copies(copies, "copies")
             check_generator(generator)
         with trusted():
-            return self.augmentation.sample_copies(copies, x.shape[0], generator, x.device, tuple(x.shape[1:]))
+            return self._draw(x, copies, generator)
+
+    def _draw(self, x: Tensor, copies: int, generator: torch.Generator | None) -> Params:
+        return self.augmentation.sample_copies(copies, x.shape[0], generator, x.device, tuple(x.shape[1:]))
 
     def _augmented(
         self, x: Tensor, copies: int, generator: torch.Generator | None, draw: Params | None = None
     ) -> tuple[Tensor, Params]:
         """``(copies * B, ...)`` augmented copies of ``x``, copy-major, and the draw that made them (``draw``
         where given)."""
-        params = (
-            self.augmentation.sample_copies(copies, x.shape[0], generator, x.device, tuple(x.shape[1:]))
-            if draw is None
-            else draw
-        )
+        params = self._draw(x, copies, generator) if draw is None else draw
         repeated = x if copies == 1 else x.repeat(copies, *([1] * (x.ndim - 1)))
         return self.augmentation.apply_transform(repeated, params), params
 

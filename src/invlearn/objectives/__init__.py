@@ -49,11 +49,11 @@ from invlearn.objectives.unrolled import Unrolled
 
 __all__ = [
     "OBJECTIVES",
+    "BilevelObjective",
     "Categorical",
     "Gaussian",
     "HeldOut",
     "HyperStep",
-    "BilevelObjective",
     "Likelihood",
     "MarginalLikelihood",
     "Objective",

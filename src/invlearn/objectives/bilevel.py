@@ -29,7 +29,6 @@ class BilevelObjective(Objective):
         super().__init__()
         self.batch_size = check_count(batch_size, "batch_size")
         self._held_out: tuple[Tensor, Tensor] | None = None
-        self._groups: Tensor | None = None
         self._order = torch.Generator()
         self._queue: list[Tensor] = []
 
@@ -44,7 +43,6 @@ class BilevelObjective(Objective):
         if groups is not None and (not isinstance(groups, Tensor) or groups.shape != (len(inputs),)):
             raise ValueError(f"groups must be one group per held-out example ({len(inputs)},), got {groups!r:.80}")
         self._held_out = (inputs, targets)
-        self._groups = groups
         self._order.manual_seed(seed)
         self._queue = []
 

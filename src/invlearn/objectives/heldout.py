@@ -46,7 +46,7 @@ from invlearn.objectives.bilevel import BilevelObjective
 from invlearn.objectives.likelihoods import Likelihood, at_each_noise, n_noises
 from invlearn.objectives.tolerance import Tolerance, paired_gap
 
-#: ``occam``: the one-standard-error rule (the default), the earlier ``- spread * extent`` term, or none.
+#: ``occam``: the one-standard-error rule, the ``- spread * extent`` term (the default), or none.
 OCCAM_RULES = ("tolerance", "spread", "none")
 
 
@@ -113,8 +113,8 @@ class HeldOut(BilevelObjective):
 
     Raises:
         ValueError: a fraction outside ``(0, 1)``, a count below 1 (``burn_in_epochs`` below 0), an unknown
-            ``occam`` rule, a learning rate that
-            is not a finite number above 0.
+            ``occam`` rule, a learning rate that is not a finite number above 0.
+        TypeError: a ``response`` that is not a bool, a ``group`` that is not a string or ``None``.
     """
 
     config_defaults = {"batch_size": "trainer.batch_size"}

@@ -76,9 +76,10 @@ class Tolerance:
         better (or where none was seen), and the dual variable moves by the clipped violation; returns it."""
         if self.best is None or gap < 0:
             self.best = _ranges(model)
-        violation = 0.0 if se == 0 else max(-1.0, min(1.0, (gap - se) / se))
-        if gap < 0:
+        if gap < 0:  # better than the best: the constraint holds with all its margin
             violation = -1.0
+        else:
+            violation = 0.0 if se == 0 else max(-1.0, min(1.0, (gap - se) / se))
         self.dual = max(0.0, self.dual + self.dual_lr * violation)
         return self.dual
 

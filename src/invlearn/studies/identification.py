@@ -101,7 +101,8 @@ def load(path: str | Path, spec: dict) -> dict:
         base = path.parent / task_spec["base"]
         task_sets = grid.overrides(task_spec.get("set"), f"tasks.{task}.set")
         try:
-            modality = registry.get(configs.load(base, task_sets + common)["data"]["name"]).modality
+            data = configs.load(base, task_sets + common)["data"]
+            modality = registry.get(data["name"]).modality
         except ConfigError as error:
             raise ConfigError(f"tasks.{task}: {error}") from None
         slope = task_spec.get("slope")
@@ -127,7 +128,7 @@ def load(path: str | Path, spec: dict) -> dict:
                 raise ConfigError(f"methods.{method}.oracle: must be true or false, got {method_spec['oracle']!r}")
             if method_spec.get("modality") not in (None, modality) or method not in applies:
                 continue  # this method does not apply to this task's data
-            oracle = _oracle_sets(base, task_sets + common) if method_spec.get("oracle") else []
+            oracle = _oracle_sets(data) if method_spec.get("oracle") else []
             if oracle is None:
                 continue  # nothing to apply: no known transformation, or one the targets move with
             method_sets = method_spec.get("set")
@@ -147,11 +148,10 @@ def load(path: str | Path, spec: dict) -> dict:
     return {**spec, "runs": runs}
 
 
-def _oracle_sets(base: Path, sets: list[str]) -> list[str] | None:
-    """The overrides that make a task's oracle: its data's known transformation at its true range, fixed (one
-    AugNet layer per part of it, so a shift's x and y both apply); ``None`` where the data know none, the truth is
-    no invariance, or the targets move with the input."""
-    data = configs.load(base, sets)["data"]
+def _oracle_sets(data: dict) -> list[str] | None:
+    """The overrides that make the oracle of a task whose resolved config's ``data`` section is ``data``: its known
+    transformation at its true range, fixed (one AugNet layer per part of it, so a shift's x and y both apply);
+    ``None`` where the data know none, the truth is no invariance, or the targets move with the input."""
     facts = registry.get(data["name"])
     truth = registry.truth(data["name"], data["transform"], data["transform_range"])
     if truth is None or truth.half_range == 0 or facts.task in EQUIVARIANT_TASKS:

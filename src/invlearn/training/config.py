@@ -219,7 +219,7 @@ def validate(raw: Any) -> dict:
         raise ConfigError("optim.nesterov: needs optim.algorithm sgd with a momentum > 0")
     model = config["model"]
     _check_trunk(model["trunk"])
-    check_family_keys(model, data["name"], OBJECTIVES[model["objective"]])
+    check_family_keys(model, data["name"])
     _check_generators(model)
     for name, cls in OBJECTIVES.items():  # every section resolved, as a run directory records them
         section = config[objective_section_name(name)]

@@ -29,6 +29,7 @@ from invlearn.families import (
     UniformLieAffine,
 )
 from invlearn.models import Augerino, AugNet, Independent, InvariantModel
+from invlearn.objectives import OBJECTIVES
 from invlearn.training.schema import (
     INT,
     REAL,
@@ -83,12 +84,13 @@ class Family:
     moves_targets: bool = True
     example: Mapping[str, Any] = field(default_factory=dict)
 
-    def accepts(self, objective: str, cls: type) -> bool:
-        """Whether it trains under the objective ``objective`` (its registry name) of class ``cls``."""
+    def accepts(self, objective: str) -> bool:
+        """Whether it trains under the registered objective ``objective``."""
         if not self.learns:
             return objective == "reward"
         allowed_here = self.objectives is None or objective in self.objectives
-        return allowed_here and (cls.families is None or self.name in cls.families)
+        families = OBJECTIVES[objective].families
+        return allowed_here and (families is None or self.name in families)
 
 
 def create_augmentation(entry: Mapping, sfreq: float | None) -> augmentations.Augmentation:
@@ -387,10 +389,10 @@ def _listed(names: list[str]) -> str:
     return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
 
 
-def check_family_keys(model: dict, data_name: str, objective_class: type) -> None:
+def check_family_keys(model: dict, data_name: str) -> None:
     """Check ``model`` (a config's ``model`` section, its scalar keys already checked) against its family: the kind
     of data, the family's own structured keys (normalised in place), no structured key of another family, the task
-    and the objective (``model.objective``, of class ``objective_class``)."""
+    and the objective (``model.objective``)."""
     family, objective = FAMILIES[model["method"]], model["objective"]
     facts = DATA_SETS[data_name]
     if family.modalities is not None and facts.modality not in family.modalities:
@@ -402,14 +404,13 @@ def check_family_keys(model: dict, data_name: str, objective_class: type) -> Non
             raise ConfigError(f"{key}: only used by methods {_listed(owners)}, not {family.name!r}")
     if family.check is not None:
         family.check(model, data_name)
-    if not family.accepts(objective, objective_class):
+    if not family.accepts(objective):
         if not family.learns:
             raise ConfigError(f"model.objective: {objective} learns an augmentation; method {family.name!r} has none")
         if family.objectives is not None and objective not in family.objectives:
             raise ConfigError(f"model.objective: method {family.name!r} trains under {_listed(family.objectives)} only")
-        raise ConfigError(
-            f"model.objective: {objective} trains methods {_listed(objective_class.families)} only, not {family.name!r}"
-        )
+        trains = _listed(OBJECTIVES[objective].families)
+        raise ConfigError(f"model.objective: {objective} trains methods {trains} only, not {family.name!r}")
     if facts.task in EQUIVARIANT_TASKS and not family.moves_targets:
         movers = ", ".join(f.name for f in FAMILIES.values() if f.moves_targets)
         raise ConfigError(
