@@ -321,6 +321,16 @@ def _interrupted(args: argparse.Namespace, argv: list[str], error: KeyboardInter
     return "interrupted"
 
 
+#: The most characters of an error message printed: messages bound the values they quote
+#: (:func:`invlearn._validation.shown`); this bounds what any message can print, whatever it quotes.
+MAX_MESSAGE = 2000
+
+
+def _bounded(error: Exception) -> str:
+    message = str(error)
+    return message if len(message) <= MAX_MESSAGE else f"{message[:MAX_MESSAGE]}... ({len(message):,} characters)"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one ``invlearn`` command: ``argv`` as on the command line (default: ``sys.argv[1:]``); returns the exit
     code (0 done, 1 a run that failed, 2 bad arguments, configs or files, 130 interrupted; see the module)."""
@@ -332,15 +342,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\ninvlearn: {_interrupted(args, argv, error)}", file=sys.stderr)
         return 130
     except UsageError as error:
-        print(f"invlearn: error: {error}", file=sys.stderr)
+        print(f"invlearn: error: {_bounded(error)}", file=sys.stderr)
         return 2
     except Failure as error:
-        print(f"invlearn: failed: {error}", file=sys.stderr)
+        print(f"invlearn: failed: {_bounded(error)}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # the reader of stdout went away (`invlearn eval RUN | head`): nothing to report
         sys.stderr.close()
         return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -54,7 +54,7 @@ def test_ctrl_c_stops_every_worker_and_says_how_to_resume(tmp_path, whole_group,
     study, out = _long_study(tmp_path), tmp_path / "out"
     args = ["study", str(study), "--out", str(out), "--jobs", "2"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "invlearn.cli", *args],
+        [sys.executable, "-m", "invlearn", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -20,7 +20,7 @@ from invlearn.training.rundir import write_atomic
 from tests.training.test_runs import AUGNET, TINY
 
 SETS = sum([["--set", item] for item in TINY if not item.startswith("trainer.progress_bar")], [])
-COMMAND = [sys.executable, "-m", "invlearn.cli"]
+COMMAND = [sys.executable, "-m", "invlearn"]
 
 
 def run_cli(args: list[str]) -> subprocess.CompletedProcess:

@@ -189,8 +189,13 @@ def test_cli_refuses_to_overwrite_a_run(tmp_path, capsys):
     assert "already holds a run" in capsys.readouterr().err
 
 
+def test_python_m_invlearn_is_the_command():
+    done = subprocess.run([sys.executable, "-m", "invlearn", "--help"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.startswith("usage: invlearn ")
+
+
 def test_cli_train_subprocess(tmp_path):
-    args = [sys.executable, "-m", "invlearn.cli", "train", str(AUGNET), "--out", str(tmp_path / "r")]
+    args = [sys.executable, "-m", "invlearn", "train", str(AUGNET), "--out", str(tmp_path / "r")]
     for item in TINY + ["trainer.epochs=1"]:
         args += ["--set", item]
     done = subprocess.run(args, capture_output=True, text=True, timeout=300)
@@ -238,7 +243,7 @@ def test_two_cpu_processes_with_ddp(tmp_path):
     the run directory. (Which candidate AugNet's sharp softmax picks on this tiny task depends on small early
     differences, such as batch-norm statistics over 8 examples per process instead of 16, so the learned
     magnitudes are not compared with a one-process run here.)"""
-    args = [sys.executable, "-m", "invlearn.cli", "train", str(AUGNET), "--out", str(tmp_path / "ddp")]
+    args = [sys.executable, "-m", "invlearn", "train", str(AUGNET), "--out", str(tmp_path / "ddp")]
     for item in TINY + ["trainer.batch_size=8", "trainer.devices=2", "trainer.strategy=ddp"]:
         args += ["--set", item]
     done = subprocess.run(args, capture_output=True, text=True, timeout=600)
@@ -294,7 +299,7 @@ HELDOUT = [
 def test_two_cpu_processes_learn_one_held_out_range(tmp_path):
     """The held-out objective under DDP: both processes hold the same examples out and take the mean of their
     hyper-gradients, so they keep one range; rank 0 writes what it kept from the weights."""
-    args = [sys.executable, "-m", "invlearn.cli", "train", str(AUGNET), "--out", str(tmp_path / "ddp")]
+    args = [sys.executable, "-m", "invlearn", "train", str(AUGNET), "--out", str(tmp_path / "ddp")]
     for item in TINY + HELDOUT + ["trainer.batch_size=8", "trainer.devices=2", "trainer.strategy=ddp"]:
         args += ["--set", item]
     done = subprocess.run(args, capture_output=True, text=True, timeout=600)
