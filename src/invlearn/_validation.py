@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextvars
 import math
+import reprlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -36,6 +37,20 @@ def trusted() -> Iterator[None]:
 def checking() -> bool:
     """True at a public boundary (outside :func:`trusted`), where arguments must be checked."""
     return not _TRUSTED.get()
+
+
+_SHOWN = reprlib.Repr()
+_SHOWN.maxlevel, _SHOWN.maxstring, _SHOWN.maxother, _SHOWN.maxlong = 2, 80, 80, 40
+_SHOWN.maxtuple = _SHOWN.maxlist = _SHOWN.maxdict = _SHOWN.maxset = 6
+_SHOWN_CHARACTERS = 240
+
+
+def shown(value: object) -> str:
+    """``repr(value)`` bounded for a message: at most 6 items of a container, 2 levels deep, 80 characters of a
+    string, 240 in all (``...`` marks what was left out), so a message that quotes a user's value stays one short
+    line however large the value, or however its aliases nest in YAML."""
+    text = _SHOWN.repr(value)
+    return text if len(text) <= _SHOWN_CHARACTERS else text[: _SHOWN_CHARACTERS - 3] + "..."
 
 
 def check_tensor(value: object, name: str) -> Tensor:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from invlearn._validation import MAX_COPIES
+from invlearn._validation import MAX_COPIES, shown
 from invlearn.data.registry import DATA_SETS, KNOWN_TRANSFORMS
 from invlearn.models.invariant import N_COPIES_EVAL
 from invlearn.models.registry import TRUNKS, available_trunks
@@ -61,7 +61,7 @@ def check_name(v) -> str | None:
     """``None`` if ``v`` is a safe folder name (:data:`SAFE_NAME`), else the problem."""
     if isinstance(v, str) and SAFE_NAME.fullmatch(v) and len(v) <= 128:
         return None
-    return f"must be a plain folder name (letters, digits, '.', '_', '-'; no '/', no leading '.'), got {v!r}"
+    return f"must be a plain folder name (letters, digits, '.', '_', '-'; no '/', no leading '.'), got {shown(v)}"
 
 
 def _objective_sections() -> dict[str, dict]:
@@ -157,14 +157,14 @@ def _check_trunk(trunk: Any) -> None:
     """The trunk is registered and every argument the config gives is one its constructor takes, of the type of
     its default (other values are checked when the trunk is built, before a run writes anything)."""
     if not isinstance(trunk, Mapping) or trunk.get("name") not in available_trunks():
-        raise ConfigError(f"model.trunk: must be a mapping with 'name' in {available_trunks()}, got {trunk!r}")
+        raise ConfigError(f"model.trunk: must be a mapping with 'name' in {available_trunks()}, got {shown(trunk)}")
     parameters = inspect.signature(TRUNKS[trunk["name"]]).parameters
     for key, value in trunk.items():
         if key == "name":
             continue
         if key not in parameters:
             takes = ", ".join(sorted(parameters))
-            raise ConfigError(f"model.trunk.{key}: not an argument of trunk {trunk['name']!r} (it takes: {takes})")
+            raise ConfigError(f"model.trunk.{key}: not an argument of trunk {shown(trunk['name'])} (it takes: {takes})")
         default = parameters[key].default
         kind = type(default) if isinstance(default, (bool, int, float, str)) else None
         if kind is not None:
@@ -213,7 +213,7 @@ def validate(raw: Any) -> dict:
         raise ConfigError("data.transform_range: set data.transform too (rotate, translate or scale)")
     if data["transform"] != "none" and not facts.transformable:
         transformable = sorted(name for name, d in DATA_SETS.items() if d.transformable)
-        raise ConfigError(f"data.transform: only for {', '.join(transformable)}, not {facts.name!r}")
+        raise ConfigError(f"data.transform: only for {', '.join(transformable)}, not {shown(facts.name)}")
     optim = config["optim"]
     if optim["nesterov"] and (optim["algorithm"] != "sgd" or optim["momentum"] == 0):
         raise ConfigError("optim.nesterov: needs optim.algorithm sgd with a momentum > 0")
@@ -248,7 +248,10 @@ def _yaml_loader():
                 key = self.construct_object(key_node, deep=True)
                 if isinstance(key, (str, int, float, bool)) and key in seen:
                     raise yaml.constructor.ConstructorError(
-                        "while reading a mapping", node.start_mark, f"found the key {key!r} twice", key_node.start_mark
+                        "while reading a mapping",
+                        node.start_mark,
+                        f"found the key {shown(key)} twice",
+                        key_node.start_mark,
                     )
                 seen.add(key)
             return super().construct_mapping(node, deep)
@@ -262,9 +265,29 @@ def parse_yaml(text: str, source: str) -> Any:
     import yaml
 
     try:
-        return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 (a SafeLoader subclass)
+        value = yaml.load(text, Loader=_yaml_loader())  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as error:
         raise ConfigError(f"{source}: not valid YAML ({' '.join(str(error).split())})") from None
+    if _expanded_size(value, {}) > MAX_YAML_VALUES:
+        raise ConfigError(f"{source}: expands to more than {MAX_YAML_VALUES:,} values (aliases nested in aliases?)")
+    return value
+
+
+#: The most values a YAML document may hold once its aliases are expanded: a config is a few hundred; a few hundred
+#: bytes of aliases nested in aliases expand to billions, which any later copy, print or JSON of it would pay for.
+MAX_YAML_VALUES = 100_000
+
+
+def _expanded_size(value: Any, sizes: dict[int, int]) -> int:
+    """How many values ``value`` holds with every shared part counted each time it appears (what an alias
+    expands to); each distinct container is measured once, so this is fast however large the expansion."""
+    if not isinstance(value, (dict, list)):
+        return 1
+    if id(value) not in sizes:
+        sizes[id(value)] = 0  # a container inside itself (a recursive alias) counts once
+        items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+        sizes[id(value)] = 1 + sum(min(_expanded_size(item, sizes), MAX_YAML_VALUES + 1) for item in items)
+    return sizes[id(value)]
 
 
 def read_yaml_file(path: str | Path) -> Any:
@@ -283,11 +306,11 @@ def read_yaml_file(path: str | Path) -> Any:
 def parse_override(text: str) -> tuple[list[str], Any]:
     """``"a.b=value"`` into (``["a", "b"]``, the value parsed as YAML)."""
     if "=" not in text:
-        raise ConfigError(f"--set {text!r}: expected key=value")
+        raise ConfigError(f"--set {shown(text)}: expected key=value")
     key, value = text.split("=", 1)
     path = key.strip().split(".")
     if not all(path):
-        raise ConfigError(f"--set {text!r}: empty key")
+        raise ConfigError(f"--set {shown(text)}: empty key")
     return path, parse_yaml(value, f"--set {key}")
 
 

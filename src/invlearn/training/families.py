@@ -17,6 +17,7 @@ from typing import Any
 from torch import nn
 
 from invlearn import augmentations
+from invlearn._validation import shown
 from invlearn.data.registry import DATA_SETS
 from invlearn.families import (
     AugmentationLayer,
@@ -104,16 +105,18 @@ def create_augmentation(entry: Mapping, sfreq: float | None) -> augmentations.Au
 
 def _check_augmentation(entry: Any, path: str, data_name: str) -> dict:
     if not isinstance(entry, Mapping) or "name" not in entry:
-        raise ConfigError(f"{path}: must be a mapping with a 'name' key, got {entry!r}")
+        raise ConfigError(f"{path}: must be a mapping with a 'name' key, got {shown(entry)}")
     name = entry["name"]
     if name not in augmentations.available():
-        raise ConfigError(f"{path}.name: unknown augmentation {name!r}")
+        raise ConfigError(f"{path}.name: unknown augmentation {shown(name)}")
     modality = DATA_SETS[data_name].modality
     cls = augmentations.get(name)
     if cls.modality != modality:
         article = "an" if cls.modality == "image" else "a"
         holds = {"image": "images", "signal": "signals", "points": "point sets"}[modality]
-        raise ConfigError(f"{path}.name: {name!r} is {article} {cls.modality} augmentation; {data_name} holds {holds}")
+        raise ConfigError(
+            f"{path}.name: {shown(name)} is {article} {cls.modality} augmentation; {data_name} holds {holds}"
+        )
     try:
         create_augmentation(entry, DATA_SETS[data_name].sfreq)
     except (TypeError, ValueError) as error:
@@ -129,7 +132,7 @@ def check_augmentation_list(entries: Any, path: str, data_name: str) -> list[dic
     names = [entry["name"] for entry in checked]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
-        raise ConfigError(f"{path}: repeats {repeated[0]!r}; each augmentation appears once")
+        raise ConfigError(f"{path}: repeats {shown(repeated[0])}; each augmentation appears once")
     return checked
 
 
@@ -246,7 +249,7 @@ def _dada(config: dict, data, trunk: nn.Module) -> InvariantModel:
 def _check_layers(model: dict, data_name: str) -> None:
     layers = model["layers"]
     if not isinstance(layers, list) or not layers:
-        raise ConfigError(f"model.layers: method {model['method']!r} needs a non-empty list of layers")
+        raise ConfigError(f"model.layers: method {shown(model['method'])} needs a non-empty list of layers")
     model["layers"] = [check_augmentation_list(layer, f"model.layers.{i}", data_name) for i, layer in enumerate(layers)]
 
 
@@ -262,7 +265,9 @@ def _check_policy(model: dict, data_name: str) -> None:
     if method == "dada" and (spec is None or isinstance(spec, Mapping)):  # its settings, all with defaults
         spec = {"name": "dada", **(spec or {})}
     if not isinstance(spec, Mapping) or spec.get("name") not in names:
-        raise ConfigError(f"model.policy: method {method!r} needs a mapping with 'name' in {names}, got {spec!r}")
+        raise ConfigError(
+            f"model.policy: method {shown(method)} needs a mapping with 'name' in {names}, got {shown(spec)}"
+        )
     rest = {key: value for key, value in spec.items() if key != "name"}
     model["policy"] = {"name": spec["name"], **check_section(POLICY_SCHEMAS[spec["name"]], rest, "model.policy")}
     for key in ("probabilities", "magnitudes"):  # a sub-policies' tables: 0.5 each where not given

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from invlearn._validation import shown
 from invlearn.objectives import OBJECTIVES, Objective
 
 
@@ -70,7 +71,7 @@ def unit_interval(v):
 
 def one_of(*choices):
     """A check of a :class:`Field` that accepts only ``choices``."""
-    return lambda v: None if v in choices else f"must be one of {list(choices)}, got {v!r}"
+    return lambda v: None if v in choices else f"must be one of {list(choices)}, got {shown(v)}"
 
 
 def _type_name(kind) -> str:
@@ -87,11 +88,11 @@ def check_field(field: Field, value: Any, path: str) -> Any:
         raise ConfigError(f"{path}: must be {_type_name(field.kind)}, got null")
     kinds = field.kind if isinstance(field.kind, tuple) else (field.kind,)
     if isinstance(value, bool) and bool not in kinds:
-        raise ConfigError(f"{path}: must be {_type_name(field.kind)}, got {value!r}")
+        raise ConfigError(f"{path}: must be {_type_name(field.kind)}, got {shown(value)}")
     if not isinstance(value, kinds):
-        raise ConfigError(f"{path}: must be {_type_name(field.kind)}, got {value!r}")
+        raise ConfigError(f"{path}: must be {_type_name(field.kind)}, got {shown(value)}")
     if isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(f"{path}: must be finite, got {value!r}")
+        raise ConfigError(f"{path}: must be finite, got {shown(value)}")
     problem = field.check(value) if field.check else None
     if problem:
         raise ConfigError(f"{path}: {problem}")
@@ -189,7 +190,7 @@ def objective_section(cls: type[Objective]) -> dict[str, Field]:
             nullable, default = True, None
             doc = f"{doc} Default: {cls.config_defaults[name]}.".strip()
         if not doc:
-            raise TypeError(f"{cls.__name__}: document the argument {name!r} in the class docstring's Args")
+            raise TypeError(f"{cls.__name__}: document the argument {shown(name)} in the class docstring's Args")
         check = _constructor_check(cls, name)
         section[name] = Field(kind, default, lambda v, check=check: None if v is None else check(v), nullable, doc)
     return section
