@@ -89,6 +89,27 @@ def test_config_values_that_cannot_run(workdir, capsys, override, message):
     assert message in refuse(capsys, args, workdir)  # without --out: the default runs/<experiment> is not created
 
 
+def test_nested_aliases_are_refused_before_anything_expands_them(workdir, capsys):
+    lines = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for name, previous in zip("bcdefghi", "abcdefgh"):
+        lines.append(f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]")  # 9 ** 9 strings in a few hundred bytes
+    (workdir / "bomb.yaml").write_text("\n".join([*lines, "data: {name: *i}"]))
+    line = refuse(capsys, ["train", str(workdir / "bomb.yaml"), "--out", str(workdir / "run")], workdir)
+    assert "bomb.yaml: expands to more than 100,000 values" in line and len(line) < 200
+    inline = "[&a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"  # the same in one --set value
+    for name, previous in zip("bcdefghi", "abcdefgh"):
+        inline += f", &{name} [{', '.join([f'*{previous}'] * 9)}]"
+    line = refuse(capsys, ["train", str(AUGNET), *SETS, "--set", f"data.name={inline}]"], workdir)
+    assert "--set data.name: expands to more than 100,000 values" in line
+
+
+def test_a_message_quotes_a_large_value_in_a_bounded_line(workdir, capsys):
+    huge = "[" + ", ".join(str(i) for i in range(20_000)) + "]"
+    line = refuse(capsys, ["train", str(AUGNET), *SETS, "--set", f"model.trunk.width={huge}"], workdir)
+    assert line.startswith("invlearn: error: model.trunk.width: must be an integer, got [0, 1, 2, 3, 4, 5, ...]")
+    assert len(line) < 200
+
+
 def test_a_gpu_where_there_is_none(workdir, capsys):
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
@@ -144,6 +165,41 @@ def test_resume_refuses_a_bad_checkpoint(finished, workdir, capsys, kind):
     assert message in said and "weights_only" not in said  # no advice to switch the safety off
     assert message in refuse(capsys, ["eval", str(run)], workdir)
     assert not marker.exists()
+
+
+def _weight(checkpoint):
+    return next(name for name, value in checkpoint["state_dict"].items() if value.ndim == 2)
+
+
+SPOILED = {
+    "mis-shaped weights": (lambda c: c["state_dict"].__setitem__(_weight(c), torch.zeros(3, 3)), "is (3, 3)"),
+    "missing weights": (lambda c: c["state_dict"].pop(_weight(c)), "state_dict: no weights for"),
+    "foreign weights": (lambda c: c["state_dict"].__setitem__("model.extra", torch.zeros(1)), "is not a weight of"),
+    "no generators": (lambda c: c["invlearn"].pop("generators"), "invlearn.generators: missing"),
+    "generators of text": (lambda c: c["invlearn"].__setitem__("generators", "abc"), "invlearn.generators: missing"),
+    "history a number": (lambda c: c["invlearn"].__setitem__("history", 5), "invlearn.history: missing or of the"),
+    "epoch a string": (lambda c: c.__setitem__("epoch", "x"), "epoch: missing or of the wrong type"),
+    "no loops": (lambda c: c.pop("loops"), "loops: missing or of the wrong type"),
+    "another optimizer": (
+        lambda c: c.__setitem__("optimizer_states", [{"state": {}, "param_groups": []}]),
+        "optimizer_states: not the state of this run's optimizer",
+    ),
+}
+
+
+@pytest.mark.parametrize("spoil", sorted(SPOILED))
+def test_resume_refuses_a_safe_checkpoint_that_holds_a_wrong_state(finished, workdir, capsys, spoil):
+    run = workdir / "copy"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "config.yaml").write_text((finished / "config.yaml").read_text())  # interrupted: no metrics.json
+    checkpoint = torch.load(finished / "checkpoints" / "last.ckpt", weights_only=True)
+    change, message = SPOILED[spoil]
+    change(checkpoint)
+    torch.save(checkpoint, run / "checkpoints" / "last.ckpt")
+    said = refuse(capsys, ["train", "--resume", str(run)], workdir)
+    assert "cannot resume this run from it" in said and message in said
+    if spoil in ("mis-shaped weights", "missing weights"):  # eval names the weight too
+        assert "does not match the run's model (" in refuse(capsys, ["eval", str(run)], workdir)
 
 
 def test_report_leaves_files_it_did_not_write(finished, workdir, capsys):

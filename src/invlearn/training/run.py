@@ -179,7 +179,11 @@ def _prepare(config: dict, out: Path, resume: bool):
     learner = _checked_learner(config, data)
     data = _hold_out(data, learner.objective, config["seed"], objective_section_name(config["model"]["objective"]))
     score = evaluation.SCORES[data.task](data.n_classes)
-    return data, InvarianceTask(config, learner, data.train.inputs, score, len(data.train.inputs))
+    task = InvarianceTask(config, learner, data.train.inputs, score, len(data.train.inputs))
+    problem = task.checkpoint_problem(read_checkpoint(out)) if resume else None
+    if problem:
+        raise ConfigError(f"{out / CHECKPOINT}: cannot resume this run from it ({problem})")
+    return data, task
 
 
 def _hold_out(data, objective, seed: int, section: str):
@@ -389,7 +393,8 @@ def load_trained(run_dir: str | Path, n_copies: int | None = None):
     try:
         model.load_state_dict(state)
     except RuntimeError as error:
-        reason = str(error).splitlines()[0]
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        reason = (lines[1] if len(lines) > 1 else lines[0])[:300]  # the first missing or mis-shaped weight
         raise ConfigError(f"{run / CHECKPOINT}: does not match the run's model ({reason})") from None
     if n_copies is not None:
         model.n_copies_eval = n_copies

@@ -17,6 +17,7 @@ import lightning as L
 import torch
 from torch import Tensor
 
+from invlearn._validation import shown
 from invlearn.objectives.context import HyperStep
 from invlearn.training import seeds
 from invlearn.training.build import Learner
@@ -31,6 +32,30 @@ class Diverged(RuntimeError):
     def __init__(self, message: str, step: int) -> None:
         super().__init__(message)
         self.step = step
+
+
+def _state_problem(saved: object, expected: object) -> str | None:
+    """How a checkpoint's entry differs from this model's: a tensor's shape, or an extra state's type and keys."""
+    if isinstance(expected, Tensor):
+        if isinstance(saved, Tensor) and saved.shape == expected.shape:
+            return None
+        got = tuple(saved.shape) if isinstance(saved, Tensor) else type(saved).__name__
+        return f"is {got}, this run's model has {tuple(expected.shape)}"
+    if type(saved) is not type(expected) or (isinstance(expected, dict) and set(saved) != set(expected)):
+        return f"is not the {type(expected).__name__} this run's model keeps there"
+    return None
+
+
+def _group_sizes(optimizer_states: list) -> list[int] | None:
+    """The number of parameters in each group of a checkpoint's one optimizer state, ``None`` if malformed."""
+    if len(optimizer_states) != 1 or not isinstance(optimizer_states[0], dict):
+        return None
+    groups = optimizer_states[0].get("param_groups")
+    if not isinstance(groups, list) or not all(
+        isinstance(g, dict) and isinstance(g.get("params"), list) for g in groups
+    ):
+        return None
+    return [len(group["params"]) for group in groups]
 
 
 class InvarianceTask(L.LightningModule):
@@ -209,13 +234,7 @@ class InvarianceTask(L.LightningModule):
         decoupled decay instead of Adam's L2 term. ``optim.schedule: cosine`` anneals every group's learning
         rate to 0 over ``trainer.epochs``, one step per batch."""
         optim = self.config["optim"]
-        apart = [] if self.objective.augmentation_with_weights else self.objective.hyper_parameters(self.model)
-        excluded = {id(p) for p in [*self.model.trunk.parameters(), *apart]}
-        others = [p for p in self.model.parameters() if id(p) not in excluded and p.requires_grad]
-        groups = [{"params": list(self.model.trunk.parameters()), "weight_decay": optim["weight_decay"]}]
-        if others:
-            decay = optim["weight_decay"] if optim["decay_augmentation"] else 0.0
-            groups.append({"params": others, "weight_decay": decay})
+        groups = self._parameter_groups()
         if optim["algorithm"] == "sgd":
             optimizer = torch.optim.SGD(groups, lr=optim["lr"], momentum=optim["momentum"], nesterov=optim["nesterov"])
         else:
@@ -226,6 +245,54 @@ class InvarianceTask(L.LightningModule):
         total = self.trainer.estimated_stepping_batches  # epochs x batches per epoch, this process's share
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=int(total))
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+
+    def _parameter_groups(self) -> list[dict]:
+        """The weights' optimiser groups: the trunk, and the rest of the model that trains with it (if any)."""
+        optim = self.config["optim"]
+        apart = [] if self.objective.augmentation_with_weights else self.objective.hyper_parameters(self.model)
+        excluded = {id(p) for p in [*self.model.trunk.parameters(), *apart]}
+        others = [p for p in self.model.parameters() if id(p) not in excluded and p.requires_grad]
+        groups = [{"params": list(self.model.trunk.parameters()), "weight_decay": optim["weight_decay"]}]
+        if others:
+            decay = optim["weight_decay"] if optim["decay_augmentation"] else 0.0
+            groups.append({"params": others, "weight_decay": decay})
+        return groups
+
+    def checkpoint_problem(self, checkpoint: dict) -> str | None:
+        """What keeps ``checkpoint`` (a safely loaded Lightning checkpoint) from resuming this task, or ``None``:
+        a counter, the loops' or the optimiser's state missing or of the wrong type, weights missing, unexpected or
+        mis-shaped, or invlearn's own state (generators, history) not as :meth:`on_save_checkpoint` writes it."""
+        for key, kinds in [("epoch", int), ("global_step", int), ("loops", dict), ("optimizer_states", list)]:
+            if not isinstance(checkpoint.get(key), kinds) or isinstance(checkpoint.get(key), bool):
+                return f"{key}: missing or of the wrong type"
+        weights, expected = checkpoint["state_dict"], self.state_dict()
+        if not isinstance(weights, dict):
+            return "state_dict: not a mapping of names to tensors"
+        for name in sorted(set(expected) | set(weights), key=str):
+            if name not in weights:
+                return f"state_dict: no weights for {name}"
+            if name not in expected:
+                return f"state_dict: {shown(name)} is not a weight of this run's model"
+            problem = _state_problem(weights[name], expected[name])
+            if problem:
+                return f"state_dict: {name} {problem}"
+        sizes = [len(group["params"]) for group in self._parameter_groups()]
+        if _group_sizes(checkpoint["optimizer_states"]) != sizes:
+            return f"optimizer_states: not the state of this run's optimizer (groups of {sizes} parameters)"
+        own = checkpoint["invlearn"]
+        if not isinstance(own, dict):
+            return "invlearn: not a mapping"
+        generators = own.get("generators")
+        if not isinstance(generators, Tensor) or generators.dtype != torch.uint8 or generators.ndim != 2:
+            return "invlearn.generators: missing or not the generators' states (a 2-D uint8 tensor)"
+        for key, kinds in [("history", list), ("epoch_losses", list), ("epoch_hyper_seconds", (int, float))]:
+            if not isinstance(own.get(key), kinds):
+                return f"invlearn.{key}: missing or of the wrong type"
+        if not all(isinstance(entry, dict) for entry in own["history"]):
+            return "invlearn.history: not a list of per-epoch records"
+        if own.get("hyper_optimizer") is not None and not isinstance(own["hyper_optimizer"], dict):
+            return "invlearn.hyper_optimizer: not an optimizer's state"
+        return None
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         # called on every process (Lightning's save is collective), so every rank's generator is kept
