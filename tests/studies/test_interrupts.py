@@ -78,6 +78,28 @@ def test_ctrl_c_stops_every_worker_and_says_how_to_resume(tmp_path, whole_group,
     assert not list(out.rglob("metrics.json"))  # nothing was reported as finished
 
 
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads worker processes from /proc")
+def test_kill_9_of_a_study_leaves_no_worker_training(tmp_path):
+    study, out = _long_study(tmp_path), tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "invlearn", "study", str(study), "--out", str(out), "--jobs", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while len(list(out.glob("*/*/seed*/checkpoints/last.ckpt"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    workers = _children(process.pid)
+    assert workers, "the study started no worker processes"
+    process.kill()  # SIGKILL: the study cannot stop its workers itself
+    process.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while [pid for pid in workers if _alive(pid)] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in workers if _alive(pid)], "a worker outlived the study killed with SIGKILL"
+    assert not list(out.rglob("metrics.json"))
+
+
 def test_a_failing_run_stops_the_other_workers(tmp_path):
     from invlearn.studies import grid
     from invlearn.training import config

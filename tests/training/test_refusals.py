@@ -91,13 +91,13 @@ def test_config_values_that_cannot_run(workdir, capsys, override, message):
 
 def test_nested_aliases_are_refused_before_anything_expands_them(workdir, capsys):
     lines = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
-    for name, previous in zip("bcdefghi", "abcdefgh"):
+    for name, previous in zip("bcdefghi", "abcdefgh", strict=True):
         lines.append(f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]")  # 9 ** 9 strings in a few hundred bytes
     (workdir / "bomb.yaml").write_text("\n".join([*lines, "data: {name: *i}"]))
     line = refuse(capsys, ["train", str(workdir / "bomb.yaml"), "--out", str(workdir / "run")], workdir)
     assert "bomb.yaml: expands to more than 100,000 values" in line and len(line) < 200
     inline = "[&a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"  # the same in one --set value
-    for name, previous in zip("bcdefghi", "abcdefgh"):
+    for name, previous in zip("bcdefghi", "abcdefgh", strict=True):
         inline += f", &{name} [{', '.join([f'*{previous}'] * 9)}]"
     line = refuse(capsys, ["train", str(AUGNET), *SETS, "--set", f"data.name={inline}]"], workdir)
     assert "--set data.name: expands to more than 100,000 values" in line

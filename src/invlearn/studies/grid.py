@@ -8,6 +8,8 @@ import importlib.util
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -79,9 +81,24 @@ def train_one(resolved: dict, run_dir: Path) -> None:
     train(copy.deepcopy(resolved), run_dir, resume=(run_dir / rundir.CHECKPOINT).is_file())
 
 
-def _worker(resolved: dict, run_dir: Path, threads: int, report: Connection) -> None:
+def _die_with(parent: int) -> None:
+    """Stop this process within a second of ``parent``'s death: a study killed with SIGKILL cannot stop its
+    workers, and an orphan would go on training into the study's folder (and write ``metrics.json`` for a study
+    that has gone). The run survives whole: checkpoints are written atomically and it resumes from the last."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="invlearn-parent-watch", daemon=True).start()
+
+
+def _worker(resolved: dict, run_dir: Path, threads: int, report: Connection, parent: int) -> None:
     """One run in its own process: ``threads`` torch threads, Ctrl-C left to the study's process (which stops
-    it), and ``None`` or the run's error sent back on ``report``."""
+    it), stopped with its ``parent`` study however that ends, and ``None`` or the run's error sent back on
+    ``report``."""
+    _die_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(threads)
     try:
@@ -109,7 +126,8 @@ def train_pending(pending: list[tuple[dict, Path]], jobs: int) -> None:
             while waiting and len(running) < jobs:
                 resolved, run_dir = waiting.pop(0)
                 receive, send = context.Pipe(duplex=False)
-                process = context.Process(target=_worker, args=(resolved, run_dir, threads, send), daemon=True)
+                arguments = (resolved, run_dir, threads, send, os.getpid())
+                process = context.Process(target=_worker, args=arguments, daemon=True)
                 process.start()
                 send.close()  # the worker holds the only sending end: its death ends the connection
                 running[receive] = (process, run_dir)
