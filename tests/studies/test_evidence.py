@@ -15,6 +15,7 @@ from invlearn.studies import evidence
 
 ROOT = Path(__file__).resolve().parents[2]
 SINUSOIDS = str(ROOT / "configs" / "sinusoids-augnet.yaml")
+QUICK = ROOT / "configs" / "identification-quick.yaml"
 SMALL = ["data.n_train=96", "data.n_test=40", "trainer.epochs=1", "trainer.batch_size=16", "optim.weight_decay=0"]
 
 
@@ -111,6 +112,7 @@ def test_held_candidates_train_beside_the_varied_one_and_stay_at_their_strength(
         (["--magnitudes", "0,nan"], "expected finite numbers"),
         (["--magnitudes", "0,1.5"], "--magnitudes: must be distinct numbers in [0, 1]"),
         (["--magnitudes", "0,0.5,0.5"], "--magnitudes: must be distinct numbers in [0, 1]"),
+        (["--magnitudes", "0.1,0.1000001"], "0.1 and 0.1000001 would share the run folder of magnitude 0.1"),
         (["--magnitudes", "0", "--seeds", "0,0"], "--seeds: must be distinct integers"),
         (["--magnitudes", "0", "--hold", "{name: rotate}"], "--hold"),
         (["--magnitudes", "0", "--hold", '{"name": "rotate"}'], "--hold: must be a list of candidate entries"),
@@ -124,6 +126,24 @@ def test_bad_options_are_refused_before_anything_trains(tmp_path, capsys, option
     assert main(argv) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["evidence", "study", "train"])
+def test_a_second_process_on_the_same_folder_is_refused(tmp_path, capsys, command):
+    from invlearn.training.rundir import writing_into
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mine.txt").write_text("kept")
+    argv = {
+        "evidence": ["evidence", SINUSOIDS, "--candidate", "frequency_shift", "--magnitudes", "0", "--out", str(out)],
+        "study": ["study", str(QUICK), "--out", str(out)],
+        "train": ["train", SINUSOIDS, "--out", str(out), "--set", "data.n_train=96", "--set", "trainer.epochs=1"],
+    }[command]
+    with writing_into(out, "--out"):  # as another invlearn process writing there does
+        assert main(argv) == 2
+    assert f"--out {out}: another invlearn process is writing into it" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["mine.txt"]
 
 
 @pytest.mark.parametrize(

@@ -36,6 +36,7 @@ import torch
 from torch import nn
 
 from invlearn import augmentations
+from invlearn._validation import shown
 from invlearn.data import registry
 from invlearn.data.split import Split
 from invlearn.objectives import OBJECTIVES, Objective
@@ -173,8 +174,12 @@ def run(
 ) -> dict:
     """Train every run of :func:`run_configs` not finished yet (``jobs`` at a time), score them, and write
     ``evidence.json`` and ``evidence.png`` under ``out``; returns what ``evidence.json`` holds. Progress goes to
-    stderr."""
-    out = Path(out)
+    stderr. A second process on the same ``out`` is refused while this one runs."""
+    with rundir.writing_into(out, "--out"):
+        return _run(runs, Path(out), candidate, batch, copies, examples, jobs, scale)
+
+
+def _run(runs, out, candidate, batch, copies, examples, jobs, scale) -> dict:
     run_dirs = {key: out / f"{candidate}-{key[0]:g}" / f"seed{key[1]}" for key in runs}
     pending = [(runs[key], run_dirs[key]) for key in runs if not grid.finished(run_dirs[key], runs[key])]
     if pending:
@@ -233,7 +238,12 @@ def magnitude_list(text: str) -> list[float]:
     try:
         values = [float(item) for item in text.split(",")]
     except ValueError:
-        raise ValueError(f"expected comma-separated numbers, got {text!r}") from None
+        raise ValueError(f"expected comma-separated numbers, got {shown(text)}") from None
     if not all(math.isfinite(v) for v in values):
-        raise ValueError(f"expected finite numbers, got {text!r}")
+        raise ValueError(f"expected finite numbers, got {shown(text)}")
+    names = [f"{value:g}" for value in values]  # each magnitude's runs live in a folder named by 6 digits
+    for value, name in zip(values, names, strict=True):
+        other = values[names.index(name)]
+        if other != value:
+            raise ValueError(f"{other!r} and {value!r} would share the run folder of magnitude {name}")
     return values

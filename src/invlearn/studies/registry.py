@@ -9,6 +9,7 @@ from types import ModuleType
 from invlearn.studies import capacity, compute, identification
 from invlearn.training import config as configs
 from invlearn.training.config import ConfigError
+from invlearn.training.rundir import writing_into
 
 #: ``kind:`` of a study file -> its module.
 KINDS: dict[str, ModuleType] = {"capacity": capacity, "identification": identification, "compute": compute}
@@ -34,5 +35,7 @@ def run_study(spec: dict, out: str | Path, jobs: int = 1, table_only: bool = Fal
     """Train every run of a loaded study (finished runs reused, killed ones resumed; ``jobs`` at a time where its
     kind allows) and write its files under ``out``; returns what ``study.json`` holds. With ``table_only``
     nothing trains: the files tabulate the runs already finished under ``out`` (:func:`grid.no_finished_run
-    <invlearn.studies.grid.no_finished_run>` where there is none)."""
-    return KINDS[spec.get("kind", "capacity")].run(spec, out, jobs, table_only)
+    <invlearn.studies.grid.no_finished_run>` where there is none). A second process on the same ``out`` is refused
+    while this one runs (:func:`~invlearn.training.rundir.writing_into`)."""
+    with writing_into(out, "--out"):
+        return KINDS[spec.get("kind", "capacity")].run(spec, out, jobs, table_only)

@@ -24,6 +24,7 @@ refused run leaves nothing behind.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.util
 import os
@@ -52,6 +53,7 @@ from invlearn.training.rundir import (
     read_config,
     write_atomic,
     write_json,
+    writing_into,
 )
 from invlearn.training.schema import objective_section_name
 
@@ -249,21 +251,16 @@ def _checked_learner(config: dict, data):
     return learner
 
 
-def _create(out: Path, config: dict, resume: bool) -> bool:
-    """Create the run directory and write ``config.yaml``; returns whether the folder is new (removed again
-    if the run is refused before it starts)."""
+def _write_config(out: Path, config: dict, resume: bool) -> None:
+    """Write the run's ``config.yaml`` into its folder (a resumed run keeps its own)."""
     import yaml
 
-    created = not out.exists()
+    if resume or is_launched_worker():
+        return
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        if not resume and not is_launched_worker():
-            (out / CONFIG).write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        (out / CONFIG).write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     except OSError as error:
-        if created:
-            shutil.rmtree(out, ignore_errors=True)
         raise ConfigError(f"--out {out}: cannot write ({error.strerror})") from None
-    return created
 
 
 def _discard_unstarted(out: Path, created: bool) -> bool:
@@ -329,16 +326,27 @@ def train(config: dict, out_dir: str | Path, resume: bool = False) -> dict:
     metrics written to ``metrics.json``. Raises :class:`~invlearn.training.schema.ConfigError` for a run refused before
     it starts (nothing is left behind), :class:`RunFailed` for a run that diverged (its last good checkpoint is kept)
     and :class:`Interrupted` for one stopped by Ctrl-C or SIGTERM; a run that stops before its first checkpoint, for
-    any reason but divergence, removes the folder it created."""
-    from invlearn.training.progress import quiet_lightning
-    from invlearn.training.task import Diverged
-
+    any reason but divergence, removes the folder it created. Two processes never write one run folder: the second
+    is refused (:func:`~invlearn.training.rundir.writing_into`)."""
     out = Path(out_dir)
     start = time.perf_counter()
     data, task = _prepare(config, out, resume)
+    holding = contextlib.nullcontext(False) if is_launched_worker() else writing_into(out, "--out")
+    with holding as created:
+        if not resume:  # again, now that no other process writes here: another run may have finished meanwhile
+            _check_out(out, resume)
+        _write_config(out, config, resume)
+        return _fit(config, data, task, out, created, resume, start)
+
+
+def _fit(config: dict, data, task, out: Path, created: bool, resume: bool, start: float) -> dict:
+    """Train ``task`` into the run folder ``out`` (``created`` by this run: removed again if it stops before its
+    first checkpoint; ``resume``: from its checkpoint) and write its metrics and report; see :func:`train`."""
+    from invlearn.training.progress import quiet_lightning
+    from invlearn.training.task import Diverged
+
     train_batches, test_batches = _loaders(config, data)
     train_batches.position = task.batch_position
-    created = _create(out, config, resume)
     with quiet_lightning():
         try:
             trainer = _trainer(config, out)

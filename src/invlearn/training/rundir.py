@@ -7,11 +7,14 @@ the same folder, then a rename), so a run killed while writing leaves the previo
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import math
 import os
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +39,36 @@ def write_atomic(path: Path, write) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def writing_into(folder: str | Path, flag: str) -> Iterator[bool]:
+    """Hold ``folder`` (created if missing) for this process alone while the block writes into it; yields whether
+    the folder was created here (it is removed again if it is left empty). A second invlearn process that asks
+    for the same folder meanwhile is refused with a :class:`~invlearn.training.schema.ConfigError` naming ``flag``
+    (two studies, evidence curves or runs writing one folder would mix their runs' files). The lock is the
+    kernel's (``flock`` on the folder), so a process killed in any way releases it."""
+    folder = Path(folder)
+    created = not folder.exists()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError as error:
+        raise ConfigError(f"{flag} {folder}: cannot write ({error.strerror})") from None
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigError(
+                f"{flag} {folder}: another invlearn process is writing into it; wait for it to end or pick another"
+                f" {flag}"
+            ) from None
+        yield created
+    finally:
+        os.close(handle)
+        if created:
+            with contextlib.suppress(OSError):  # only an empty folder: what was written stays
+                folder.rmdir()
 
 
 def _umask() -> int:
