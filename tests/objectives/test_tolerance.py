@@ -29,25 +29,38 @@ def _model(magnitude: float = 0.4) -> Independent:
 
 
 def test_the_best_ranges_move_only_to_better_ones_and_the_dual_follows_the_violation():
-    model, tolerance = _model(), Tolerance(dual_lr=0.5)
+    model, tolerance = _model(), Tolerance(dual_lr=0.5, floor=0.0, memory=1.0)
     magnitude = model.augmentation.candidates[0]._magnitude
-    assert tolerance.update(model, gap=0.0, se=0.0) == 0.0 and float(
+    assert tolerance.update(model, gap=0.0, se=0.0, best_nll=1.0) == 0.0 and float(
         tolerance.best["candidates.0._magnitude"]
     ) == pytest.approx(0.4)
     with torch.no_grad():
         magnitude.fill_(0.7)
-    assert tolerance.update(model, gap=0.3, se=0.1) == 0.5  # violated by 2 standard errors: clipped to 1
+    assert tolerance.update(model, gap=0.3, se=0.1, best_nll=1.0) == 0.5  # over by 2 standard errors: clipped to 1
     assert float(tolerance.best["candidates.0._magnitude"]) == pytest.approx(0.4)  # worse ranges never become the best
-    assert tolerance.update(model, gap=0.15, se=0.1) == 0.75  # half a standard error over
-    assert tolerance.update(model, gap=0.05, se=0.1) == 0.5  # within: it falls
+    assert tolerance.update(model, gap=0.15, se=0.1, best_nll=1.0) == 0.75  # half a standard error over
+    assert tolerance.update(model, gap=0.05, se=0.1, best_nll=1.0) == 0.5  # within: it falls
     with tolerance.at_best(model):
         assert float(magnitude.detach()) == pytest.approx(0.4)
     assert float(magnitude.detach()) == pytest.approx(0.7)  # restored
-    assert tolerance.update(model, gap=-0.01, se=0.1) == 0.0  # better: the new best, the dual falls (never below 0)
+    assert tolerance.update(model, gap=-0.01, se=0.1, best_nll=1.0) == 0.0  # better: the new best, never below 0
     assert float(tolerance.best["candidates.0._magnitude"]) == pytest.approx(0.7)
     again = Tolerance(dual_lr=0.5)
     again.load(tolerance.state())
     assert again.dual == tolerance.dual and torch.equal(again.best["candidates.0._magnitude"], magnitude.detach())
+
+
+def test_the_tolerance_has_a_floor_relative_to_the_best_score_and_the_dual_forgets():
+    model = _model()
+    floored = Tolerance(dual_lr=1.0, floor=0.05, memory=1.0)
+    floored.update(model, gap=0.0, se=0.0, best_nll=2.0)
+    # a saturated score: the paired error is tiny, the floor (5 % of the best NLL, 0.1) decides
+    assert floored.update(model, gap=0.15, se=1e-6, best_nll=2.0) == pytest.approx(0.5)
+    assert floored.update(model, gap=0.15, se=0.3, best_nll=2.0) == pytest.approx(0.0)  # a larger error wins
+    forgetting = Tolerance(dual_lr=1.0, floor=0.0, memory=0.9)
+    forgetting.update(model, gap=0.0, se=0.0, best_nll=1.0)
+    assert forgetting.update(model, gap=0.3, se=0.1, best_nll=1.0) == pytest.approx(1.0)
+    assert forgetting.update(model, gap=0.1, se=0.1, best_nll=1.0) == pytest.approx(0.9)  # on the edge: it decays
 
 
 def _objective(model):

@@ -112,3 +112,17 @@ def test_a_failing_run_stops_the_other_workers(tmp_path):
     assert time.monotonic() - started < 60  # the long run was stopped, not waited for
     assert not (tmp_path / "good" / "metrics.json").exists()
     assert json.loads((tmp_path / "bad" / "metrics.json").read_text())["diverged"]
+
+
+def test_a_diverged_run_is_never_taken_as_finished_nor_scored(tmp_path):
+    from invlearn.studies import grid
+    from invlearn.training import config, rundir
+    from invlearn.training.run import RunFailed
+
+    bad = config.load(QUICK.parent / "sinusoids-augnet.yaml", ["data.n_train=96", "optim.lr=1.0e+30"])
+    with pytest.raises(RunFailed):
+        grid.train_pending([(bad, tmp_path / "bad")], jobs=1)
+    with pytest.raises(RunFailed, match=r"bad: the run diverged \(at step \d+\) and has no final score"):
+        grid.finished(tmp_path / "bad", bad)  # a study or evidence rerun stops here instead of scoring it
+    with pytest.raises(config.ConfigError, match="the run diverged"):
+        rundir.read_metrics(tmp_path / "bad")  # so do the tables, reports and --table-only

@@ -182,7 +182,7 @@ class HeldOut(BilevelObjective):
         with torch.no_grad(), self._tolerance.at_best(model):
             best = self.likelihood.nll_per_example(model.predict(x, self.copies, draw=draw, weights=fixed), y)
         gap, se = paired_gap(current, best, self._unit_groups)
-        dual = self._tolerance.update(model, gap, se)
+        dual = self._tolerance.update(model, gap, se, float(best.mean()))
         fit = current.mean()
         ranges = [p for p in model.augmentation.parameters() if p.requires_grad]
         own = list(self.likelihood.parameters())

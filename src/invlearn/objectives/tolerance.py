@@ -47,12 +47,15 @@ class Tolerance:
     """The best ranges seen and the dual variable of the one-standard-error constraint (see the module).
 
     Args:
-        dual_lr: how far the dual variable moves per hyper-step per standard error of violation (the violation
-            ``(gap - se) / se`` is clipped to ``[-1, 1]``, so one step moves it by at most ``dual_lr``).
+        dual_lr: how far the dual variable moves per hyper-step per tolerance of violation (the violation
+            ``(gap - tol) / tol`` is clipped to ``[-1, 1]``, so one step moves it by at most ``dual_lr``).
+        floor: the tolerance's least value, as a fraction of the best ranges' mean held-out NLL:
+            ``tol = max(se, floor * nll(best))``.
+        memory: the dual variable's memory per hyper-step: ``dual <- max(0, memory * dual + dual_lr * violation)``.
     """
 
-    def __init__(self, dual_lr: float = 1.0) -> None:
-        self.dual_lr = dual_lr
+    def __init__(self, dual_lr: float = 1.0, floor: float = 0.05, memory: float = 0.9) -> None:
+        self.dual_lr, self.floor, self.memory = dual_lr, floor, memory
         self.dual = 0.0
         self.best: dict[str, Tensor] | None = None
 
@@ -71,16 +74,18 @@ class Tolerance:
                 for name, parameter in model.augmentation.named_parameters():
                     parameter.copy_(saved[name])
 
-    def update(self, model: InvariantModel, gap: float, se: float) -> float:
-        """Take a hyper-step's paired ``gap`` and its ``se``: the current ranges become the best where they score
-        better (or where none was seen), and the dual variable moves by the clipped violation; returns it."""
+    def update(self, model: InvariantModel, gap: float, se: float, best_nll: float) -> float:
+        """Take a hyper-step's paired ``gap``, its ``se`` and the best ranges' mean NLL: the current ranges become
+        the best where they score better (or where none was seen), and the dual variable moves by the clipped
+        violation; returns it."""
         if self.best is None or gap < 0:
             self.best = _ranges(model)
+        tol = max(se, self.floor * abs(best_nll))
         if gap < 0:  # better than the best: the constraint holds with all its margin
             violation = -1.0
         else:
-            violation = 0.0 if se == 0 else max(-1.0, min(1.0, (gap - se) / se))
-        self.dual = max(0.0, self.dual + self.dual_lr * violation)
+            violation = 0.0 if tol == 0 else max(-1.0, min(1.0, (gap - tol) / tol))
+        self.dual = max(0.0, self.memory * self.dual + self.dual_lr * violation)
         return self.dual
 
     def state(self) -> dict:

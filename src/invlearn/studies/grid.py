@@ -19,7 +19,7 @@ import torch
 
 from invlearn.training import rundir
 from invlearn.training.config import ConfigError
-from invlearn.training.run import train
+from invlearn.training.run import RunFailed, train
 
 
 def overrides(value: Any, where: str) -> list[str]:
@@ -63,12 +63,21 @@ def check_distinct(values: list, where: str) -> list:
 
 def finished(run_dir: Path, resolved: dict) -> bool:
     """Whether ``run_dir`` holds a finished run of ``resolved``; a run of another config there is an error (a
-    changed study needs another ``--out``)."""
+    changed study needs another ``--out``), and so is a run that diverged (:class:`~invlearn.training.run.RunFailed`:
+    it is never scored, nor trained again into the same folder to diverge again)."""
     if not (run_dir / rundir.CONFIG).is_file():
         return False
     if rundir.read_config(run_dir) != resolved:
         raise ConfigError(f"{run_dir} holds a run of another config than this study's; use another --out")
-    return (run_dir / rundir.METRICS).is_file()
+    if not (run_dir / rundir.METRICS).is_file():
+        return False
+    diverged = rundir.diverged_record(run_dir)
+    if diverged:
+        raise RunFailed(
+            f"{run_dir}: {rundir.diverged_message(diverged)}; train it with settings that do not diverge into"
+            " another --out, or remove that folder to train it again"
+        )
+    return True
 
 
 def no_finished_run(out: Path) -> ConfigError:

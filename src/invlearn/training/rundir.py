@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from invlearn._validation import shown
 from invlearn.training.config import ConfigError, load
 
 CONFIG = "config.yaml"
@@ -137,10 +138,28 @@ def read_metrics(run_dir: str | Path) -> dict:
         raise ConfigError(f"{path}: cannot read ({error.strerror}); has the run finished?") from None
     except ValueError as error:
         raise ConfigError(f"{path}: not an invlearn metrics file ({error})") from None
+    if isinstance(metrics, dict) and metrics.get("diverged"):
+        raise ConfigError(f"{path}: {diverged_message(metrics['diverged'])}")
     problem = _metrics_problem(metrics)
     if problem:
         raise ConfigError(f"{path}: not an invlearn metrics file ({problem})")
     return metrics
+
+
+def diverged_record(run_dir: str | Path) -> Any:
+    """What the ``metrics.json`` of the run in ``run_dir`` says of its divergence (``None``: it did not diverge,
+    or there is no readable file)."""
+    try:
+        metrics = json.loads((Path(run_dir) / METRICS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return metrics.get("diverged") if isinstance(metrics, dict) else None
+
+
+def diverged_message(record: Any) -> str:
+    """One line on a run that diverged (its ``metrics.json``'s ``diverged`` record): it has no final score."""
+    step = record.get("step") if isinstance(record, dict) else None
+    return f"the run diverged (at step {shown(step)}) and has no final score; it is never scored as finished"
 
 
 def _metrics_problem(metrics: Any) -> str | None:
