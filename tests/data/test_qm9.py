@@ -64,7 +64,10 @@ def test_random_rotations_are_rotations_spread_over_so3():
         (METHANE.replace("[0.,0.,0.]", "[0.,1e39,0.]"), "from the molecule's centre"),  # inf in float32
         (METHANE.replace("[0.,0.,0.]", "[0.,5e3,0.]"), "from the molecule's centre"),
         (METHANE.replace("0.5048", "__import__('os')"), "not a number or a list"),
-        (METHANE.replace("0.5048", "inf"), "gap must be finite"),
+        (METHANE.replace("0.5048", "inf"), "a HOMO-LUMO gap of 'inf' hartree"),
+        (METHANE.replace("0.5048", "1e39"), "a HOMO-LUMO gap of '1e39' hartree"),  # inf in float32
+        (METHANE.replace("0.5048", "50"), "limit 100 eV"),
+        (METHANE.replace('"m1.xyz",1,', '"m1.xyz",one,'), "Index must be an integer, got 'one'"),
         (METHANE.replace(",0.\n", "\n"), "fields, the header has"),
     ],
 )

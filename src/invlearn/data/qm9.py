@@ -25,6 +25,7 @@ from pathlib import Path
 
 import torch
 
+from invlearn._validation import shown
 from invlearn.data.files import DataError
 from invlearn.data.split import Split
 
@@ -37,6 +38,9 @@ HARTREE_EV = 27.211386245988
 #: The farthest an atom may lie from its molecule's centre, in angstrom (QM9's molecules span under 20): a
 #: coordinate beyond it is a corrupt row (1e39 is finite in float64 but not in float32, where training runs).
 MAX_COORDINATE = 1000.0
+#: The largest HOMO-LUMO gap a row may hold, in eV (QM9's lie between about 0.2 and 17): beyond it a row is
+#: corrupt (a gap of 1e39 is finite in float64 but not in float32, where training runs).
+MAX_GAP_EV = 100.0
 FILES = ("qm9_part1.csv", "qm9_part2.csv", "qm9_part3.csv")
 COLUMNS = ("Index", "N_atoms", "Elements", "XYZ_Ang", "HOMO_LUMO_gap_au")
 #: The seed of the fixed order the subsets are taken from.
@@ -78,10 +82,14 @@ def _rows(root: Path) -> list[tuple[str, int, list[str]]]:
     return rows
 
 
-def _molecule(source: str, line: int, fields: list[str]) -> tuple[torch.Tensor, float]:
-    """One molecule ``(MAX_ATOMS, 3 + len(ELEMENTS) + 1)`` and its gap in eV, from its checked fields."""
-    _, n_atoms, elements, xyz, gap = fields
+def _molecule(source: str, line: int, fields: list[str]) -> tuple[torch.Tensor, float, int]:
+    """One molecule ``(MAX_ATOMS, 3 + len(ELEMENTS) + 1)``, its gap in eV and its index, from its checked fields."""
+    index, n_atoms, elements, xyz, gap = fields
     where = f"{source}, line {line}"
+    try:
+        number = int(index)
+    except ValueError:
+        raise DataError(f"{where}: Index must be an integer, got {shown(index)}") from None
     try:
         n = int(n_atoms)
         names = [name.strip().strip("'\"") for name in elements.strip().strip("[]").split(",")]
@@ -94,8 +102,10 @@ def _molecule(source: str, line: int, fields: list[str]) -> tuple[torch.Tensor, 
         raise DataError(f"{where}: expected {n_atoms} atoms of {ELEMENTS} (at most {MAX_ATOMS}), got {names[:5]}...")
     if xyz.count("[") != n + 1 or len(values) != 3 * n or not all(math.isfinite(v) for v in values):
         raise DataError(f"{where}: XYZ_Ang must hold {n} finite [x, y, z] triples")
-    if not math.isfinite(gap_ev):
-        raise DataError(f"{where}: the HOMO-LUMO gap must be finite, got {gap!r}")
+    if not math.isfinite(gap_ev) or abs(gap_ev) > MAX_GAP_EV:
+        raise DataError(
+            f"{where}: a HOMO-LUMO gap of {shown(gap)} hartree; QM9's are a few eV (limit {MAX_GAP_EV:g} eV)"
+        )
     positions = torch.tensor(values, dtype=torch.float64).view(n, 3)
     centred = positions - positions.mean(dim=0)
     if float(centred.abs().max()) > MAX_COORDINATE:
@@ -107,7 +117,7 @@ def _molecule(source: str, line: int, fields: list[str]) -> tuple[torch.Tensor, 
     molecule[:n, :3] = centred.float()
     molecule[torch.arange(n), 3 + torch.tensor([ELEMENTS.index(name) for name in names])] = 1.0
     molecule[:n, -1] = 1.0
-    return molecule, gap_ev
+    return molecule, gap_ev, number
 
 
 def random_rotations(n: int, generator: torch.Generator) -> torch.Tensor:
@@ -126,11 +136,11 @@ def random_rotations(n: int, generator: torch.Generator) -> torch.Tensor:
 
 def _split(rows: list, generator: torch.Generator) -> Split:
     parsed = [_molecule(*row) for row in rows]
-    molecules = torch.stack([m for m, _ in parsed]) if parsed else torch.zeros(0, MAX_ATOMS, 4 + len(ELEMENTS))
+    molecules = torch.stack([m for m, _, _ in parsed]) if parsed else torch.zeros(0, MAX_ATOMS, 4 + len(ELEMENTS))
     rotations = random_rotations(len(parsed), generator)
     molecules[..., :3] = molecules[..., :3] @ rotations.transpose(1, 2)
-    gaps = torch.tensor([gap for _, gap in parsed], dtype=torch.float32)
-    index = torch.tensor([int(row[2][0]) for row in rows], dtype=torch.int64)
+    gaps = torch.tensor([gap for _, gap, _ in parsed], dtype=torch.float32)
+    index = torch.tensor([number for _, _, number in parsed], dtype=torch.int64)
     return Split(molecules, gaps, {"rotation": rotations, "index": index, "n_atoms": molecules[..., -1].sum(dim=1)})
 
 
