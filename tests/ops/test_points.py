@@ -43,6 +43,21 @@ def test_angles_of_any_size_give_the_rotation_of_their_remainder():
     assert gradcheck(points.rotate, (x, coefficients.requires_grad_(True)))  # past pi, where full turns go
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("size", [1e7, 1e20, 1e30, 3e38])
+def test_huge_coefficients_give_exact_rotations_and_finite_gradients(dtype, size):
+    omega = torch.tensor([[0.6 * size, 0.0, -0.8 * size]], dtype=dtype, requires_grad=True)
+    matrix = points.so3_matrix(omega)
+    matrix.sum().backward()
+    assert torch.isfinite(matrix).all() and torch.isfinite(omega.grad).all()
+    wide = matrix.detach().double()
+    tolerance = 1e-6 if dtype == torch.float32 else 1e-12
+    assert torch.allclose(wide @ wide.transpose(1, 2), torch.eye(3, **DOUBLE)[None], atol=tolerance)
+    assert float(torch.linalg.det(wide)) == pytest.approx(1.0, abs=tolerance)
+    exact = points.so3_matrix(omega.detach().double())  # the same coefficients, reduced in float64 throughout
+    assert torch.allclose(wide, exact, atol=tolerance)
+
+
 def test_ops_move_the_coordinates_of_real_points_only():
     x = _sets()
     for moved in (

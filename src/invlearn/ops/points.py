@@ -53,11 +53,19 @@ def so3_matrix(coefficients: Tensor) -> Tensor:
 
 
 def _principal(coefficients: Tensor) -> Tensor:
-    """The same rotations with angles ``|omega|`` in ``[0, pi]`` (full turns about the same axis removed)."""
-    angle = torch.linalg.vector_norm(coefficients, dim=1, keepdim=True)
-    turns = torch.round(angle.detach() / (2 * math.pi))
-    safe = torch.where(turns == 0, torch.ones_like(angle), angle)  # no 0 / 0 in an unused branch's gradient
-    return coefficients * (1 - 2 * math.pi * turns / safe)
+    """The same rotations with angles ``|omega|`` in ``[0, pi]`` (full turns about the same axis removed), found in
+    float64 from the coefficients scaled by their largest entry (no size overflows the norm) with an exact remainder
+    (``angle - 2 pi round(angle / 2 pi)`` loses every digit once the angle is large: 1e30 rad left 1e14)."""
+    wide = coefficients.double()
+    largest = wide.abs().amax(dim=1, keepdim=True)
+    direction = wide / torch.where(largest == 0, torch.ones_like(largest), largest)
+    length = torch.linalg.vector_norm(direction, dim=1, keepdim=True)
+    safe = torch.where(length == 0, torch.ones_like(length), length)  # no 0 / 0 in an unused branch's gradient
+    angle = largest * length
+    remainder = torch.fmod(angle, 2 * math.pi)  # exact in floating point, whatever the size of the angle
+    reduced = torch.where(remainder > math.pi, remainder - 2 * math.pi, remainder)
+    principal = (direction / safe) * reduced
+    return torch.where(angle <= math.pi, coefficients, principal.to(coefficients.dtype))
 
 
 def _moved(points: Tensor, coordinates: Tensor) -> Tensor:
