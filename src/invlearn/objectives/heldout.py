@@ -40,7 +40,7 @@ import math
 import torch
 from torch import Tensor
 
-from invlearn._validation import check_choice, check_copies, check_count, check_positive
+from invlearn._validation import check_choice, check_copies, check_count, check_positive, check_unit_interval
 from invlearn.objectives.base import checked_likelihood
 from invlearn.objectives.bilevel import BilevelObjective
 from invlearn.objectives.likelihoods import Likelihood, at_each_noise, n_noises
@@ -105,6 +105,9 @@ class HeldOut(BilevelObjective):
             training batch (:func:`~invlearn.objectives.virtual_step`), so that the hyper-gradient follows the
             weights' response to the ranges (DADA's one unrolled step) besides its direct term; needs the
             :class:`~invlearn.objectives.HyperStep`'s optimizer.
+        floor: with ``occam="tolerance"``, the tolerance's least value as a fraction of the best ranges' held-out
+            NLL per example (``tol = max(se, floor * nll(best))``): where the score saturates, its standard error
+            goes to 0 and any wider range would break a tolerance of one standard error.
         group: the per-example fact whose values are the independent units (``"recording"``: a sleep epoch's
             subject): the held-out part is drawn as whole groups, so the objective asks what the test asks (new
             subjects), and the one-standard-error rule counts groups, not examples.
@@ -113,7 +116,7 @@ class HeldOut(BilevelObjective):
 
     Raises:
         ValueError: a fraction outside ``(0, 1)``, a count below 1 (``burn_in_epochs`` below 0), an unknown
-            ``occam`` rule, a learning rate that is not a finite number above 0.
+            ``occam`` rule, a learning rate that is not a finite number above 0, a ``floor`` outside ``[0, 1]``.
         TypeError: a ``response`` that is not a bool, a ``group`` that is not a string or ``None``.
     """
 
@@ -129,6 +132,7 @@ class HeldOut(BilevelObjective):
         batch_size: int = 128,
         occam: str = "spread",
         response: bool = False,
+        floor: float = 0.05,
         group: str | None = None,
         likelihood: Likelihood | None = None,
     ) -> None:
@@ -148,7 +152,7 @@ class HeldOut(BilevelObjective):
         self.held_out_group = group
         self._last = {"held_out_nll": math.nan, "held_out_se": math.nan}
         self._spread = Spread()
-        self._tolerance = Tolerance()
+        self._tolerance = Tolerance(floor=check_unit_interval(floor, "floor"))
         self._units: tuple[Tensor, Tensor] | None = None
         self._unit_groups: Tensor | None = None
 
@@ -246,5 +250,6 @@ class HeldOut(BilevelObjective):
         return (
             f"fraction={self.held_out_fraction:g}, copies={self.copies}, every_n_steps={self.every_n_steps}, "
             f"burn_in_epochs={self.burn_in_epochs}, lr={self.lr:g}, batch_size={self.batch_size}, "
-            f"occam={self.occam!r}, response={self.response}, group={self.held_out_group!r}"
+            f"occam={self.occam!r}, response={self.response}, floor={self._tolerance.floor:g}, "
+            f"group={self.held_out_group!r}"
         )
