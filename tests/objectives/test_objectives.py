@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from invlearn import Independent
 from invlearn.objectives import OBJECTIVES, HeldOut, HyperStep, MarginalLikelihood, RewardPenalty, Unrolled, laplace
+from invlearn.objectives.likelihoods import Gaussian
 from invlearn.objectives.reward import regularized_loss
 from tests.conftest import make_augmentation, make_input, seeded
 from tests.learners import FAMILIES, TinyImageTrunk, family_model, hypergradient_and_finite_difference
@@ -158,6 +159,50 @@ def test_the_held_out_batches_cover_the_set_once_per_epoch_then_reshuffle():
     assert not torch.equal(first, second)
     objective.hold_out(inputs, targets, seed=0)
     assert torch.equal(torch.cat([objective.held_out_batch(torch.device("cpu"))[1] for _ in range(3)]), first)
+
+
+IMAGES, LABELS = torch.rand(4, 1, 6, 6), torch.tensor([0, 1, 2, 1])
+
+
+@pytest.mark.parametrize(
+    "objective, inputs, targets, extra, error, message",
+    [
+        (HeldOut, IMAGES.long(), LABELS, {}, TypeError, "held-out inputs must be a floating-point tensor"),
+        (HeldOut, torch.rand(4), LABELS, {}, ValueError, r"held-out inputs must be \(N, ...\) examples"),
+        (HeldOut, IMAGES.clone().fill_(math.nan), LABELS, {}, ValueError, "held-out inputs contains NaN"),
+        (HeldOut, IMAGES, LABELS.tolist(), {}, TypeError, "held-out targets must be a torch.Tensor"),
+        (HeldOut, IMAGES, LABELS.float(), {}, TypeError, "held-out targets must be class indices"),
+        (HeldOut, IMAGES, LABELS[:, None], {}, ValueError, r"must be \(B,\) or \(B, H, W\) class indices"),
+        (HeldOut, IMAGES, -LABELS, {}, ValueError, "must be class indices >= 0"),
+        (HeldOut, IMAGES, LABELS, {"classes": 2}, ValueError, "must be class indices below 2, got 2"),
+        (Unrolled, IMAGES, LABELS, {"classes": 2}, ValueError, "must be class indices below 2, got 2"),
+        (HeldOut, IMAGES, LABELS, {"seed": 0.5}, TypeError, "seed must be an integer"),
+        (
+            lambda: HeldOut(likelihood=Gaussian()), IMAGES, LABELS, {}, TypeError,
+            "held-out targets must be real-valued targets",
+        ),
+        (lambda: HeldOut(likelihood=Gaussian()), IMAGES, torch.full((4,), math.inf), {}, ValueError, "NaN or infinite"),
+    ],
+)  # fmt: skip
+def test_held_out_data_is_checked_when_it_is_held_out(objective, inputs, targets, extra, error, message):
+    with pytest.raises(error, match=message):
+        objective().hold_out(inputs, targets, **{"seed": 0, **extra})
+
+
+def test_restoring_a_state_and_holding_out_data_give_the_same_run_in_either_order():
+    inputs, targets = torch.arange(7.0)[:, None], torch.arange(7)
+    trained = Unrolled(batch_size=3)
+    trained.hold_out(inputs, targets, seed=0)
+    trained.held_out_batch(torch.device("cpu"))  # one batch into the pass
+    state = trained.state_dict()
+    expected = trained.held_out_batch(torch.device("cpu"))[1]
+    first, second = Unrolled(batch_size=3), Unrolled(batch_size=3)
+    first.load_state_dict(state)
+    first.hold_out(inputs, targets, seed=0)
+    second.hold_out(inputs, targets, seed=0)
+    second.load_state_dict(state)
+    for resumed in (first, second):
+        assert torch.equal(resumed.held_out_batch(torch.device("cpu"))[1], expected)
 
 
 @pytest.mark.parametrize("objective", [MarginalLikelihood, HeldOut])

@@ -130,9 +130,12 @@ class Objective(nn.Module):
         """The number of training examples this objective keeps from the weights (none)."""
         return 0
 
-    def hold_out(self, inputs: Tensor, targets: Tensor, seed: int, groups: Tensor | None = None) -> None:
+    def hold_out(
+        self, inputs: Tensor, targets: Tensor, seed: int, groups: Tensor | None = None, classes: int | None = None
+    ) -> None:
         """Receive the held-out examples (:attr:`~invlearn.objectives.Objective.held_out_fraction` of the training set,
-        kept from the weights), the seed of their batches' order and, where the objective names a
-        :attr:`~invlearn.objectives.Objective.held_out_group`, each example's group ``(N,)``; only objectives that
-        hold some out take them."""
+        kept from the weights), the seed of their batches' order, where the objective names a
+        :attr:`~invlearn.objectives.Objective.held_out_group`, each example's group ``(N,)``, and the number of
+        classes where there are classes (the targets are checked against it); only objectives that hold some out
+        take them."""
         raise TypeError(f"{type(self).__name__} holds no examples out")

@@ -156,8 +156,8 @@ class HeldOut(BilevelObjective):
         self._units: tuple[Tensor, Tensor] | None = None
         self._unit_groups: Tensor | None = None
 
-    def hold_out(self, inputs, targets, seed, groups=None):
-        super().hold_out(inputs, targets, seed, groups)
+    def hold_out(self, inputs, targets, seed, groups=None, classes=None):
+        super().hold_out(inputs, targets, seed, groups, classes)
         rows = torch.randperm(len(inputs), generator=torch.Generator().manual_seed(seed))[: self.batch_size]
         self._units = inputs[rows], targets[rows]  # the fixed part the one-standard-error rule scores
         self._unit_groups = None if groups is None else groups[rows]

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from invlearn._validation import check_positive
+from invlearn._validation import check_finite, check_positive
 
 #: How the output-gradient factor is formed: one sampled label per example, or the exact expectation.
 LABELS = ("sampled", "exact")
@@ -61,6 +61,11 @@ class Likelihood(nn.Module):
         """The likelihood's own learned values, for ``metrics.json`` (none)."""
         return {}
 
+    def check_targets(self, targets: Tensor, name: str, classes: int | None = None) -> None:
+        """Raise ``TypeError`` or ``ValueError`` (naming ``name``) where ``targets`` ``(B, ...)`` cannot be this
+        likelihood's targets (``classes``: the number of classes, where known)."""
+        raise NotImplementedError
+
 
 class Categorical(Likelihood):
     """A categorical distribution over the classes in dimension 1 of the output, independently at every position
@@ -77,6 +82,16 @@ class Categorical(Likelihood):
 
     def nll_per_example(self, output, target):
         return F.cross_entropy(output, target, reduction="none").reshape(len(target), -1).sum(dim=1)
+
+    def check_targets(self, targets, name, classes=None):
+        if targets.dtype in (torch.bool, torch.uint8) or targets.is_floating_point() or targets.is_complex():
+            raise TypeError(f"{name} must be class indices (an int64 tensor), got dtype {targets.dtype}")
+        if targets.ndim not in (1, 3):
+            raise ValueError(f"{name} must be (B,) or (B, H, W) class indices, got shape {tuple(targets.shape)}")
+        if targets.numel() and int(targets.min()) < 0:
+            raise ValueError(f"{name} must be class indices >= 0, got {int(targets.min())}")
+        if classes is not None and targets.numel() and int(targets.max()) >= classes:
+            raise ValueError(f"{name} must be class indices below {classes}, got {int(targets.max())}")
 
     def curvature_terms(self, output, labels, generator):
         log_p = torch.log_softmax(output, dim=1)
@@ -131,6 +146,11 @@ class Gaussian(Likelihood):
         sigma = self.noise_std.to(output.device, output.dtype)
         dims = math.prod(output.shape[1:])
         return squared / (2 * sigma**2) + dims * (torch.log(sigma) + 0.5 * math.log(2 * math.pi))
+
+    def check_targets(self, targets, name, classes=None):
+        if not targets.is_floating_point():
+            raise TypeError(f"{name} must be real-valued targets (a floating-point tensor), got dtype {targets.dtype}")
+        check_finite(targets, name)
 
     def curvature_terms(self, output, labels, generator):
         root = (1 / self.noise_std).to(output.device, output.dtype).expand(output.shape[0])

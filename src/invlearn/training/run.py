@@ -213,7 +213,9 @@ def _hold_out(data, objective, seed: int, section: str):
             f"data.n_train: {n_held} held-out examples ({objective.held_out_fraction:g} of {len(data.train)}) are "
             f"fewer than the {data.n_classes} classes; hold out more"
         )
-    objective.hold_out(held.inputs, held.labels, seed + seeds.HELD_OUT, None if group is None else held.facts[group])
+    groups = None if group is None else held.facts[group]
+    classes = data.n_classes if data.task != "regression" else None
+    objective.hold_out(held.inputs, held.labels, seed + seeds.HELD_OUT, groups, classes)
     return dataclasses.replace(data, train=kept)
 
 
