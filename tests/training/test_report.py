@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -89,6 +90,28 @@ def test_reports_and_studies_name_the_file_and_key_a_metrics_file_lacks(runs, tm
     assert main(["report", str(broken)]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and "metrics.json: not an invlearn metrics file" in err
+
+
+@pytest.mark.parametrize(
+    "identification, named",
+    [
+        ("yes", "final.identification: not a mapping"),
+        ({"effective_ranges": {"rotate": "wide"}}, "final.identification.effective_ranges: must map names to numbers"),
+        ({"recovered": "no"}, "final.identification.recovered: must be true, false or null"),
+        ({"truth": {"names": "rotate", "half_range": 1.0}}, "final.identification.truth.names: must be a non-empty"),
+        ({"truth": {"names": ["rotate"], "half_range": "1"}}, "final.identification.truth: half_range and at_most"),
+    ],
+)
+def test_a_study_table_refuses_identification_fields_of_the_wrong_type(runs, tmp_path, identification, named):
+    from invlearn.training.rundir import read_metrics
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    metrics = json.loads((runs / "augnet" / "metrics.json").read_text())
+    metrics["final"]["identification"] = identification
+    (broken / "metrics.json").write_text(json.dumps(metrics))
+    with pytest.raises(config.ConfigError, match=f"not an invlearn metrics file \\({re.escape(named)}"):
+        read_metrics(broken)  # what --table-only reads for every run
 
 
 def test_truth_follows_the_data_and_its_transformation():

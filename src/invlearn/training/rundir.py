@@ -187,6 +187,37 @@ def _metrics_problem(metrics: Any) -> str | None:
     for name, entry in final["learned_invariances"].items():
         if not isinstance(entry, dict) or not set(RANGE_KEYS) <= set(entry):
             return f"final.learned_invariances.{name}: must hold {list(RANGE_KEYS)}"
+        numbers = all(entry[key] is None or _number(entry[key]) for key in RANGE_KEYS[:-1])
+        if not numbers or not isinstance(entry["unit"], str):
+            return f"final.learned_invariances.{name}: {list(RANGE_KEYS[:-1])} must be numbers or null, unit a string"
+    return _identification_problem(final.get("identification"))
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _identification_problem(found: Any) -> str | None:
+    """What a ``final.identification`` record (the study's verdict on a run) lacks, or ``None``."""
+    if found is None:
+        return None
+    where = "final.identification"
+    if not isinstance(found, dict):
+        return f"{where}: not a mapping"
+    ranges = found.get("effective_ranges", {})
+    if not isinstance(ranges, dict) or not all(_number(value) for value in ranges.values()):
+        return f"{where}.effective_ranges: must map names to numbers"
+    for key in ("recovered", "selected"):
+        if found.get(key) is not None and not isinstance(found[key], bool):
+            return f"{where}.{key}: must be true, false or null"
+    truth = found.get("truth")
+    if truth is None:
+        return None
+    names = truth.get("names") if isinstance(truth, dict) else None
+    if not isinstance(names, list) or not names or not all(isinstance(name, str) for name in names):
+        return f"{where}.truth.names: must be a non-empty list of names"
+    if not _number(truth.get("half_range")) or not _number(truth.get("at_most", 0.0)):
+        return f"{where}.truth: half_range and at_most must be numbers"
     return None
 
 
