@@ -33,7 +33,7 @@ candidates = [
 ]
 model = Independent(trunk, candidates, n_copies_eval=8)
 objective = HeldOut(burn_in_epochs=10)
-objective.hold_out(train.inputs[-held:], train.labels[-held:], seed=0)
+objective.hold_out(train.inputs[-held:], train.labels[-held:], seed=0, classes=10)
 x, y = train.inputs[:-held], train.labels[:-held]
 weights = torch.optim.Adam(model.trunk.parameters(), lr=5e-3)
 ranges = torch.optim.Adam(objective.hyper_parameters(model), lr=objective.lr)
