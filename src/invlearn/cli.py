@@ -66,7 +66,7 @@ def _check_output_file(path: str | None, flag: str) -> None:
 def _bench(args: argparse.Namespace) -> int:
     _require(BENCH_SUITES[args.suite], "bench")
     _check_output_file(args.output, "--output")
-    args.repeats = args.repeats or (30 if args.suite == "ops" else 20)
+    args.repeats = args.repeats or {"ops": 30, "learners": 20, "objectives": 3}[args.suite]
     if args.suite != "objectives" and (args.study or args.epochs):
         raise UsageError("--study and --epochs apply to the objectives suite")
     if args.suite == "ops":
@@ -88,7 +88,7 @@ def _bench(args: argparse.Namespace) -> int:
         from invlearn.training import config
 
         try:
-            report = suite.run(args.study or suite.DEMO_STUDY, args.epochs)
+            report = suite.run(args.study or suite.DEMO_STUDY, args.epochs, args.repeats)
         except config.ConfigError as error:
             raise UsageError(str(error)) from None
     text = json.dumps(report, indent=2)
@@ -239,7 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="time a benchmark suite and print JSON")
     bench.add_argument("suite", choices=sorted(BENCH_SUITES))
     bench.add_argument(
-        "--repeats", type=_positive_int, help="timed repetitions per row (default: 30 for ops, 20 for learners)"
+        "--repeats",
+        type=_positive_int,
+        help="timed repetitions per row (default: 30 for ops, 20 for learners, 3 for objectives)",
     )
     bench.add_argument("--only", nargs="+", metavar="NAME", help="time only these augmentations")
     bench.add_argument("--output", metavar="FILE", help="also write the JSON to FILE")

@@ -29,22 +29,38 @@ def _study(tmp_path: Path, methods: dict) -> Path:
     return path
 
 
-def test_rows_and_schema(tmp_path):
-    methods = {
-        "none": {"set": ["model.method=none", "model.layers=null", "loss.lam=0.0"]},
-        "augnet": {},
-        "heldout": {"set": ["model.method=independent", "model.objective=heldout", "model.layers=null",
-                            "model.candidates=[{name: rotate, magnitude: 0.05}]", "heldout.batch_size=16",
-                            "heldout.every_n_steps=1"]},
-    }  # fmt: skip
-    report = objectives.run(_study(tmp_path, methods), epochs=1)
-    assert report["suite"] == "objectives"
+METHODS = {
+    "none": {"set": ["model.method=none", "model.layers=null", "loss.lam=0.0"]},
+    "augnet": {},
+    "heldout": {"set": ["model.method=independent", "model.objective=heldout", "model.layers=null",
+                        "model.candidates=[{name: rotate, magnitude: 0.05}]", "heldout.batch_size=16",
+                        "heldout.every_n_steps=1"]},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("repeats", [1, pytest.param(2, marks=pytest.mark.slow)])
+def test_rows_and_schema(tmp_path, repeats):
+    report = objectives.run(_study(tmp_path, METHODS), epochs=1, repeats=repeats, resnet_images=20)
+    assert report["suite"] == "objectives" and report["repeats"] == repeats
     assert [row["name"] for row in report["results"]] == [
         "augnet_sprite_cnn_run", "heldout_sprite_cnn_run", "augnet_lenet_run", "heldout_lenet_run",
+        "augnet_resnet18_run", "heldout_resnet18_run",
     ]  # fmt: skip
     for row in report["results"]:
         assert row["baseline"] == "none_" + row["name"].split("_", 1)[1] and row["ratio"] > 0
+        low, high = row["ratio_range"]
+        assert 0 < low <= high  # the repeats' own ratios, around the ratio of the medians
     assert report["results"][1]["hyper_seconds"] > 0 and report["results"][0]["hyper_seconds"] == 0
+    assert report["results"][5]["hyper_seconds"] > 0  # the ResNet's held-out run took hyper-steps
+
+
+def test_a_shorter_run_keeps_each_burn_in_in_proportion():
+    config = {"trainer": {"epochs": 150}, **{section: {} for section in ("marglik", "unrolled", "loss")}}
+    config["heldout"] = {"burn_in_epochs": 15}
+    objectives._shorten(config, 40)
+    assert config["trainer"]["epochs"] == 40 and config["heldout"]["burn_in_epochs"] == 4
+    objectives._shorten(config, 1)
+    assert config["heldout"]["burn_in_epochs"] == 0
 
 
 def test_a_study_without_a_plain_method_is_refused(tmp_path):
