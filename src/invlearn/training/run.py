@@ -150,14 +150,15 @@ def _loaders(config: dict, data) -> tuple[TensorBatches, TensorBatches]:
     return train, test
 
 
-def _check_out(out: Path, resume: bool) -> None:
-    """Refuse an output folder that cannot become this run's directory, before anything is built."""
+def _check_out(out: Path, resume: bool) -> dict | None:
+    """Refuse an output folder that cannot become this run's directory, before anything is built; returns the
+    checkpoint a run resumes from."""
     if resume:
-        read_checkpoint(out)  # a missing, truncated or crafted checkpoint is refused here, in one line
-        return
+        return read_checkpoint(out)  # a missing, truncated or crafted checkpoint is refused here, in one line
     if not is_launched_worker() and ((out / CHECKPOINT).exists() or (out / METRICS).exists()):
         raise ConfigError(f"--out {out}: already holds a run; resume it with --resume {out} or pick another --out")
     check_folder_can_hold(out, "--out")
+    return None
 
 
 def _check_accelerator(config: dict) -> None:
@@ -172,7 +173,7 @@ def _prepare(config: dict, out: Path, resume: bool):
     from invlearn.training.task import InvarianceTask
 
     _check_accelerator(config)
-    _check_out(out, resume)
+    checkpoint = _check_out(out, resume)
     L.seed_everything(config["seed"], workers=True, verbose=False)
     try:
         data = build_data(config)
@@ -182,7 +183,7 @@ def _prepare(config: dict, out: Path, resume: bool):
     data = _hold_out(data, learner.objective, config["seed"], objective_section_name(config["model"]["objective"]))
     score = evaluation.SCORES[data.task](data.n_classes)
     task = InvarianceTask(config, learner, data.train.inputs, score, len(data.train.inputs))
-    problem = task.checkpoint_problem(read_checkpoint(out)) if resume else None
+    problem = None if checkpoint is None else task.checkpoint_problem(checkpoint)
     if problem:
         raise ConfigError(f"{out / CHECKPOINT}: cannot resume this run from it ({problem})")
     return data, task
