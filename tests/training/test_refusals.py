@@ -213,6 +213,21 @@ def test_report_leaves_files_it_did_not_write(finished, workdir, capsys):
     assert "is a file" in refuse(capsys, ["report", str(finished), "--out", str(workdir / "file" / "r.md")], workdir)
 
 
+def test_report_into_a_folder_that_takes_no_files(finished, workdir, capsys):
+    if not Path("/proc").is_dir():
+        pytest.skip("needs /proc, a folder that takes no new files")
+    assert "--out /proc/invlearn-report.md: cannot write" in refuse(
+        capsys, ["report", str(finished), "--out", "/proc/invlearn-report.md"], workdir
+    )
+
+
+@pytest.mark.parametrize("command", [["eval", "run", "--copies", "abc"], ["study", "s.yaml", "--jobs", "1.5"]])
+def test_counts_that_are_not_whole_numbers(capsys, command):
+    with pytest.raises(SystemExit) as exit_info:
+        main(command)
+    assert exit_info.value.code == 2 and "must be a whole number, got" in capsys.readouterr().err
+
+
 def test_bench_output_in_a_missing_folder(workdir, capsys):
     assert "no such folder" in refuse(
         capsys, ["bench", "learners", "--output", str(workdir / "no" / "b.json")], workdir

@@ -152,7 +152,10 @@ def write_report(run_dirs: list[str | Path], out: str | Path | None = None) -> P
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ConfigError(f"--out {out}: cannot write ({error.strerror})") from None
-    figures = _plot(runs, out.parent, out.stem)
+    try:
+        figures = _plot(runs, out.parent, out.stem)
+    except OSError as error:  # a folder that takes no files (/proc), a full disk
+        raise ConfigError(f"--out {out}: cannot write ({error.strerror})") from None
     data_name, transform = data_names.pop()
     known = truth(runs[0][1])
     described = f"{data_name}, {transform} at random" if transform != "none" else data_name
@@ -213,5 +216,8 @@ def write_report(run_dirs: list[str | Path], out: str | Path | None = None) -> P
             )
         lines.append("")
     text = "\n".join(lines)
-    write_atomic(out, lambda temporary: temporary.write_text(text, encoding="utf-8"))
+    try:
+        write_atomic(out, lambda temporary: temporary.write_text(text, encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"--out {out}: cannot write ({error.strerror})") from None
     return out
