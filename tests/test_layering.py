@@ -28,6 +28,7 @@ LAYERS: list[set[str]] = [
     {"studies"},
     {"bench"},
     {"cli"},
+    {"__main__"},  # python -m invlearn: the command
 ]
 RANK = {part: rank for rank, parts in enumerate(LAYERS) for part in parts}
 

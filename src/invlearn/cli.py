@@ -326,8 +326,8 @@ def _interrupted(args: argparse.Namespace, argv: list[str], error: KeyboardInter
     return "interrupted"
 
 
-#: The most characters of an error message printed: messages bound the values they quote
-#: (:func:`invlearn._validation.shown`); this bounds what any message can print, whatever it quotes.
+#: The most characters of an error message printed: messages bound the values they quote; this bounds what any
+#: message can print, whatever it quotes.
 MAX_MESSAGE = 2000
 
 
