@@ -30,6 +30,7 @@ from typing import Any
 
 import torch
 
+from invlearn._validation import shown
 from invlearn.studies import grid
 from invlearn.training import config as configs
 from invlearn.training import evaluation, seeds
@@ -57,18 +58,20 @@ def load(path: str | Path, spec: dict) -> dict:
             raise ConfigError(f"{key}: missing")
     sizes = spec["sizes"]
     if not isinstance(sizes, list) or not sizes or not all(_is_size(s) for s in sizes):
-        raise ConfigError(f"sizes: must be a non-empty list of [width, depth] positive integers, got {sizes!r}")
+        raise ConfigError(f"sizes: must be a non-empty list of [width, depth] positive integers, got {shown(sizes)}")
     grid.check_distinct(sizes, "sizes")
     for key in ("seeds", "eval_copies"):
         values = spec[key]
         if not isinstance(values, list) or not values or not all(_is_count(v) for v in values):
-            raise ConfigError(f"{key}: must be a non-empty list of integers in [0, {seeds.MAX_SEED}], got {values!r}")
+            raise ConfigError(
+                f"{key}: must be a non-empty list of integers in [0, {seeds.MAX_SEED}], got {shown(values)}"
+            )
         grid.check_distinct(values, key)
     if 0 in spec["eval_copies"]:
         raise ConfigError("eval_copies: every number of copies must be >= 1")
     spec["base_config"] = configs.load(path.parent / spec["base"], spec.get("set", []))
     if spec["base_config"]["model"]["method"] != "augnet":
-        raise ConfigError(f"base: must be an AugNet config, got method {spec['base_config']['model']['method']!r}")
+        raise ConfigError(f"base: must be an AugNet config, got method {shown(spec['base_config']['model']['method'])}")
     for key in ("oracle", "invariance"):
         _check_transform(spec[key], key, spec["base_config"])
     spec["method_configs"] = _method_configs(path, spec)
@@ -80,7 +83,7 @@ def _method_configs(path: Path, spec: dict) -> dict[str, dict]:
     overrides, checked."""
     methods = spec.get("methods") or {}
     if not isinstance(methods, dict):
-        raise ConfigError(f"methods: must be a mapping of name -> {{set: [overrides]}}, got {methods!r}")
+        raise ConfigError(f"methods: must be a mapping of name -> {{set: [overrides]}}, got {shown(methods)}")
     resolved = {}
     for name, entry in methods.items():
         if name in BUILT_IN or configs.check_name(name):

@@ -36,6 +36,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from invlearn._validation import shown
 from invlearn.studies import grid
 from invlearn.training import config as configs
 from invlearn.training import evaluation, rundir
@@ -52,7 +53,7 @@ def searched_policy(run_dir: str | Path) -> dict:
     with). A run of another method is refused."""
     settings, _, model, _ = load_trained(run_dir)
     if settings["model"]["method"] != "dada":
-        raise ConfigError(f"{run_dir}: a run of method {settings['model']['method']!r}, not a DADA search (dada)")
+        raise ConfigError(f"{run_dir}: a run of method {shown(settings['model']['method'])}, not a DADA search (dada)")
     entries = model.augmentation.transform.searched(settings["model"]["policy"]["top"]).entries()
     return {
         "name": "sub_policies",
@@ -67,14 +68,16 @@ def _points(spec: Any, method: str) -> list[tuple[str, list[str]]]:
     if spec is None:
         return [("", [])]
     if not isinstance(spec, dict) or not spec or not all(isinstance(v, list) and v for v in spec.values()):
-        raise ConfigError(f"methods.{method}.grid: must map config keys to non-empty lists of values, got {spec!r}")
+        raise ConfigError(
+            f"methods.{method}.grid: must map config keys to non-empty lists of values, got {shown(spec)}"
+        )
     points = []
     for values in itertools.product(*spec.values()):
         pairs = list(zip(spec, values, strict=True))
         name = "-".join(f"{key.rsplit('.', 1)[-1]}{value}" for key, value in pairs)  # n_ops2-magnitude0.5
         problem = configs.check_name(name)
         if problem:
-            raise ConfigError(f"methods.{method}.grid: the point {name!r} {problem}")
+            raise ConfigError(f"methods.{method}.grid: the point {shown(name)} {problem}")
         points.append((name, [f"{key}={value}" for key, value in pairs]))
     return points
 
@@ -88,7 +91,7 @@ def load(path: str | Path, spec: dict) -> dict:
     seeds = grid.seed_list(spec["seeds"], "seeds")
     score = spec.get("score")
     if score is not None and score not in evaluation.SCORE_KEYS:
-        raise ConfigError(f"score: must be one of {sorted(evaluation.SCORE_KEYS)}, got {score!r}")
+        raise ConfigError(f"score: must be one of {sorted(evaluation.SCORE_KEYS)}, got {shown(score)}")
     common = grid.overrides(spec.get("set"), "set")
     if not isinstance(spec["methods"], dict):
         raise ConfigError("methods: must be a mapping of names to settings")
@@ -131,7 +134,9 @@ def select(spec: dict, methods: list[str] | None) -> dict:
     directories as the whole study's."""
     unknown = sorted(set(methods or ()) - set(spec["methods"]))
     if unknown:
-        raise ConfigError(f"--methods: {unknown[0]!r} is not one of the study's methods ({sorted(spec['methods'])})")
+        raise ConfigError(
+            f"--methods: {shown(unknown[0])} is not one of the study's methods ({sorted(spec['methods'])})"
+        )
     kept = set(methods or spec["methods"])
     return {**spec, "runs": {key: entry for key, entry in spec["runs"].items() if key[0] in kept}}
 

@@ -66,7 +66,7 @@ def run_configs(
         raise ConfigError(f"--seeds: must be distinct integers, got {seeds}")
     overrides, hold = overrides or [], [] if hold is None else hold
     if not isinstance(hold, list) or not all(isinstance(entry, dict) for entry in hold):
-        raise ConfigError(f"--hold: must be a list of candidate entries, got {hold!r}")
+        raise ConfigError(f"--hold: must be a list of candidate entries, got {shown(hold)}")
     runs = {}
     for magnitude in magnitudes:
         entry = {"name": candidate, "magnitude": magnitude, **({} if scale is None else {"scale": scale})}
@@ -245,5 +245,5 @@ def magnitude_list(text: str) -> list[float]:
     for value, name in zip(values, names, strict=True):
         other = values[names.index(name)]
         if other != value:
-            raise ValueError(f"{other!r} and {value!r} would share the run folder of magnitude {name}")
+            raise ValueError(f"{shown(other)} and {shown(value)} would share the run folder of magnitude {name}")
     return values

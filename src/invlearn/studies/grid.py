@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from invlearn._validation import shown
 from invlearn.training import rundir
 from invlearn.training.config import ConfigError
 from invlearn.training.run import RunFailed, train
@@ -28,7 +29,7 @@ def overrides(value: Any, where: str) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ConfigError(f"{where}: must be a list of KEY=VALUE strings, got {value!r}")
+        raise ConfigError(f"{where}: must be a list of KEY=VALUE strings, got {shown(value)}")
     return value
 
 
@@ -49,7 +50,7 @@ def seed_list(value: Any, where: str) -> list[int]:
         or not value
         or not all(isinstance(s, int) and not isinstance(s, bool) for s in value)
     ):
-        raise ConfigError(f"{where}: must be a non-empty list of integers, got {value!r}")
+        raise ConfigError(f"{where}: must be a non-empty list of integers, got {shown(value)}")
     return check_distinct(value, where)
 
 
@@ -57,7 +58,7 @@ def check_distinct(values: list, where: str) -> list:
     """``values``, refused (naming ``where``) where one is listed twice: it would run once and count twice."""
     repeated = [value for index, value in enumerate(values) if value in values[:index]]
     if repeated:
-        raise ConfigError(f"{where}: {repeated[0]!r} is listed twice")
+        raise ConfigError(f"{where}: {shown(repeated[0])} is listed twice")
     return values
 
 

@@ -41,6 +41,7 @@ from pathlib import Path
 import torch
 
 from invlearn import augmentations
+from invlearn._validation import shown
 from invlearn.data import registry
 from invlearn.metrics import identification
 from invlearn.studies import grid
@@ -87,17 +88,17 @@ def load(path: str | Path, spec: dict) -> dict:
             grid.seed_list(task_spec["seeds"], f"tasks.{task}.seeds") if "seeds" in task_spec else spec["seeds"]
         )
         if not isinstance(task_spec.get("built_in", False), bool):
-            raise ConfigError(f"tasks.{task}.built_in: must be true or false, got {task_spec['built_in']!r}")
+            raise ConfigError(f"tasks.{task}.built_in: must be true or false, got {shown(task_spec['built_in'])}")
         applies = task_spec.get("methods", list(spec["methods"]))
         if not isinstance(applies, list) or not applies or not set(applies) <= set(spec["methods"]):
             raise ConfigError(
                 f"tasks.{task}.methods: must be a non-empty list of the study's methods {list(spec['methods'])}, "
-                f"got {applies!r}"
+                f"got {shown(applies)}"
             )
         grid.check_distinct(applies, f"tasks.{task}.methods")
         plain = task_spec.get("plain")
         if plain is not None and (plain not in spec["tasks"] or plain == task):
-            raise ConfigError(f"tasks.{task}.plain: {plain!r} is not another task of this study")
+            raise ConfigError(f"tasks.{task}.plain: {shown(plain)} is not another task of this study")
         base = path.parent / task_spec["base"]
         task_sets = grid.overrides(task_spec.get("set"), f"tasks.{task}.set")
         try:
@@ -116,7 +117,7 @@ def load(path: str | Path, spec: dict) -> dict:
         ):
             raise ConfigError(
                 f"tasks.{task}.slope: must be {{name: {'an' if modality == 'image' else 'a'} {modality} augmentation, "
-                f"value: number > 0}}, got {slope!r}"
+                f"value: number > 0}}, got {shown(slope)}"
             )
         for method, method_spec in spec["methods"].items():
             method_spec = method_spec or {}
@@ -125,7 +126,7 @@ def load(path: str | Path, spec: dict) -> dict:
                     f"methods.{method}: must be a mapping with 'set' and optionally 'modality' and 'oracle'"
                 )
             if not isinstance(method_spec.get("oracle", False), bool):
-                raise ConfigError(f"methods.{method}.oracle: must be true or false, got {method_spec['oracle']!r}")
+                raise ConfigError(f"methods.{method}.oracle: must be true or false, got {shown(method_spec['oracle'])}")
             if method_spec.get("modality") not in (None, modality) or method not in applies:
                 continue  # this method does not apply to this task's data
             oracle = _oracle_sets(data) if method_spec.get("oracle") else []
@@ -174,7 +175,7 @@ def select(spec: dict, tasks: list[str] | None = None, methods: list[str] | None
         unknown = sorted(set(names or ()) - set(spec[section]))
         if unknown:
             raise ConfigError(
-                f"--{section}: {unknown[0]!r} is not one of the study's {section} ({sorted(spec[section])})"
+                f"--{section}: {shown(unknown[0])} is not one of the study's {section} ({sorted(spec[section])})"
             )
     kept_tasks = set(tasks or spec["tasks"])
     kept_tasks |= {spec["tasks"][task]["plain"] for task in kept_tasks if spec["tasks"][task].get("plain")}
