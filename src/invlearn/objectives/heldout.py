@@ -45,7 +45,7 @@ from invlearn.models.invariant import InvariantModel
 from invlearn.objectives.base import checked_likelihood
 from invlearn.objectives.bilevel import BilevelObjective
 from invlearn.objectives.contrast import Contrast
-from invlearn.objectives.likelihoods import Likelihood, at_each_noise, n_noises
+from invlearn.objectives.likelihoods import Categorical, Likelihood, at_each_noise, n_noises
 from invlearn.objectives.tolerance import Tolerance, paired_gap
 
 #: ``occam``: the one-standard-error rule, the ``- spread * extent`` term (the default), or none.
@@ -107,6 +107,9 @@ class HeldOut(BilevelObjective):
             training batch (:func:`~invlearn.objectives.virtual_step`), so that the hyper-gradient follows the
             weights' response to the ranges (DADA's one unrolled step) besides its direct term; needs the
             :class:`~invlearn.objectives.HyperStep`'s optimizer.
+        temperature: score a classifier's held-out predictive at a temperature learned with the ranges (the
+            categorical's counterpart of a regression's learned noise): an over-confident model's held-out NLL is
+            then not mistaken for a worse invariance.
         floor: with ``occam="tolerance"``, the tolerance's least value as a fraction of the best ranges' held-out
             NLL per example (``tol = max(se, floor * nll(best))``): where the score saturates, its standard error
             goes to 0 and any wider range would break a tolerance of one standard error.
@@ -135,6 +138,7 @@ class HeldOut(BilevelObjective):
         occam: str = "spread",
         response: bool = False,
         floor: float = 0.05,
+        temperature: bool = False,
         group: str | None = None,
         likelihood: Likelihood | None = None,
     ) -> None:
@@ -152,6 +156,10 @@ class HeldOut(BilevelObjective):
         if group is not None and not isinstance(group, str):
             raise TypeError(f"group must be the name of a per-example fact or None, got {group!r}")
         self.held_out_group = group
+        if not isinstance(temperature, bool):
+            raise TypeError(f"temperature must be true or false, got {temperature!r}")
+        categorical = isinstance(self.likelihood, Categorical)
+        self.log_temperature = nn.Parameter(torch.zeros(())) if temperature and categorical else None
         self._last = {"held_out_nll": math.nan, "held_out_se": math.nan}
         self._spread = Spread()
         self._tolerance = Tolerance(floor=check_unit_interval(floor, "floor"))
@@ -184,7 +192,18 @@ class HeldOut(BilevelObjective):
 
     def hyper_parameters(self, model):
         augmentation = [p for p in model.augmentation.parameters() if p.requires_grad]
-        return [*augmentation, *self.likelihood.parameters()]
+        return [*augmentation, *self._own_parameters()]
+
+    def _own_parameters(self) -> list[nn.Parameter]:
+        """The likelihood's learned values (a regression's noise) and the held-out temperature, if learned."""
+        own = list(self.likelihood.parameters())
+        return own if self.log_temperature is None else [*own, self.log_temperature]
+
+    def _held_out_nll(self, output: Tensor, target: Tensor) -> Tensor:
+        """``(B,)`` held-out NLL per example, of the predictive tempered by the learned temperature, if any."""
+        if self.log_temperature is not None:
+            output = output / self.log_temperature.exp().to(output.device, output.dtype)
+        return self.likelihood.nll_per_example(output, target)
 
     def hyper_step_due(self, epoch, step):
         return epoch >= self.burn_in_epochs and step % self.every_n_steps == 0
@@ -200,15 +219,15 @@ class HeldOut(BilevelObjective):
         x, y = (part.to(step.x.device) for part in self._units)
         weights = self._responded(step)
         draw = model.draw(x, self.copies, step.generator)
-        current = self.likelihood.nll_per_example(model.predict(x, self.copies, draw=draw, weights=weights), y)
+        current = self._held_out_nll(model.predict(x, self.copies, draw=draw, weights=weights), y)
         fixed = None if weights is None else {name: w.detach() for name, w in weights.items()}
         with torch.no_grad(), self._tolerance.at_best(model):
-            best = self.likelihood.nll_per_example(model.predict(x, self.copies, draw=draw, weights=fixed), y)
+            best = self._held_out_nll(model.predict(x, self.copies, draw=draw, weights=fixed), y)
         gap, se = paired_gap(current, best, self._unit_groups)
         dual = self._tolerance.update(model, gap, se, float(best.mean()))
         fit = current.mean()
         ranges = [p for p in model.augmentation.parameters() if p.requires_grad]
-        own = list(self.likelihood.parameters())
+        own = self._own_parameters()
         lagrangian = dual * fit - model.extent().to(fit.device)
         grads = torch.autograd.grad(lagrangian, ranges, retain_graph=bool(own), allow_unused=True) if ranges else ()
         noise_grads = torch.autograd.grad(fit, own, allow_unused=True) if own else ()
@@ -223,10 +242,10 @@ class HeldOut(BilevelObjective):
         model = step.model
         x, y = (part.to(step.x.device) for part in self._units)
         draw = model.draw(x, self.copies, step.generator)
-        current = self.likelihood.nll_per_example(model.predict(x, self.copies, draw=draw), y)
+        current = self._held_out_nll(model.predict(x, self.copies, draw=draw), y)
         with torch.no_grad():
             self.contrast.follow(model)
-            twin = self.likelihood.nll_per_example(self.contrast.twin.predict(x, self.copies, draw=draw), y)
+            twin = self._held_out_nll(self.contrast.twin.predict(x, self.copies, draw=draw), y)
         gap, se = paired_gap(current, twin, self._unit_groups)
         weight = self.contrast.verdict(gap, se, float(twin.mean()))
         fit = current.mean()
@@ -247,7 +266,7 @@ class HeldOut(BilevelObjective):
         weights = self._responded(step)
         held_x, held_y = self.held_out_batch(step.x.device)
         predicted = model.predict(held_x, self.copies, step.generator, weights=weights)
-        per_example = self.likelihood.nll_per_example(predicted, held_y)
+        per_example = self._held_out_nll(predicted, held_y)
         fit = per_example.mean()
         spread = per_example.detach().std() if len(per_example) > 1 else torch.zeros((), device=fit.device)
         se = spread / math.sqrt(self.n_held_out)
@@ -273,7 +292,8 @@ class HeldOut(BilevelObjective):
 
     def hyper_values(self) -> dict[str, float]:
         """The last hyper-step's held-out NLL per example and its standard error, and the likelihood's values."""
-        return {**self._last, **self.likelihood.hyper_values()}
+        tempered = {} if self.log_temperature is None else {"temperature": float(self.log_temperature.detach().exp())}
+        return {**self._last, **self.likelihood.hyper_values(), **tempered}
 
     def get_extra_state(self) -> dict:
         own = {"last": dict(self._last), "spread": self._spread.state(), "tolerance": self._tolerance.state()}
