@@ -175,6 +175,7 @@ def test_the_state_of_its_batches_and_last_scores_survives_a_checkpoint():
         ({"lr": math.inf}, "lr"),
         ({"batch_size": 0}, "batch_size"),
         ({"likelihood": "categorical"}, "likelihood"),
+        ({"temperature": 1}, "temperature"),
     ],
 )
 def test_bad_settings_are_refused(settings, message):
@@ -209,3 +210,36 @@ def test_with_the_response_the_gradient_follows_the_weights_step_exactly():
     objective.response = True
     with pytest.raises(RuntimeError, match=r"give HyperStep\(optimizer=\)"):
         objective.hyper_loss(HyperStep(model, x, y, 10, seeded(2)))
+
+
+def test_a_learned_temperature_tempers_the_held_out_predictive_and_is_learned_with_the_ranges():
+    torch.manual_seed(0)
+    trunk = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 6 * 6, 3)).double()
+    model = Independent(trunk, [make_augmentation("brightness", 0.4)]).double()
+    objective = HeldOut(copies=3, batch_size=5, occam="none", temperature=True).double()
+    held = make_input("image", torch.float64, batch=5, seed=1), torch.tensor([2, 1, 0, 1, 0])
+    objective.hold_out(*held, seed=0)
+    magnitude = model.augmentation.candidates[0]._magnitude
+    assert objective.hyper_parameters(model) == [magnitude, objective.log_temperature]
+    with torch.no_grad():
+        objective.log_temperature.fill_(math.log(2.5))
+    _, replay, _ = _case(occam="none")
+    x, y = replay.held_out_batch(torch.device("cpu"))  # the batch the objective draws (the same seed)
+    step = HyperStep(model, make_input("image", torch.float64, batch=1), torch.tensor([0]), 10, seeded(4))
+    value, (range_grad, temperature_grad) = objective.hyper_gradients(step)
+
+    def reference(log_temperature):
+        output = model.predict(x, 3, seeded(4)) / log_temperature.exp()
+        return -torch.log_softmax(output, dim=1)[torch.arange(5), y].mean()
+
+    log_t = objective.log_temperature.detach().clone().requires_grad_()
+    expected = reference(log_t)
+    assert value == pytest.approx(float(expected), rel=1e-12)
+    assert objective.hyper_values()["temperature"] == pytest.approx(2.5)
+    assert float(temperature_grad) == pytest.approx(float(torch.autograd.grad(expected, [log_t])[0]), rel=1e-10)
+    assert float(range_grad) == pytest.approx(float(torch.autograd.grad(reference(log_t), [magnitude])[0]), rel=1e-10)
+
+
+def test_a_regression_has_no_temperature_its_noise_is_learned_instead():
+    objective = HeldOut(temperature=True, likelihood=Gaussian())
+    assert objective.log_temperature is None and "temperature" not in objective.hyper_values()

@@ -48,6 +48,9 @@ from invlearn.objectives.contrast import Contrast
 from invlearn.objectives.likelihoods import Categorical, Likelihood, at_each_noise, n_noises
 from invlearn.objectives.tolerance import Tolerance, paired_gap
 
+#: The temperatures a comparison of two classifiers tries, each at its best (1/4 to 16).
+TEMPERATURES = torch.logspace(-0.6, 1.2, 37)
+
 #: ``occam``: the one-standard-error rule, the ``- spread * extent`` term (the default), or none.
 OCCAM_RULES = ("tolerance", "contrast", "spread", "none")
 
@@ -199,6 +202,14 @@ class HeldOut(BilevelObjective):
         own = list(self.likelihood.parameters())
         return own if self.log_temperature is None else [*own, self.log_temperature]
 
+    def _at_its_best(self, output: Tensor, target: Tensor) -> Tensor:
+        """``(B,)`` held-out NLL per example at the temperature of :data:`TEMPERATURES` that fits these examples
+        best (without a learned temperature: at temperature 1)."""
+        if self.log_temperature is None:
+            return self.likelihood.nll_per_example(output, target)
+        scores = [self.likelihood.nll_per_example(output / t, target) for t in TEMPERATURES.tolist()]
+        return min(scores, key=lambda per_example: float(per_example.mean()))
+
     def _held_out_nll(self, output: Tensor, target: Tensor) -> Tensor:
         """``(B,)`` held-out NLL per example, of the predictive tempered by the learned temperature, if any."""
         if self.log_temperature is not None:
@@ -242,11 +253,12 @@ class HeldOut(BilevelObjective):
         model = step.model
         x, y = (part.to(step.x.device) for part in self._units)
         draw = model.draw(x, self.copies, step.generator)
-        current = self._held_out_nll(model.predict(x, self.copies, draw=draw), y)
+        output = model.predict(x, self.copies, draw=draw)
+        current = self._held_out_nll(output, y)
         with torch.no_grad():
             self.contrast.follow(model)
-            twin = self._held_out_nll(self.contrast.twin.predict(x, self.copies, draw=draw), y)
-        gap, se = paired_gap(current, twin, self._unit_groups)
+            twin = self._at_its_best(self.contrast.twin.predict(x, self.copies, draw=draw), y)
+            gap, se = paired_gap(self._at_its_best(output, y), twin, self._unit_groups)
         weight = self.contrast.verdict(gap, se, float(twin.mean()))
         fit = current.mean()
         loss = fit - weight * model.extent().to(fit.device)
