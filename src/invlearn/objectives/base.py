@@ -74,20 +74,6 @@ class Objective(nn.Module):
         training examples."""
         raise NotImplementedError
 
-    def bind(self, model: InvariantModel) -> None:
-        """Take the model it trains, before training and before a checkpoint is restored (nothing to keep)."""
-
-    def alongside(self) -> list[nn.Parameter]:
-        """Weights of its own that the weights' optimiser trains beside the trunk (none)."""
-        return []
-
-    def alongside_loss(
-        self, model: InvariantModel, x: Tensor, target: Tensor, n_data: int, generator: torch.Generator | None = None
-    ) -> Tensor | None:
-        """The loss of :meth:`alongside`'s weights on the training batch ``x``, added to the weight step's loss
-        (``None``: there are none)."""
-        return None
-
     def hyper_parameters(self, model: InvariantModel) -> list[nn.Parameter]:
         """The parameters the hyper-step updates (none: there is no hyper-step)."""
         return []

@@ -41,18 +41,13 @@ import torch
 from torch import Tensor, nn
 
 from invlearn._validation import check_choice, check_copies, check_count, check_positive, check_unit_interval
-from invlearn.models.invariant import InvariantModel
 from invlearn.objectives.base import checked_likelihood
 from invlearn.objectives.bilevel import BilevelObjective
-from invlearn.objectives.contrast import Contrast
 from invlearn.objectives.likelihoods import Categorical, Likelihood, at_each_noise, n_noises
 from invlearn.objectives.tolerance import Tolerance, paired_gap
 
-#: The temperatures a comparison of two classifiers tries, each at its best (1/4 to 16).
-TEMPERATURES = torch.logspace(-0.6, 1.2, 37)
-
 #: ``occam``: the one-standard-error rule, the ``- spread * extent`` term (the default), or none.
-OCCAM_RULES = ("tolerance", "contrast", "spread", "none")
+OCCAM_RULES = ("tolerance", "spread", "none")
 
 
 def _check_fraction(fraction: float) -> float:
@@ -125,7 +120,7 @@ class HeldOut(BilevelObjective):
     Raises:
         ValueError: a fraction outside ``(0, 1)``, a count below 1 (``burn_in_epochs`` below 0), an unknown
             ``occam`` rule, a learning rate that is not a finite number above 0, a ``floor`` outside ``[0, 1]``.
-        TypeError: a ``response`` that is not a bool, a ``group`` that is not a string or ``None``.
+        TypeError: a ``response`` or ``temperature`` that is not a bool, a ``group`` that is not a string or ``None``.
     """
 
     config_defaults = {"batch_size": "trainer.batch_size"}
@@ -168,21 +163,6 @@ class HeldOut(BilevelObjective):
         self._tolerance = Tolerance(floor=check_unit_interval(floor, "floor"))
         self._units: tuple[Tensor, Tensor] | None = None
         self._unit_groups: Tensor | None = None
-        self.contrast: Contrast | None = None
-
-    def bind(self, model: InvariantModel) -> None:
-        """With ``occam="contrast"``: make the twin of ``model`` (see :mod:`~invlearn.objectives.contrast`)."""
-        if self.occam == "contrast" and self.contrast is None:
-            self.contrast = Contrast(model, floor=self._tolerance.floor)
-
-    def alongside(self) -> list[nn.Parameter]:
-        return [] if self.contrast is None else self.contrast.trunk_parameters()
-
-    def alongside_loss(self, model, x, target, n_data, generator=None):
-        if self.contrast is None:
-            return None
-        output, moved = self.contrast.training_outputs(model, x, target, generator)
-        return self.weights_loss(self.contrast.twin, output, moved, n_data)
 
     def hold_out(self, inputs, targets, seed, groups=None, classes=None):
         super().hold_out(inputs, targets, seed, groups, classes)
@@ -202,14 +182,6 @@ class HeldOut(BilevelObjective):
         own = list(self.likelihood.parameters())
         return own if self.log_temperature is None else [*own, self.log_temperature]
 
-    def _at_its_best(self, output: Tensor, target: Tensor) -> Tensor:
-        """``(B,)`` held-out NLL per example at the temperature of :data:`TEMPERATURES` that fits these examples
-        best (without a learned temperature: at temperature 1)."""
-        if self.log_temperature is None:
-            return self.likelihood.nll_per_example(output, target)
-        scores = [self.likelihood.nll_per_example(output / t, target) for t in TEMPERATURES.tolist()]
-        return min(scores, key=lambda per_example: float(per_example.mean()))
-
     def _held_out_nll(self, output: Tensor, target: Tensor) -> Tensor:
         """``(B,)`` held-out NLL per example, of the predictive tempered by the learned temperature, if any."""
         if self.log_temperature is not None:
@@ -220,8 +192,6 @@ class HeldOut(BilevelObjective):
         return epoch >= self.burn_in_epochs and step % self.every_n_steps == 0
 
     def hyper_gradients(self, step):
-        if self.occam == "contrast":
-            return self._contrast_gradients(step)
         if self.occam != "tolerance":
             return super().hyper_gradients(step)
         if self._units is None:
@@ -244,27 +214,6 @@ class HeldOut(BilevelObjective):
         noise_grads = torch.autograd.grad(fit, own, allow_unused=True) if own else ()
         self._last = {"held_out_nll": float(fit.detach()), "held_out_gap": gap, "held_out_se": se, "dual": dual}
         return float(fit.detach()), [*grads, *noise_grads]
-
-    def _contrast_gradients(self, step):
-        if self._units is None:
-            raise RuntimeError("HeldOut needs held-out examples (hold_out) before its first hyper-step")
-        if self.contrast is None:
-            raise RuntimeError("the contrast rule needs its twin: call bind(model) before training")
-        model = step.model
-        x, y = (part.to(step.x.device) for part in self._units)
-        draw = model.draw(x, self.copies, step.generator)
-        output = model.predict(x, self.copies, draw=draw)
-        current = self._held_out_nll(output, y)
-        with torch.no_grad():
-            self.contrast.follow(model)
-            twin = self._at_its_best(self.contrast.twin.predict(x, self.copies, draw=draw), y)
-            gap, se = paired_gap(self._at_its_best(output, y), twin, self._unit_groups)
-        weight = self.contrast.verdict(gap, se, float(twin.mean()))
-        fit = current.mean()
-        loss = fit - weight * model.extent().to(fit.device)
-        grads = torch.autograd.grad(loss, self.hyper_parameters(model), allow_unused=True)
-        self._last = {"held_out_nll": float(fit.detach()), "held_out_gap": gap, "held_out_se": se, "occam": weight}
-        return float(fit.detach()), list(grads)
 
     def _responded(self, step) -> dict[str, Tensor] | None:
         """The trunk's weights after its optimizer's step on the training batch, differentiable in the ranges
@@ -309,8 +258,6 @@ class HeldOut(BilevelObjective):
 
     def get_extra_state(self) -> dict:
         own = {"last": dict(self._last), "spread": self._spread.state(), "tolerance": self._tolerance.state()}
-        if self.contrast is not None:
-            own["contrast"] = self.contrast.state()
         return {**super().get_extra_state(), **own}
 
     def set_extra_state(self, state: dict) -> None:
@@ -318,13 +265,11 @@ class HeldOut(BilevelObjective):
         self._last = dict(state["last"])
         self._spread.load(state["spread"])
         self._tolerance.load(state["tolerance"])
-        if self.contrast is not None:
-            self.contrast.load(state["contrast"])
 
     def extra_repr(self) -> str:
         return (
             f"fraction={self.held_out_fraction:g}, copies={self.copies}, every_n_steps={self.every_n_steps}, "
             f"burn_in_epochs={self.burn_in_epochs}, lr={self.lr:g}, batch_size={self.batch_size}, "
             f"occam={self.occam!r}, response={self.response}, floor={self._tolerance.floor:g}, "
-            f"group={self.held_out_group!r}"
+            f"temperature={self.log_temperature is not None}, group={self.held_out_group!r}"
         )

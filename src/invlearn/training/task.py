@@ -76,7 +76,6 @@ class InvarianceTask(L.LightningModule):
         self.config = config
         self.model = learner.model
         self.objective = learner.objective
-        self.objective.bind(self.model)
         self.n_train = n_train
         self._hyper_optimizer: torch.optim.Optimizer | None = None
         self._hyper_state: dict | None = None  # a resumed hyper-optimiser's state, loaded at its creation
@@ -107,15 +106,12 @@ class InvarianceTask(L.LightningModule):
         output, target = self.model.training_outputs(x, y, self.generator)
         loss = self.objective.weights_loss(self.model, output, target, self.n_train)
         value = float(loss.detach())
-        alongside = self.objective.alongside_loss(self.model, x, y, self.n_train, self.generator)
-        if alongside is not None and not math.isfinite(float(alongside.detach())):
-            value = math.nan  # the weights beside the trunk diverged: the run stops as if the trunk had
         if not self.trainer.strategy.reduce_boolean_decision(math.isfinite(value), all=True):  # every process stops
             raise self._diverged(self.global_step + 1, f"the training loss is {value}")
         self._train_losses.append(value)
         self.log("loss", loss, on_step=True, on_epoch=False)
         self.log("train_loss", loss, on_step=False, on_epoch=True, sync_dist=True)
-        return loss if alongside is None else loss + alongside
+        return loss
 
     def _hyper_step(self, x: Tensor, y: Tensor) -> None:
         """One update of the objective's hyper-parameters (the augmentation, a prior) on this batch, with their
@@ -257,8 +253,6 @@ class InvarianceTask(L.LightningModule):
         excluded = {id(p) for p in [*self.model.trunk.parameters(), *apart]}
         others = [p for p in self.model.parameters() if id(p) not in excluded and p.requires_grad]
         groups = [{"params": list(self.model.trunk.parameters()), "weight_decay": optim["weight_decay"]}]
-        if self.objective.alongside():
-            groups.append({"params": self.objective.alongside(), "weight_decay": optim["weight_decay"]})
         if others:
             decay = optim["weight_decay"] if optim["decay_augmentation"] else 0.0
             groups.append({"params": others, "weight_decay": decay})
