@@ -50,7 +50,8 @@ def main() -> None:
         correct = (log_p.argmax(dim=1) == labels).double()
         tempered, temperature = _at_best_temperature(log_p, labels)
         nll = float(F.cross_entropy(log_p, labels))
-        line = f"{run}: accuracy {float(correct.mean()):.3f}, NLL {nll:.3f}, at T={temperature:.2f} {float(tempered.mean()):.3f}"
+        line = f"{run}: accuracy {float(correct.mean()):.3f}, NLL {nll:.3f}"
+        line += f", at T={temperature:.2f} {float(tempered.mean()):.3f}"
         if first is None:
             first = (correct, tempered, labels)
         elif torch.equal(first[2], labels):

@@ -38,3 +38,21 @@ def test_unshuffled_order_and_resumable_state():
         batches.load_state_dict({"seed": 9, "shuffle": False, "n": 10})
     with pytest.raises(ValueError, match="same length"):
         TensorBatches(X, Y[:3], 2, shuffle=False)
+
+
+def test_from_the_refit_epoch_the_held_out_examples_join_and_epochs_keep_their_length():
+    batches = TensorBatches(X, Y, 3, shuffle=True, seed=4, kept=6, refit_from=2)
+    before = [labels(batches) for _ in range(2)]
+    after = [sum(labels(batches), []) for _ in range(20)]
+    plain = TensorBatches(X[:6], Y[:6], 3, shuffle=True, seed=4)
+    assert before == [labels(plain) for _ in range(2)]  # until epoch 2, the batches of the first 6 alone
+    assert all(len(epoch) == len(set(epoch)) == 6 for epoch in after) and len(batches) == 2
+    assert set(sum(after, [])) == set(range(10))  # then 6 a time drawn from all 10
+    state = batches.state_dict()
+    assert state == {"seed": 4, "shuffle": True, "n": 10, "kept": 6, "refit_from": 2}
+    with pytest.raises(ValueError, match="do not match"):
+        TensorBatches(X, Y, 3, shuffle=True, seed=4).load_state_dict(state)
+    with pytest.raises(ValueError, match="go together"):
+        TensorBatches(X, Y, 3, shuffle=True, kept=6)
+    with pytest.raises(ValueError, match="go together"):
+        TensorBatches(X, Y, 3, shuffle=True, kept=11, refit_from=1)

@@ -36,6 +36,14 @@ DADA = [
 ]  # fmt: skip
 
 
+#: The held-out likelihood on the same task, its last epoch a refit on every example (the held-out part included).
+REFIT = [
+    "model.method=independent", "model.objective=heldout", "model.layers=null", "optim.weight_decay=0",
+    "model.candidates=[{name: frequency_shift, magnitude: 0.1, scale: 2.0}]", "heldout.burn_in_epochs=0",
+    "heldout.every_n_steps=2", "heldout.batch_size=8", "heldout.refit_epochs=1",
+]  # fmt: skip
+
+
 def tiny_config(*extra):
     return config.load(AUGNET, TINY + list(extra))
 
@@ -71,7 +79,7 @@ def test_run_directory_and_determinism(tmp_path):
     torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)  # loads without pickled code
 
 
-@pytest.mark.parametrize("objective", [[], MARGLIK, DADA], ids=["reward", "marglik", "dada"])
+@pytest.mark.parametrize("objective", [[], MARGLIK, DADA, REFIT], ids=["reward", "marglik", "dada", "refit"])
 def test_resume_after_a_kill_mid_epoch_ends_like_an_uninterrupted_run(tmp_path, monkeypatch, objective):
     reference = run.train(tiny_config(*objective), tmp_path / "reference")
 
@@ -312,3 +320,17 @@ def test_two_cpu_processes_learn_one_held_out_range(tmp_path):
     magnitude = checkpoint["state_dict"]["model.augmentation.candidates.0._magnitude"]
     assert float(magnitude) == pytest.approx(metrics["final"]["learned_invariances"]["frequency_shift"]["magnitude"])
     assert float(magnitude) != pytest.approx(0.1)  # it moved
+
+
+def test_in_the_refit_epochs_the_ranges_stay_and_the_weights_see_the_held_out_part(tmp_path):
+    metrics = run.train(tiny_config(*REFIT, "trainer.epochs=4", "heldout.refit_epochs=2"), tmp_path / "run")
+    epochs = metrics["epochs"]
+    shift = [epoch["learned_invariances"]["frequency_shift"]["magnitude"] for epoch in epochs]
+    assert shift[1] != shift[0] and shift[3] == shift[2] == shift[1]  # no hyper-step after epoch 2 of 4
+    assert [epoch["hyper_seconds"] > 0 for epoch in epochs] == [True, True, False, False]
+    assert metrics["final"]["held_out"] == {
+        "examples": 19,
+        "fraction": 0.2,
+        "weights_trained_on": 77,
+        "refit_epochs": 2,
+    }

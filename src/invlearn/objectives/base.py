@@ -44,6 +44,9 @@ class Objective(nn.Module):
     #: The fraction of the training set the objective holds out from the weights (given to
     #: :meth:`~invlearn.objectives.Objective.hold_out`).
     held_out_fraction: ClassVar[float] = 0.0
+    #: The last epochs of a run in which the held-out examples join the weights' training set and no hyper-step is
+    #: taken (the augmentation stays as learned).
+    refit_epochs: int = 0
     #: The per-example fact (a :class:`~invlearn.data.split.Split`'s ``facts`` name, e.g. ``"recording"``: the
     #: subject of a sleep epoch) whose values group examples that are not independent; the held-out part is then
     #: drawn as whole groups (``None``: examples are independent).

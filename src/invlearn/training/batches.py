@@ -26,6 +26,10 @@ class TensorBatches:
         batch_size: examples per batch (per process); the last batch may be smaller.
         shuffle: a new permutation every epoch, drawn from ``seed`` and the epoch number.
         seed: base seed of the permutations.
+        kept: with ``refit_from``: the first ``kept`` examples are the ones the weights train on until epoch
+            ``refit_from``; from then on every epoch draws its ``kept`` examples from all of them (the held-out
+            part given back to the weights once the augmentation is chosen), so epochs keep their length.
+        refit_from: the epoch from which all examples are drawn (``None``: always the whole set).
 
     ``position``, when set, is called with the number of batches at the start of every iteration and returns
     ``(epoch, batches already done in it)``: the epoch selects the permutation, and a resumed run starts after
@@ -34,31 +38,51 @@ class TensorBatches:
     padded by wrapping so that all get the same number of batches).
     """
 
-    def __init__(self, inputs: Tensor, labels: Tensor, batch_size: int, shuffle: bool, seed: int = 0) -> None:
+    def __init__(
+        self,
+        inputs: Tensor,
+        labels: Tensor,
+        batch_size: int,
+        shuffle: bool,
+        seed: int = 0,
+        kept: int | None = None,
+        refit_from: int | None = None,
+    ) -> None:
         if inputs.shape[0] != labels.shape[0]:
             raise ValueError(
                 f"inputs and labels must have the same length, got {inputs.shape[0]} and {labels.shape[0]}"
             )
+        if (kept is None) != (refit_from is None) or (kept is not None and not 0 < kept <= labels.shape[0]):
+            raise ValueError(f"kept and refit_from go together, kept within the examples; got {kept}, {refit_from}")
         self.inputs, self.labels = inputs, labels
         self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
+        self.kept, self.refit_from = kept, refit_from
         self.epoch = -1
         self.position: Callable[[int], tuple[int, int]] | None = None
 
     def state_dict(self) -> dict:
         """What fixes the order of every epoch (Lightning's resumable-loader protocol); the position within an
         epoch comes from ``position``, i.e. from the trainer's restored step count."""
-        return {"seed": self.seed, "shuffle": self.shuffle, "n": int(self.labels.shape[0])}
+        state = {"seed": self.seed, "shuffle": self.shuffle, "n": int(self.labels.shape[0])}
+        if self.refit_from is not None:
+            state.update(kept=self.kept, refit_from=self.refit_from)
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         mine = self.state_dict()
         if state != mine:
             raise ValueError(f"the checkpoint's batches {state} do not match this run's {mine}")
 
+    @property
+    def _per_epoch(self) -> int:
+        return self.labels.shape[0] if self.kept is None else self.kept
+
     def _order(self) -> Tensor:
-        n = self.labels.shape[0]
+        n = self._per_epoch
+        refitting = self.refit_from is not None and self.epoch >= self.refit_from
         if self.shuffle:
             generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-            order = torch.randperm(n, generator=generator)
+            order = torch.randperm(self.labels.shape[0] if refitting else n, generator=generator)[:n]
         else:
             order = torch.arange(n)
         rank, world = _rank_and_world()
@@ -69,7 +93,7 @@ class TensorBatches:
 
     def __len__(self) -> int:
         _, world = _rank_and_world()
-        return math.ceil(math.ceil(self.labels.shape[0] / world) / self.batch_size)
+        return math.ceil(math.ceil(self._per_epoch / world) / self.batch_size)
 
     def __iter__(self):
         if self.position is None:

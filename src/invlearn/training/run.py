@@ -143,9 +143,16 @@ def _trainer(config: dict, out: Path):
     )
 
 
-def _loaders(config: dict, data) -> tuple[TensorBatches, TensorBatches]:
-    spec = config["trainer"]
-    train = TensorBatches(data.train.inputs, data.train.labels, spec["batch_size"], shuffle=True, seed=config["seed"])
+def _loaders(config: dict, data, held: Split | None, refit_epochs: int) -> tuple[TensorBatches, TensorBatches]:
+    """The training batches (from epoch ``epochs - refit_epochs`` on, drawn from the training and the ``held``
+    examples together) and the test batches."""
+    spec, seed = config["trainer"], config["seed"]
+    if held is None or not refit_epochs:
+        train = TensorBatches(data.train.inputs, data.train.labels, spec["batch_size"], shuffle=True, seed=seed)
+    else:
+        inputs, labels = torch.cat([data.train.inputs, held.inputs]), torch.cat([data.train.labels, held.labels])
+        kept, refit_from = len(data.train.labels), spec["epochs"] - refit_epochs
+        train = TensorBatches(inputs, labels, spec["batch_size"], True, seed, kept, refit_from)
     test = TensorBatches(data.test.inputs, data.test.labels, spec["eval_batch_size"], shuffle=False)
     return train, test
 
@@ -180,22 +187,29 @@ def _prepare(config: dict, out: Path, resume: bool):
     except DataError as error:
         raise ConfigError(str(error)) from None
     learner = _checked_learner(config, data)
-    data = _hold_out(data, learner.objective, config["seed"], objective_section_name(config["model"]["objective"]))
+    data, held = _hold_out(data, learner.objective, config, objective_section_name(config["model"]["objective"]))
     score = evaluation.SCORES[data.task](data.n_classes)
     task = InvarianceTask(config, learner, data.train.inputs, score, len(data.train.inputs))
     problem = None if checkpoint is None else task.checkpoint_problem(checkpoint)
     if problem:
         raise ConfigError(f"{out / CHECKPOINT}: cannot resume this run from it ({problem})")
-    return data, task
+    return data, held, task
 
 
-def _hold_out(data, objective, seed: int, section: str):
-    """The data whose training split the weights see: all of it, or what remains once the objective has taken
-    its ``held_out_fraction`` (a seeded random subset, e.g. DADA's half for its hypergradient). A held-out part
-    smaller than one of the objective's batches (its config ``section``'s ``batch_size``), or than the number of
-    classes, is refused."""
+def _hold_out(data, objective, config: dict, section: str):
+    """``(data, held)``: the data whose training split the weights see (all of it, or what remains once the
+    objective has taken its ``held_out_fraction``: a seeded random subset, e.g. DADA's half for its hypergradient),
+    and the held-out split (``None`` where nothing is held out). A held-out part smaller than one of the objective's
+    batches (its config ``section``'s ``batch_size``), or than the number of classes, is refused, and so are
+    ``refit_epochs`` that leave no epoch to learn the augmentation in."""
     if objective.held_out_fraction == 0:
-        return data
+        return data, None
+    seed, epochs = config["seed"], config["trainer"]["epochs"]
+    if objective.refit_epochs >= epochs:
+        raise ConfigError(
+            f"{section}.refit_epochs: {objective.refit_epochs} leave none of the {epochs} epochs (trainer.epochs) "
+            "to learn the augmentation in"
+        )
     group = objective.held_out_group
     if group is not None and group not in data.train.facts:
         facts = ", ".join(sorted(data.train.facts)) or "none"
@@ -217,7 +231,7 @@ def _hold_out(data, objective, seed: int, section: str):
     groups = None if group is None else held.facts[group]
     classes = data.n_classes if data.task != "regression" else None
     objective.hold_out(held.inputs, held.labels, seed + seeds.HELD_OUT, groups, classes)
-    return dataclasses.replace(data, train=kept)
+    return dataclasses.replace(data, train=kept), held
 
 
 def split_held_out(train: Split, fraction: float, seed: int, group: str | None = None) -> tuple[Split, Split]:
@@ -318,6 +332,7 @@ def _metrics(task, start: float, diverged: dict | None = None) -> dict:
             "examples": task.objective.n_held_out,
             "fraction": task.objective.held_out_fraction,
             "weights_trained_on": task.n_train,
+            "refit_epochs": task.objective.refit_epochs,
         }
     if diverged is not None:
         metrics["diverged"] = diverged
@@ -333,22 +348,23 @@ def train(config: dict, out_dir: str | Path, resume: bool = False) -> dict:
     is refused (:func:`~invlearn.training.rundir.writing_into`)."""
     out = Path(out_dir)
     start = time.perf_counter()
-    data, task = _prepare(config, out, resume)
+    data, held, task = _prepare(config, out, resume)
     holding = contextlib.nullcontext(False) if is_launched_worker() else writing_into(out, "--out")
     with holding as created:
         if not resume:  # again, now that no other process writes here: another run may have finished meanwhile
             _check_out(out, resume)
         _write_config(out, config, resume)
-        return _fit(config, data, task, out, created, resume, start)
+        return _fit(config, data, held, task, out, created, resume, start)
 
 
-def _fit(config: dict, data, task, out: Path, created: bool, resume: bool, start: float) -> dict:
+def _fit(config: dict, data, held, task, out: Path, created: bool, resume: bool, start: float) -> dict:
     """Train ``task`` into the run folder ``out`` (``created`` by this run: removed again if it stops before its
-    first checkpoint; ``resume``: from its checkpoint) and write its metrics and report; see :func:`train`."""
+    first checkpoint; ``resume``: from its checkpoint) and write its metrics and report; see :func:`train`. ``held``:
+    the held-out split, which the weights train on in the objective's ``refit_epochs``."""
     from invlearn.training.progress import quiet_lightning
     from invlearn.training.task import Diverged
 
-    train_batches, test_batches = _loaders(config, data)
+    train_batches, test_batches = _loaders(config, data, held, task.objective.refit_epochs)
     train_batches.position = task.batch_position
     with quiet_lightning():
         try:
