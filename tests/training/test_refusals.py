@@ -264,8 +264,8 @@ HELDOUT = [
         (["heldout.occam=wide"], "heldout.occam: must be one of ['none', 'spread', 'tolerance'], got 'wide'"),
         (["heldout.response=1"], "heldout.response: must be true or false, got 1"),
         (["heldout.temperature=1"], "heldout.temperature: must be true or false, got 1"),
-        (["heldout.refit_epochs=1000"], "heldout.refit_epochs: 1000 leave none of the"),
-        (["heldout.refit_epochs=-1"], "heldout.refit_epochs"),
+        (["heldout.refit=0.99"], "heldout.refit: 0.99 of "),
+        (["heldout.refit=-1"], "heldout.refit"),
     ],
 )
 def test_held_out_settings_that_cannot_run(workdir, capsys, overrides, message):

@@ -40,7 +40,7 @@ DADA = [
 REFIT = [
     "model.method=independent", "model.objective=heldout", "model.layers=null", "optim.weight_decay=0",
     "model.candidates=[{name: frequency_shift, magnitude: 0.1, scale: 2.0}]", "heldout.burn_in_epochs=0",
-    "heldout.every_n_steps=2", "heldout.batch_size=8", "heldout.refit_epochs=1",
+    "heldout.every_n_steps=2", "heldout.batch_size=8", "heldout.refit=0.34",
 ]  # fmt: skip
 
 
@@ -323,7 +323,7 @@ def test_two_cpu_processes_learn_one_held_out_range(tmp_path):
 
 
 def test_in_the_refit_epochs_the_ranges_stay_and_the_weights_see_the_held_out_part(tmp_path):
-    metrics = run.train(tiny_config(*REFIT, "trainer.epochs=4", "heldout.refit_epochs=2"), tmp_path / "run")
+    metrics = run.train(tiny_config(*REFIT, "trainer.epochs=4", "heldout.refit=0.5"), tmp_path / "run")
     epochs = metrics["epochs"]
     shift = [epoch["learned_invariances"]["frequency_shift"]["magnitude"] for epoch in epochs]
     assert shift[1] != shift[0] and shift[3] == shift[2] == shift[1]  # no hyper-step after epoch 2 of 4

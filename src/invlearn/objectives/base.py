@@ -44,9 +44,9 @@ class Objective(nn.Module):
     #: The fraction of the training set the objective holds out from the weights (given to
     #: :meth:`~invlearn.objectives.Objective.hold_out`).
     held_out_fraction: ClassVar[float] = 0.0
-    #: The last epochs of a run in which the held-out examples join the weights' training set and no hyper-step is
-    #: taken (the augmentation stays as learned).
-    refit_epochs: int = 0
+    #: The fraction of a run's epochs, at its end, in which the held-out examples join the weights' training set and
+    #: no hyper-step is taken (the augmentation stays as learned).
+    refit: float = 0.0
     #: The per-example fact (a :class:`~invlearn.data.split.Split`'s ``facts`` name, e.g. ``"recording"``: the
     #: subject of a sleep epoch) whose values group examples that are not independent; the held-out part is then
     #: drawn as whole groups (``None``: examples are independent).
@@ -76,6 +76,10 @@ class Objective(nn.Module):
         compared with (:meth:`~invlearn.models.InvariantModel.training_outputs`); ``n_data`` is the number of
         training examples."""
         raise NotImplementedError
+
+    def refit_epochs(self, epochs: int) -> int:
+        """How many of a run's ``epochs``, at its end, are its :attr:`refit` (rounded to the nearest)."""
+        return round(self.refit * epochs)
 
     def hyper_parameters(self, model: InvariantModel) -> list[nn.Parameter]:
         """The parameters the hyper-step updates (none: there is no hyper-step)."""

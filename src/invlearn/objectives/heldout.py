@@ -108,8 +108,9 @@ class HeldOut(BilevelObjective):
         temperature: score a classifier's held-out predictive at a temperature learned with the ranges (the
             categorical's counterpart of a regression's learned noise): an over-confident model's held-out NLL is
             then not mistaken for a worse invariance.
-        refit_epochs: the last epochs of a run, in which the ranges stay as learned and the weights train on
-            every training example, the held-out part included (0: the held-out part never reaches the weights).
+        refit: the fraction of a run's epochs, at its end, in which the ranges stay as learned and the weights
+            train on every training example, the held-out part included (0: the held-out part never reaches the
+            weights); its epochs draw as many examples as the others, from all of them.
         floor: with ``occam="tolerance"``, the tolerance's least value as a fraction of the best ranges' held-out
             NLL per example (``tol = max(se, floor * nll(best))``): where the score saturates, its standard error
             goes to 0 and any wider range would break a tolerance of one standard error.
@@ -120,7 +121,8 @@ class HeldOut(BilevelObjective):
             its own parameters (a regression's noise) are learned with the augmentation.
 
     Raises:
-        ValueError: a fraction outside ``(0, 1)``, a count below 1 (``burn_in_epochs``, ``refit_epochs`` below 0),
+        ValueError: a fraction outside ``(0, 1)``, a count below 1 (``burn_in_epochs`` below 0), a ``refit``
+            outside ``[0, 1]``,
             an unknown ``occam`` rule, a learning rate that is not a finite number above 0, a ``floor`` outside
             ``[0, 1]``.
         TypeError: a ``response`` or ``temperature`` that is not a bool, a ``group`` that is not a string or ``None``.
@@ -140,7 +142,7 @@ class HeldOut(BilevelObjective):
         response: bool = False,
         floor: float = 0.05,
         temperature: bool = False,
-        refit_epochs: int = 0,
+        refit: float = 0.0,
         group: str | None = None,
         likelihood: Likelihood | None = None,
     ) -> None:
@@ -150,7 +152,7 @@ class HeldOut(BilevelObjective):
         self.copies = check_copies(copies, "copies")
         self.every_n_steps = check_count(every_n_steps, "every_n_steps")
         self.burn_in_epochs = check_count(burn_in_epochs, "burn_in_epochs", minimum=0)
-        self.refit_epochs = check_count(refit_epochs, "refit_epochs", minimum=0)
+        self.refit = check_unit_interval(refit, "refit")
         self.lr = check_positive(lr, "lr")
         self.occam = check_choice(occam, "occam", OCCAM_RULES)
         if not isinstance(response, bool):
@@ -276,6 +278,6 @@ class HeldOut(BilevelObjective):
             f"fraction={self.held_out_fraction:g}, copies={self.copies}, every_n_steps={self.every_n_steps}, "
             f"burn_in_epochs={self.burn_in_epochs}, lr={self.lr:g}, batch_size={self.batch_size}, "
             f"occam={self.occam!r}, response={self.response}, floor={self._tolerance.floor:g}, "
-            f"temperature={self.log_temperature is not None}, refit_epochs={self.refit_epochs}, "
+            f"temperature={self.log_temperature is not None}, refit={self.refit:g}, "
             f"group={self.held_out_group!r}"
         )

@@ -201,14 +201,14 @@ def _hold_out(data, objective, config: dict, section: str):
     objective has taken its ``held_out_fraction``: a seeded random subset, e.g. DADA's half for its hypergradient),
     and the held-out split (``None`` where nothing is held out). A held-out part smaller than one of the objective's
     batches (its config ``section``'s ``batch_size``), or than the number of classes, is refused, and so are
-    ``refit_epochs`` that leave no epoch to learn the augmentation in."""
+    a ``refit`` that leaves no epoch to learn the augmentation in."""
     if objective.held_out_fraction == 0:
         return data, None
     seed, epochs = config["seed"], config["trainer"]["epochs"]
-    if objective.refit_epochs >= epochs:
+    if objective.refit_epochs(epochs) >= epochs:
         raise ConfigError(
-            f"{section}.refit_epochs: {objective.refit_epochs} leave none of the {epochs} epochs (trainer.epochs) "
-            "to learn the augmentation in"
+            f"{section}.refit: {objective.refit:g} of {epochs} epochs (trainer.epochs) leaves none to learn the "
+            "augmentation in"
         )
     group = objective.held_out_group
     if group is not None and group not in data.train.facts:
@@ -332,7 +332,7 @@ def _metrics(task, start: float, diverged: dict | None = None) -> dict:
             "examples": task.objective.n_held_out,
             "fraction": task.objective.held_out_fraction,
             "weights_trained_on": task.n_train,
-            "refit_epochs": task.objective.refit_epochs,
+            "refit_epochs": task.objective.refit_epochs(task.config["trainer"]["epochs"]),
         }
     if diverged is not None:
         metrics["diverged"] = diverged
@@ -360,11 +360,12 @@ def train(config: dict, out_dir: str | Path, resume: bool = False) -> dict:
 def _fit(config: dict, data, held, task, out: Path, created: bool, resume: bool, start: float) -> dict:
     """Train ``task`` into the run folder ``out`` (``created`` by this run: removed again if it stops before its
     first checkpoint; ``resume``: from its checkpoint) and write its metrics and report; see :func:`train`. ``held``:
-    the held-out split, which the weights train on in the objective's ``refit_epochs``."""
+    the held-out split, which the weights train on in the objective's refit epochs."""
     from invlearn.training.progress import quiet_lightning
     from invlearn.training.task import Diverged
 
-    train_batches, test_batches = _loaders(config, data, held, task.objective.refit_epochs)
+    refit_epochs = task.objective.refit_epochs(config["trainer"]["epochs"])
+    train_batches, test_batches = _loaders(config, data, held, refit_epochs)
     train_batches.position = task.batch_position
     with quiet_lightning():
         try:

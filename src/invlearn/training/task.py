@@ -101,7 +101,8 @@ class InvarianceTask(L.LightningModule):
 
     def training_step(self, batch, batch_idx):
         x, y = batch
-        refitting = self.current_epoch >= self.config["trainer"]["epochs"] - self.objective.refit_epochs
+        epochs = self.config["trainer"]["epochs"]
+        refitting = self.current_epoch >= epochs - self.objective.refit_epochs(epochs)
         if not refitting and self.objective.hyper_step_due(self.current_epoch, self.global_step + 1):
             self._hyper_step(x, y)
         output, target = self.model.training_outputs(x, y, self.generator)
