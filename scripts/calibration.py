@@ -1,7 +1,9 @@
 """Compare trained classifiers on their test set: accuracy, NLL at temperature 1 and at each one's best temperature,
-and, against the first run, the paired gaps and their standard errors at a given number of units.
+and, against the first run, the paired gaps and their standard errors at a given number of units; or how much each
+run's test score moved over its last epochs.
 
     .venv/bin/python scripts/calibration.py RUN [RUN ...] [--units 250 128]
+    .venv/bin/python scripts/calibration.py RUN [RUN ...] --last-epochs 10
 
 Each RUN is a finished run folder; its model predicts each test example from ``--copies`` augmented copies (a fixed
 seed). A paired gap is the mean over test examples of (first run minus this run): in accuracy, and in NLL at each
@@ -12,7 +14,9 @@ each ``--units`` (what a held-out part of that size resolves). The docs' issue-3
 from __future__ import annotations
 
 import argparse
+import json
 import math
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -37,12 +41,23 @@ def _at_best_temperature(log_p: torch.Tensor, labels: torch.Tensor) -> tuple[tor
     return min(scored, key=lambda pair: float(pair[0].mean()))
 
 
+def _span(run: str, epochs: int) -> str:
+    """The range (max - min) of the run's test score over its last ``epochs`` epochs, from its metrics.json."""
+    history = json.loads((Path(run) / "metrics.json").read_text())["epochs"][-epochs:]
+    scores = [entry[entry["score"]] for entry in history]
+    return f"{run}: {history[-1]['score']} over the last {len(scores)} epochs spans {max(scores) - min(scores):.3f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", metavar="RUN")
     parser.add_argument("--units", type=int, nargs="+", default=[250, 128])
     parser.add_argument("--copies", type=int, default=8)
+    parser.add_argument("--last-epochs", type=int, help="report each run's score span over its last epochs instead")
     args = parser.parse_args()
+    if args.last_epochs:
+        print("\n".join(_span(run, args.last_epochs) for run in args.runs))
+        return
     torch.set_num_threads(1)
     first = None
     for run in args.runs:

@@ -38,7 +38,8 @@ def test_the_evidence_curve_trains_fixed_ranges_scores_them_and_is_reproducible(
             assert len(entry["per_seed"]) == 2 and all(math.isfinite(v) and v < 0 for v in entry["per_seed"])
     metrics = json.loads((tmp_path / "frequency_shift-0.5" / "seed1" / "metrics.json").read_text())
     assert metrics["final"]["hyper_seconds"] == 0  # the range was held, never updated
-    assert metrics["final"]["held_out"] == {"examples": 19, "fraction": 0.2, "weights_trained_on": 77}
+    held_out = {"examples": 19, "fraction": 0.2, "weights_trained_on": 77, "refit_epochs": 0}
+    assert metrics["final"]["held_out"] == held_out
     assert metrics["epochs"][-1]["learned_invariances"]["frequency_shift"]["magnitude"] == 0.5
     assert main(argv) == 0  # the trained runs are reused and every estimate is seeded
     assert json.loads((tmp_path / "evidence.json").read_text()) == first

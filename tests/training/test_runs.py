@@ -138,7 +138,7 @@ def test_a_marginal_likelihood_run_learns_its_ranges_apart_and_times_them(tmp_pa
 
 
 def test_a_dada_search_holds_half_the_training_set_out_and_learns_its_policy_apart(tmp_path):
-    data, task = run._prepare(tiny_config(*DADA), tmp_path / "prepared", resume=False)
+    data, _, task = run._prepare(tiny_config(*DADA), tmp_path / "prepared", resume=False)
     assert len(data.train) == 48 and len(task.objective._held_out[0]) == 48  # DADA's half of 96
     held = {tuple(row.flatten()[:4].tolist()) for row in task.objective._held_out[0]}
     assert not held & {tuple(row.flatten()[:4].tolist()) for row in data.train.inputs}
@@ -314,7 +314,8 @@ def test_two_cpu_processes_learn_one_held_out_range(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert len(done.stdout.strip().splitlines()) == 1  # one summary line, not one per process
     metrics = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
-    assert metrics["final"]["held_out"] == {"examples": 19, "fraction": 0.2, "weights_trained_on": 77}
+    held_out = {"examples": 19, "fraction": 0.2, "weights_trained_on": 77, "refit_epochs": 0}
+    assert metrics["final"]["held_out"] == held_out
     assert metrics["final"]["hyper_seconds"] > 0
     checkpoint = torch.load(tmp_path / "ddp" / "checkpoints" / "last.ckpt", weights_only=True)
     magnitude = checkpoint["state_dict"]["model.augmentation.candidates.0._magnitude"]

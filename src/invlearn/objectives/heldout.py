@@ -110,7 +110,8 @@ class HeldOut(BilevelObjective):
             then not mistaken for a worse invariance.
         refit: the fraction of a run's epochs, at its end, in which the ranges stay as learned and the weights
             train on every training example, the held-out part included (0: the held-out part never reaches the
-            weights); its epochs draw as many examples as the others, from all of them.
+            weights); its epochs draw as many examples as the others, from all of them. invlearn's trainer applies
+            it; in a loop of your own, stop the hyper-steps and add the held-out examples to the weights' batches.
         floor: with ``occam="tolerance"``, the tolerance's least value as a fraction of the best ranges' held-out
             NLL per example (``tol = max(se, floor * nll(best))``): where the score saturates, its standard error
             goes to 0 and any wider range would break a tolerance of one standard error.
