@@ -200,7 +200,7 @@ def _hold_out(data, objective, config: dict, section: str):
     """``(data, held)``: the data whose training split the weights see (all of it, or what remains once the
     objective has taken its ``held_out_fraction``: a seeded random subset, e.g. DADA's half for its hypergradient),
     and the held-out split (``None`` where nothing is held out). A held-out part smaller than one of the objective's
-    batches (its config ``section``'s ``batch_size``), or than the number of classes, is refused, and so are
+    batches (its config ``section``'s ``batch_size``), or than the number of classes, is refused, and so is
     a ``refit`` that leaves no epoch to learn the augmentation in."""
     if objective.held_out_fraction == 0:
         return data, None
