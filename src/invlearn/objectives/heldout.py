@@ -107,7 +107,7 @@ class HeldOut(BilevelObjective):
             :class:`~invlearn.objectives.HyperStep`'s optimizer.
         temperature: score a classifier's held-out predictive at a temperature learned with the ranges (the
             categorical's counterpart of a regression's learned noise): an over-confident model's held-out NLL is
-            then not mistaken for a worse invariance.
+            then not mistaken for a worse invariance. A regression has none (its noise is learned instead).
         refit: the fraction of a run's epochs, at its end, in which the ranges stay as learned and the weights
             train on every training example, the held-out part included (0: the held-out part never reaches the
             weights); its epochs draw as many examples as the others, from all of them. invlearn's trainer applies
@@ -122,9 +122,8 @@ class HeldOut(BilevelObjective):
             its own parameters (a regression's noise) are learned with the augmentation.
 
     Raises:
-        ValueError: a fraction outside ``(0, 1)``, a count below 1 (``burn_in_epochs`` below 0), a ``refit``
-            outside ``[0, 1]``,
-            an unknown ``occam`` rule, a learning rate that is not a finite number above 0, a ``floor`` outside
+        ValueError: a fraction outside ``(0, 1)``, a count below 1 (``burn_in_epochs`` below 0), an unknown
+            ``occam`` rule, a learning rate that is not a finite number above 0, a ``floor`` or ``refit`` outside
             ``[0, 1]``.
         TypeError: a ``response`` or ``temperature`` that is not a bool, a ``group`` that is not a string or ``None``.
     """
