@@ -143,16 +143,15 @@ def _trainer(config: dict, out: Path):
     )
 
 
-def _loaders(config: dict, data, held: Split | None, refit_epochs: int) -> tuple[TensorBatches, TensorBatches]:
-    """The training batches (from epoch ``epochs - refit_epochs`` on, drawn from the training and the ``held``
-    examples together) and the test batches."""
+def _loaders(config: dict, data, held: Split | None, refit_from: int) -> tuple[TensorBatches, TensorBatches]:
+    """The training batches (from epoch ``refit_from`` on, drawn from the training and the ``held`` examples
+    together) and the test batches."""
     spec, seed = config["trainer"], config["seed"]
-    if held is None or not refit_epochs:
+    if held is None or refit_from >= spec["epochs"]:
         train = TensorBatches(data.train.inputs, data.train.labels, spec["batch_size"], shuffle=True, seed=seed)
     else:
         inputs, labels = torch.cat([data.train.inputs, held.inputs]), torch.cat([data.train.labels, held.labels])
-        kept, refit_from = len(data.train.labels), spec["epochs"] - refit_epochs
-        train = TensorBatches(inputs, labels, spec["batch_size"], True, seed, kept, refit_from)
+        train = TensorBatches(inputs, labels, spec["batch_size"], True, seed, len(data.train.labels), refit_from)
     test = TensorBatches(data.test.inputs, data.test.labels, spec["eval_batch_size"], shuffle=False)
     return train, test
 
@@ -332,7 +331,7 @@ def _metrics(task, start: float, diverged: dict | None = None) -> dict:
             "examples": task.objective.n_held_out,
             "fraction": task.objective.held_out_fraction,
             "weights_trained_on": task.n_train,
-            "refit_epochs": task.objective.refit_epochs(task.config["trainer"]["epochs"]),
+            "refit_epochs": task.config["trainer"]["epochs"] - task.refit_from,
         }
     if diverged is not None:
         metrics["diverged"] = diverged
@@ -364,8 +363,7 @@ def _fit(config: dict, data, held, task, out: Path, created: bool, resume: bool,
     from invlearn.training.progress import quiet_lightning
     from invlearn.training.task import Diverged
 
-    refit_epochs = task.objective.refit_epochs(config["trainer"]["epochs"])
-    train_batches, test_batches = _loaders(config, data, held, refit_epochs)
+    train_batches, test_batches = _loaders(config, data, held, task.refit_from)
     train_batches.position = task.batch_position
     with quiet_lightning():
         try:

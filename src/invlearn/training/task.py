@@ -76,6 +76,10 @@ class InvarianceTask(L.LightningModule):
         self.config = config
         self.model = learner.model
         self.objective = learner.objective
+        epochs = config["trainer"]["epochs"]
+        #: The first epoch of the objective's refit (``epochs`` where it has none): from it on, no hyper-step, and the
+        #: weights train on the held-out examples too.
+        self.refit_from = epochs - self.objective.refit_epochs(epochs)
         self.n_train = n_train
         self._hyper_optimizer: torch.optim.Optimizer | None = None
         self._hyper_state: dict | None = None  # a resumed hyper-optimiser's state, loaded at its creation
@@ -101,8 +105,7 @@ class InvarianceTask(L.LightningModule):
 
     def training_step(self, batch, batch_idx):
         x, y = batch
-        epochs = self.config["trainer"]["epochs"]
-        refitting = self.current_epoch >= epochs - self.objective.refit_epochs(epochs)
+        refitting = self.current_epoch >= self.refit_from
         if not refitting and self.objective.hyper_step_due(self.current_epoch, self.global_step + 1):
             self._hyper_step(x, y)
         output, target = self.model.training_outputs(x, y, self.generator)
