@@ -10,7 +10,7 @@ import torch
 
 from invlearn import Augerino, AugmentationLayer, AugNet, Independent, UniformLieAffine
 from invlearn.objectives import Categorical, Gaussian, HeldOut, HyperStep
-from invlearn.objectives.heldout import Spread
+from invlearn.objectives.heldout import MedianSpread, Spread
 from tests.conftest import make_augmentation, make_input, seeded
 from tests.learners import FAMILIES, TinyImageTrunk, family_model, hypergradient_and_finite_difference
 
@@ -56,6 +56,28 @@ def test_the_spread_is_the_root_of_half_the_mean_squared_successive_difference()
     assert again.update(7.0) == spread.update(7.0) == pytest.approx(math.sqrt((0.5 * 2.5 + 0.5 * 25) / 2))
     trend = Spread()
     assert [round(trend.update(10.0 - 0.1 * step), 9) for step in range(4)][-1] == pytest.approx(0.1 / math.sqrt(2))
+
+
+def test_the_median_spread_is_the_scaled_median_absolute_successive_difference_and_shrugs_off_one_outlier():
+    spread = MedianSpread(window=3)
+    assert spread.update(1.0) == 0.0
+    scale = 0.6744897501960817 * math.sqrt(2)
+    assert [spread.update(value) for value in (2.0, 4.0)] == pytest.approx([1 / scale, 1.5 / scale])
+    again = MedianSpread(window=3)
+    again.load(spread.state())
+    assert again.update(3.0) == spread.update(3.0) == pytest.approx(1 / scale)  # differences 1, 2, 1
+    assert spread.update(7.0) == pytest.approx(2 / scale)  # the window of 3 keeps 2, 1, 4
+    values = (0.1 * torch.randn(41, generator=seeded(0), dtype=torch.float64)).tolist()
+    values[30] = 8.4  # one outlying hyper-step
+    mean, median = Spread(), MedianSpread()
+    for value in values[:30]:
+        before = mean.update(value), median.update(value)
+    after = [(mean.update(value), median.update(value)) for value in values[30:]]
+    assert min(m for m, _ in after) > 10 * before[0]  # the mean square's spread stays inflated for 10 steps
+    assert max(m for _, m in after) < 2.5 * before[1]  # the median of 20 moves within its own sampling noise
+    long = MedianSpread(window=4000)
+    normal = (0.3 * torch.randn(4001, generator=seeded(1), dtype=torch.float64)).tolist()
+    assert [long.update(value) for value in normal][-1] == pytest.approx(0.3, rel=0.05)
 
 
 def test_without_the_occam_term_it_is_the_held_out_nll_alone():
@@ -176,6 +198,7 @@ def test_the_state_of_its_batches_and_last_scores_survives_a_checkpoint():
         ({"batch_size": 0}, "batch_size"),
         ({"likelihood": "categorical"}, "likelihood"),
         ({"temperature": 1}, "temperature"),
+        ({"spread": "max"}, "spread"),
     ],
 )
 def test_bad_settings_are_refused(settings, message):

@@ -36,6 +36,8 @@ best ranges seen under the same augmentation draw, stays within one standard err
 from __future__ import annotations
 
 import math
+import statistics
+from collections import deque
 
 import torch
 from torch import Tensor, nn
@@ -81,6 +83,39 @@ class Spread:
         self.steps, self.last, self.mean_square = state["steps"], state["last"], state["mean_square"]
 
 
+#: A normal variable's median absolute value in standard deviations; a successive difference of independent values
+#: of standard deviation ``s`` has standard deviation ``s * sqrt(2)``.
+_MEDIAN_ABSOLUTE_DIFFERENCE = 0.6744897501960817 * math.sqrt(2)
+
+
+class MedianSpread:
+    """:class:`Spread` from the median of the last ``window`` absolute successive differences instead of their mean
+    square: ``median |d| / (0.6745 * sqrt(2))``, which is ``s`` for independent normal values of standard deviation
+    ``s``. One outlying value (a held-out batch that one weight step got wrong) makes two large differences, which
+    move a median of ``window`` little; in a mean square one such value can outweigh the rest for tens of steps."""
+
+    def __init__(self, window: int = 20) -> None:
+        self.steps, self.last, self.differences = 0, 0.0, deque(maxlen=window)
+
+    def update(self, value: float) -> float:
+        """Take the latest value; returns the spread so far (0 after the first)."""
+        if self.steps:
+            self.differences.append(abs(value - self.last))
+        self.steps, self.last = self.steps + 1, value
+        return statistics.median(self.differences) / _MEDIAN_ABSOLUTE_DIFFERENCE if self.differences else 0.0
+
+    def state(self) -> dict:
+        return {"steps": self.steps, "last": self.last, "differences": list(self.differences)}
+
+    def load(self, state: dict) -> None:
+        self.steps, self.last = state["steps"], state["last"]
+        self.differences = deque(state["differences"], maxlen=self.differences.maxlen)
+
+
+#: ``spread``: how the Occam term's spread is estimated from the held-out score's successive differences.
+SPREADS = {"mean": Spread, "median": MedianSpread}
+
+
 class HeldOut(BilevelObjective):
     """The held-out likelihood with an Occam rule (see the module). Its ``hyper_values()`` for ``metrics.json``
     are the last hyper-step's held-out NLL per example (``held_out_nll``) and: with ``occam="spread"`` or
@@ -101,6 +136,10 @@ class HeldOut(BilevelObjective):
             ``"spread"`` where the held-out score is noisy against what a harmful range costs, as on QM9, where the
             term grew the shift and zoom to full; worse where only the term holds a range up, as the sinusoids'
             frequency shift, which collapsed in one of five seeds).
+        spread: with ``occam="spread"``, how the spread is estimated from the held-out score's successive
+            differences: their exponentially weighted root mean square (``"mean"``, :class:`Spread`) or the median
+            of the last 20 (``"median"``, :class:`MedianSpread`): one outlying hyper-step, whose held-out NLL jumped
+            from 0 to 8.4 and back on sprites, made the mean's spread 1.9 and pushed every range to its maximum.
         response: score the held-out part at the weights after the step their optimizer would take now on the
             training batch (:func:`~invlearn.objectives.virtual_step`), so that the hyper-gradient follows the
             weights' response to the ranges (DADA's one unrolled step) besides its direct term; needs the
@@ -123,7 +162,7 @@ class HeldOut(BilevelObjective):
 
     Raises:
         ValueError: a fraction outside ``(0, 1)``, a count below 1 (``burn_in_epochs`` below 0), an unknown
-            ``occam`` rule, a learning rate that is not a finite number above 0, a ``floor`` or ``refit`` outside
+            ``occam`` rule or ``spread`` estimate, a learning rate that is not a finite number above 0, a ``floor`` or ``refit`` outside
             ``[0, 1]``.
         TypeError: a ``response`` or ``temperature`` that is not a bool, a ``group`` that is not a string or ``None``.
     """
@@ -139,6 +178,7 @@ class HeldOut(BilevelObjective):
         lr: float = 0.05,
         batch_size: int = 128,
         occam: str = "spread",
+        spread: str = "mean",
         response: bool = False,
         floor: float = 0.05,
         temperature: bool = False,
@@ -166,7 +206,8 @@ class HeldOut(BilevelObjective):
         categorical = isinstance(self.likelihood, Categorical)
         self.log_temperature = nn.Parameter(torch.zeros(())) if temperature and categorical else None
         self._last = {"held_out_nll": math.nan, "held_out_se": math.nan}
-        self._spread = Spread()
+        self.spread = check_choice(spread, "spread", tuple(SPREADS))
+        self._spread = SPREADS[self.spread]()
         self._tolerance = Tolerance(floor=check_unit_interval(floor, "floor"))
         self._units: tuple[Tensor, Tensor] | None = None
         self._unit_groups: Tensor | None = None
@@ -277,7 +318,7 @@ class HeldOut(BilevelObjective):
         return (
             f"fraction={self.held_out_fraction:g}, copies={self.copies}, every_n_steps={self.every_n_steps}, "
             f"burn_in_epochs={self.burn_in_epochs}, lr={self.lr:g}, batch_size={self.batch_size}, "
-            f"occam={self.occam!r}, response={self.response}, floor={self._tolerance.floor:g}, "
+            f"occam={self.occam!r}, spread={self.spread!r}, response={self.response}, floor={self._tolerance.floor:g}, "
             f"temperature={self.log_temperature is not None}, refit={self.refit:g}, "
             f"group={self.held_out_group!r}"
         )
