@@ -162,8 +162,8 @@ class HeldOut(BilevelObjective):
 
     Raises:
         ValueError: a fraction outside ``(0, 1)``, a count below 1 (``burn_in_epochs`` below 0), an unknown
-            ``occam`` rule or ``spread`` estimate, a learning rate that is not a finite number above 0, a ``floor`` or ``refit`` outside
-            ``[0, 1]``.
+            ``occam`` rule or ``spread`` estimate, a learning rate that is not a finite number above 0, a ``floor``
+            or ``refit`` outside ``[0, 1]``.
         TypeError: a ``response`` or ``temperature`` that is not a bool, a ``group`` that is not a string or ``None``.
     """
 
