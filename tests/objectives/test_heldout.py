@@ -80,6 +80,23 @@ def test_the_median_spread_is_the_scaled_median_absolute_successive_difference_a
     assert [long.update(value) for value in normal][-1] == pytest.approx(0.3, rel=0.05)
 
 
+def test_a_fixed_part_scores_the_same_held_out_examples_at_every_hyper_step():
+    torch.manual_seed(0)
+    trunk = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 6 * 6, 3)).double()
+    model = Independent(trunk, [make_augmentation("brightness", 0.4)]).double()
+    x, y = make_input("image", torch.float64, batch=5, seed=1), torch.tensor([2, 1, 0, 1, 0])
+    rows = torch.randperm(5, generator=torch.Generator().manual_seed(3))[:2]  # the part hold_out(seed=3) draws
+    expected = float(-torch.log_softmax(model.predict(x[rows], 3, seeded(7)), dim=1)[torch.arange(2), y[rows]].mean())
+    values = {}
+    for part in ("fixed", "batches"):
+        objective = HeldOut(copies=3, batch_size=2, occam="none", part=part)
+        objective.hold_out(x, y, seed=3)
+        steps = [HyperStep(model, x[:1], y[:1], 10, seeded(7)) for _ in range(3)]  # the same augmentation draw
+        values[part] = [float(objective.hyper_loss(step)) for step in steps]
+    assert values["fixed"] == pytest.approx([expected] * 3, rel=1e-12)
+    assert len(set(values["batches"])) == 3  # a new batch each step: 2, 2 and the pass's last 1 example
+
+
 def test_without_the_occam_term_it_is_the_held_out_nll_alone():
     model, objective, _ = _case(occam="none")
     model_x = make_input("image", torch.float64, batch=1)
@@ -199,6 +216,7 @@ def test_the_state_of_its_batches_and_last_scores_survives_a_checkpoint():
         ({"likelihood": "categorical"}, "likelihood"),
         ({"temperature": 1}, "temperature"),
         ({"spread": "max"}, "spread"),
+        ({"part": "all"}, "part"),
     ],
 )
 def test_bad_settings_are_refused(settings, message):

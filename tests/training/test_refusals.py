@@ -263,6 +263,7 @@ HELDOUT = [
         (["heldout.occam=false"], "heldout.occam: must be a string, got False"),
         (["heldout.occam=wide"], "heldout.occam: must be one of ['none', 'spread', 'tolerance'], got 'wide'"),
         (["heldout.spread=mad"], "heldout.spread: must be one of ['mean', 'median'], got 'mad'"),
+        (["heldout.part=all"], "heldout.part: must be one of ['batches', 'fixed'], got 'all'"),
         (["heldout.response=1"], "heldout.response: must be true or false, got 1"),
         (["heldout.temperature=1"], "heldout.temperature: must be true or false, got 1"),
         (["heldout.refit=0.99"], "heldout.refit: 0.99 of "),

@@ -112,6 +112,9 @@ class MedianSpread:
         self.differences = deque(state["differences"], maxlen=self.differences.maxlen)
 
 
+#: ``part``: the held-out examples a hyper-step of the ``spread`` or ``none`` rule scores.
+HELD_OUT_PARTS = ("batches", "fixed")
+
 #: ``spread``: how the Occam term's spread is estimated from the held-out score's successive differences.
 SPREADS = {"mean": Spread, "median": MedianSpread}
 
@@ -140,6 +143,12 @@ class HeldOut(BilevelObjective):
             differences: their exponentially weighted root mean square (``"mean"``, :class:`Spread`) or the median
             of the last 20 (``"median"``, :class:`MedianSpread`): one outlying hyper-step, whose held-out NLL jumped
             from 0 to 8.4 and back on sprites, made the mean's spread 1.9 and pushed every range to its maximum.
+        part: with ``occam="spread"`` or ``"none"``, the held-out examples a hyper-step scores: the next batch of
+            ``batch_size`` of shuffled passes over the held-out set (``"batches"``; a pass's last batch holds what is
+            left: 2 examples where 50 are held out in batches of 16), or always the same fixed part of
+            ``batch_size`` examples drawn once (``"fixed"``, as ``"tolerance"`` does): the score's successive
+            differences are then paired, and its spread is how the same examples' score moves, not which examples
+            a batch drew.
         response: score the held-out part at the weights after the step their optimizer would take now on the
             training batch (:func:`~invlearn.objectives.virtual_step`), so that the hyper-gradient follows the
             weights' response to the ranges (DADA's one unrolled step) besides its direct term; needs the
@@ -162,7 +171,7 @@ class HeldOut(BilevelObjective):
 
     Raises:
         ValueError: a fraction outside ``(0, 1)``, a count below 1 (``burn_in_epochs`` below 0), an unknown
-            ``occam`` rule or ``spread`` estimate, a learning rate that is not a finite number above 0, a ``floor``
+            ``occam`` rule, ``spread`` estimate or ``part``, a learning rate that is not a finite number above 0, a ``floor``
             or ``refit`` outside ``[0, 1]``.
         TypeError: a ``response`` or ``temperature`` that is not a bool, a ``group`` that is not a string or ``None``.
     """
@@ -179,6 +188,7 @@ class HeldOut(BilevelObjective):
         batch_size: int = 128,
         occam: str = "spread",
         spread: str = "mean",
+        part: str = "batches",
         response: bool = False,
         floor: float = 0.05,
         temperature: bool = False,
@@ -208,6 +218,7 @@ class HeldOut(BilevelObjective):
         self._last = {"held_out_nll": math.nan, "held_out_se": math.nan}
         self.spread = check_choice(spread, "spread", tuple(SPREADS))
         self._spread = SPREADS[self.spread]()
+        self.part = check_choice(part, "part", HELD_OUT_PARTS)
         self._tolerance = Tolerance(floor=check_unit_interval(floor, "floor"))
         self._units: tuple[Tensor, Tensor] | None = None
         self._unit_groups: Tensor | None = None
@@ -215,7 +226,7 @@ class HeldOut(BilevelObjective):
     def hold_out(self, inputs, targets, seed, groups=None, classes=None):
         super().hold_out(inputs, targets, seed, groups, classes)
         rows = torch.randperm(len(inputs), generator=torch.Generator().manual_seed(seed))[: self.batch_size]
-        self._units = inputs[rows], targets[rows]  # the fixed part the one-standard-error rule scores
+        self._units = inputs[rows], targets[rows]  # the fixed part (part="fixed" and the tolerance rule)
         self._unit_groups = None if groups is None else groups[rows]
 
     def weights_loss(self, model, output, target, n_data):
@@ -242,10 +253,8 @@ class HeldOut(BilevelObjective):
     def hyper_gradients(self, step):
         if self.occam != "tolerance":
             return super().hyper_gradients(step)
-        if self._units is None:
-            raise RuntimeError("HeldOut needs held-out examples (hold_out) before its first hyper-step")
         model = step.model
-        x, y = (part.to(step.x.device) for part in self._units)
+        x, y = self._fixed_part(step.x.device)
         weights = self._responded(step)
         draw = model.draw(x, self.copies, step.generator)
         current = self._held_out_nll(model.predict(x, self.copies, draw=draw, weights=weights), y)
@@ -268,12 +277,22 @@ class HeldOut(BilevelObjective):
         (``None`` without ``response``)."""
         return step.stepped_weights(self.weights_loss) if self.response else None
 
+    def _scored_part(self, device: torch.device) -> tuple[Tensor, Tensor]:
+        """The held-out examples this hyper-step scores (``part``)."""
+        return self.held_out_batch(device) if self.part == "batches" else self._fixed_part(device)
+
+    def _fixed_part(self, device: torch.device) -> tuple[Tensor, Tensor]:
+        """The fixed part of the held-out set (``batch_size`` examples drawn once by :meth:`hold_out`)."""
+        if self._units is None:
+            raise RuntimeError("HeldOut needs held-out examples (hold_out) before its first hyper-step")
+        return self._units[0].to(device), self._units[1].to(device)
+
     def hyper_loss(self, step):
         if self.occam == "tolerance":
             raise TypeError("the one-standard-error rule is a constrained step: use hyper_gradients or hyper_backward")
         model = step.model
         weights = self._responded(step)
-        held_x, held_y = self.held_out_batch(step.x.device)
+        held_x, held_y = self._scored_part(step.x.device)
         predicted = model.predict(held_x, self.copies, step.generator, weights=weights)
         per_example = self._held_out_nll(predicted, held_y)
         fit = per_example.mean()
@@ -318,7 +337,7 @@ class HeldOut(BilevelObjective):
         return (
             f"fraction={self.held_out_fraction:g}, copies={self.copies}, every_n_steps={self.every_n_steps}, "
             f"burn_in_epochs={self.burn_in_epochs}, lr={self.lr:g}, batch_size={self.batch_size}, "
-            f"occam={self.occam!r}, spread={self.spread!r}, response={self.response}, floor={self._tolerance.floor:g}, "
+            f"occam={self.occam!r}, spread={self.spread!r}, part={self.part!r}, response={self.response}, floor={self._tolerance.floor:g}, "
             f"temperature={self.log_temperature is not None}, refit={self.refit:g}, "
             f"group={self.held_out_group!r}"
         )
