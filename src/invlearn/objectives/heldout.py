@@ -171,8 +171,8 @@ class HeldOut(BilevelObjective):
 
     Raises:
         ValueError: a fraction outside ``(0, 1)``, a count below 1 (``burn_in_epochs`` below 0), an unknown
-            ``occam`` rule, ``spread`` estimate or ``part``, a learning rate that is not a finite number above 0, a ``floor``
-            or ``refit`` outside ``[0, 1]``.
+            ``occam`` rule, ``spread`` estimate or ``part``, a learning rate that is not a finite number above 0,
+            a ``floor`` or ``refit`` outside ``[0, 1]``.
         TypeError: a ``response`` or ``temperature`` that is not a bool, a ``group`` that is not a string or ``None``.
     """
 
@@ -337,7 +337,8 @@ class HeldOut(BilevelObjective):
         return (
             f"fraction={self.held_out_fraction:g}, copies={self.copies}, every_n_steps={self.every_n_steps}, "
             f"burn_in_epochs={self.burn_in_epochs}, lr={self.lr:g}, batch_size={self.batch_size}, "
-            f"occam={self.occam!r}, spread={self.spread!r}, part={self.part!r}, response={self.response}, floor={self._tolerance.floor:g}, "
+            f"occam={self.occam!r}, spread={self.spread!r}, part={self.part!r}, response={self.response}, "
+            f"floor={self._tolerance.floor:g}, "
             f"temperature={self.log_temperature is not None}, refit={self.refit:g}, "
             f"group={self.held_out_group!r}"
         )
