@@ -441,7 +441,7 @@ def run(spec: dict, out: str | Path, jobs: int = 1, table_only: bool = False) ->
     study's files; with ``table_only``, tabulate only the runs already finished."""
     out = Path(out)
     run_dirs = {key: out / key[0] / key[1] / f"seed{key[2]}" for key in spec["runs"]}
-    pending = {key for key, run_dir in run_dirs.items() if not grid.finished(run_dir, spec["runs"][key])}
+    pending = [key for key, run_dir in run_dirs.items() if not grid.finished(run_dir, spec["runs"][key])]  # in order
     if not table_only:
         grid.train_pending([(spec["runs"][key], run_dirs[key]) for key in pending], jobs)
     else:
