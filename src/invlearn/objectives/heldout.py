@@ -140,8 +140,8 @@ class HeldOut(BilevelObjective):
             term grew the shift and zoom to full; worse where only the term holds a range up, as the sinusoids'
             frequency shift, which collapsed in one of five seeds).
         spread: with ``occam="spread"``, how the spread is estimated from the held-out score's successive
-            differences: their exponentially weighted root mean square (``"mean"``, :class:`Spread`) or the median
-            of the last 20 (``"median"``, :class:`MedianSpread`): one outlying hyper-step, whose held-out NLL jumped
+            differences: their exponentially weighted root mean square (``"mean"``) or the median of the last 20
+            (``"median"``, scaled to a standard deviation): one outlying hyper-step, whose held-out NLL jumped
             from 0 to 8.4 and back on sprites, made the mean's spread 1.9 and pushed every range to its maximum.
         part: with ``occam="spread"`` or ``"none"``, the held-out examples a hyper-step scores: the next batch of
             ``batch_size`` of shuffled passes over the held-out set (``"batches"``; a pass's last batch holds what is
