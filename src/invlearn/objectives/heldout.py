@@ -45,6 +45,7 @@ from torch import Tensor, nn
 from invlearn._validation import check_choice, check_copies, check_count, check_positive, check_unit_interval
 from invlearn.objectives.base import checked_likelihood
 from invlearn.objectives.bilevel import BilevelObjective
+from invlearn.objectives.implicit import implicit_response
 from invlearn.objectives.likelihoods import Categorical, Likelihood, at_each_noise, n_noises
 from invlearn.objectives.tolerance import Tolerance, paired_gap
 
@@ -112,6 +113,8 @@ class MedianSpread:
         self.differences = deque(state["differences"], maxlen=self.differences.maxlen)
 
 
+_TWO_RESPONSES = "response and implicit are two estimates of the weights' response: choose one"
+
 #: ``part``: the held-out examples a hyper-step of the ``spread`` or ``none`` rule scores.
 HELD_OUT_PARTS = ("batches", "fixed")
 
@@ -153,6 +156,10 @@ class HeldOut(BilevelObjective):
             training batch (:func:`~invlearn.objectives.virtual_step`), so that the hyper-gradient follows the
             weights' response to the ranges (DADA's one unrolled step) besides its direct term; needs the
             :class:`~invlearn.objectives.HyperStep`'s optimizer.
+        implicit: with more than 0, add to the ranges' hyper-gradient the weights' response by implicit
+            differentiation (:func:`~invlearn.objectives.implicit.implicit_response`) with this many Neumann terms
+            (one Hessian-vector product of the training batch's loss each; MADAO's 5): the response of weights
+            trained to convergence on the ranges, rather than of the one step of ``response``.
         temperature: score a classifier's held-out predictive at a temperature learned with the ranges (the
             categorical's counterpart of a regression's learned noise): an over-confident model's held-out NLL is
             then not mistaken for a worse invariance. A regression has none (its noise is learned instead).
@@ -172,11 +179,17 @@ class HeldOut(BilevelObjective):
     Raises:
         ValueError: a fraction outside ``(0, 1)``, a count below 1 (``burn_in_epochs`` below 0), an unknown
             ``occam`` rule, ``spread`` estimate or ``part``, a learning rate that is not a finite number above 0,
-            a ``floor`` or ``refit`` outside ``[0, 1]``.
+            a ``floor`` or ``refit`` outside ``[0, 1]``, both ``response`` and ``implicit``.
         TypeError: a ``response`` or ``temperature`` that is not a bool, a ``group`` that is not a string or ``None``.
     """
 
     config_defaults = {"batch_size": "trainer.batch_size"}
+
+    @classmethod
+    def task_problem(cls, settings, task):
+        if settings["response"] and settings["implicit"]:
+            return "implicit", _TWO_RESPONSES
+        return None
 
     def __init__(
         self,
@@ -190,6 +203,7 @@ class HeldOut(BilevelObjective):
         spread: str = "mean",
         part: str = "batches",
         response: bool = False,
+        implicit: int = 0,
         floor: float = 0.05,
         temperature: bool = False,
         refit: float = 0.0,
@@ -208,6 +222,9 @@ class HeldOut(BilevelObjective):
         if not isinstance(response, bool):
             raise TypeError(f"response must be true or false, got {response!r}")
         self.response = response
+        self.implicit = check_count(implicit, "implicit", minimum=0)
+        if response and self.implicit:
+            raise ValueError(_TWO_RESPONSES)
         if group is not None and not isinstance(group, str):
             raise TypeError(f"group must be the name of a per-example fact or None, got {group!r}")
         self.held_out_group = group
@@ -251,8 +268,19 @@ class HeldOut(BilevelObjective):
         return epoch >= self.burn_in_epochs and step % self.every_n_steps == 0
 
     def hyper_gradients(self, step):
-        if self.occam != "tolerance":
+        if self.occam == "tolerance":
+            return self._constrained_gradients(step)
+        if not self.implicit:
             return super().hyper_gradients(step)
+        loss = self.hyper_loss(step)
+        own = self._own_parameters()
+        grads = self._range_gradients(step, loss, retain_graph=bool(own))
+        own_grads = torch.autograd.grad(loss, own, allow_unused=True) if own else ()
+        return float(loss.detach()), [*grads, *own_grads]
+
+    def _constrained_gradients(self, step) -> tuple[float, list[Tensor | None]]:
+        """The one-standard-error rule's step: the ranges descend ``dual * fit - extent``, the likelihood's own
+        values ``fit``."""
         model = step.model
         x, y = self._fixed_part(step.x.device)
         weights = self._responded(step)
@@ -264,13 +292,29 @@ class HeldOut(BilevelObjective):
         gap, se = paired_gap(current, best, self._unit_groups)
         dual = self._tolerance.update(model, gap, se, float(best.mean()))
         fit = current.mean()
-        ranges = [p for p in model.augmentation.parameters() if p.requires_grad]
         own = self._own_parameters()
         lagrangian = dual * fit - model.extent().to(fit.device)
-        grads = torch.autograd.grad(lagrangian, ranges, retain_graph=bool(own), allow_unused=True) if ranges else ()
+        grads = self._range_gradients(step, lagrangian, retain_graph=bool(own))
         noise_grads = torch.autograd.grad(fit, own, allow_unused=True) if own else ()
         self._last = {"held_out_nll": float(fit.detach()), "held_out_gap": gap, "held_out_se": se, "dual": dual}
         return float(fit.detach()), [*grads, *noise_grads]
+
+    def _range_gradients(self, step, loss: Tensor, retain_graph: bool) -> list[Tensor | None]:
+        """The gradient of the hyper-step's ``loss`` in the ranges and, with ``implicit``, the weights' response
+        to them (:func:`~invlearn.objectives.implicit.implicit_response`, ``loss`` standing for the held-out
+        loss: its gradient in the weights is the held-out gradient's)."""
+        ranges = [p for p in step.model.augmentation.parameters() if p.requires_grad]
+        if not ranges:
+            return []
+        if not self.implicit:
+            return list(torch.autograd.grad(loss, ranges, retain_graph=retain_graph, allow_unused=True))
+        weights = [w for w in step.model.trunk.parameters() if w.requires_grad]
+        grads = torch.autograd.grad(loss, [*ranges, *weights], retain_graph=retain_graph, allow_unused=True)
+        direct, held_out = grads[: len(ranges)], grads[len(ranges) :]
+        held_out = [torch.zeros_like(w) if g is None else g for w, g in zip(weights, held_out, strict=True)]
+        training_loss = step.training_loss(self.weights_loss)
+        indirect = implicit_response(training_loss, weights, held_out, ranges, self.implicit)
+        return [d if i is None else i if d is None else d + i for d, i in zip(direct, indirect, strict=True)]
 
     def _responded(self, step) -> dict[str, Tensor] | None:
         """The trunk's weights after its optimizer's step on the training batch, differentiable in the ranges
@@ -338,6 +382,7 @@ class HeldOut(BilevelObjective):
             f"fraction={self.held_out_fraction:g}, copies={self.copies}, every_n_steps={self.every_n_steps}, "
             f"burn_in_epochs={self.burn_in_epochs}, lr={self.lr:g}, batch_size={self.batch_size}, "
             f"occam={self.occam!r}, spread={self.spread!r}, part={self.part!r}, response={self.response}, "
+            f"implicit={self.implicit}, "
             f"floor={self._tolerance.floor:g}, "
             f"temperature={self.log_temperature is not None}, refit={self.refit:g}, "
             f"group={self.held_out_group!r}"
