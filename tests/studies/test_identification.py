@@ -8,6 +8,7 @@ from math import pi
 from pathlib import Path
 
 import pytest
+import yaml
 
 from invlearn.cli import main
 from invlearn.studies import identification, registry
@@ -86,8 +87,6 @@ def test_the_quick_identification_study(tmp_path):
     ],
 )
 def test_a_bad_study_names_its_key(tmp_path, change, message):
-    import yaml
-
     spec = yaml.safe_load(QUICK.read_text())
     for task in spec["tasks"].values():
         task["base"] = str(QUICK.parent / task["base"])  # absolute, so the study can live in tmp_path
@@ -125,8 +124,6 @@ def test_tasks_without_a_known_invariance_are_tabled_but_not_drawn(tmp_path):
 
 
 def _quick_copy(tmp_path: Path, edit) -> Path:
-    import yaml
-
     spec = yaml.safe_load(QUICK.read_text())
     for task in spec["tasks"].values():
         task["base"] = str(QUICK.parent / task["base"])
@@ -161,6 +158,13 @@ def test_parallel_runs_task_seeds_and_the_built_in_rule(tmp_path):
 
     with pytest.raises(ConfigError, match="holds a run of another config"):
         registry.run_study(registry.load_study(_quick_copy(tmp_path, longer)), out)
+    for config_file in out.glob("*/*/*/config.yaml"):  # runs trained before heldout.implicit existed
+        text = config_file.read_text()
+        assert "\n  implicit: 0\n" in text
+        config_file.write_text(text.replace("\n  implicit: 0\n", "\n"))
+    trained = {p: p.stat().st_mtime_ns for p in out.glob("*/*/*/metrics.json")}
+    registry.run_study(registry.load_study(_quick_copy(tmp_path, edit)), out)  # at its default: reused, not retrained
+    assert {p: p.stat().st_mtime_ns for p in out.glob("*/*/*/metrics.json")} == trained and len(trained) == 3
 
 
 def test_the_built_in_rule_only_adds_what_the_score_earns(monkeypatch):
