@@ -17,9 +17,12 @@ candidates) and an :class:`Objective`:
   steps once ``burn_in_epochs`` are done.
 * :class:`HeldOut` (``"heldout"``, :mod:`~invlearn.objectives.heldout`): the likelihood of held-out data. A part of
   the training set is kept from the weights; the augmentation is updated apart on the negative log-likelihood of
-  the copy-averaged prediction on it, minus the Occam term ``se * extent`` (the held-out score's standard error
-  times the augmentation's width), so that among ranges the held-out data cannot tell apart the widest wins. It
-  stays informative where the trunk fits its training set perfectly and the Laplace evidence goes flat.
+  the copy-averaged prediction on it, minus the Occam term ``spread * extent`` (how much the held-out score moves
+  between hyper-steps times the augmentation's width; or the one-standard-error rule,
+  :mod:`~invlearn.objectives.tolerance`), so that among ranges the held-out data cannot tell apart the widest
+  wins. Its hyper-gradient can add the weights' response to the ranges (one unrolled step, or implicit
+  differentiation: :mod:`~invlearn.objectives.implicit`). It stays informative where the trunk fits its training
+  set perfectly and the Laplace evidence goes flat.
 
 Each reads the task's outputs through a :class:`Likelihood` (:mod:`~invlearn.objectives.likelihoods`: categorical
 for classification and segmentation, Gaussian for regression). The base class is in

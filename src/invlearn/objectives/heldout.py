@@ -26,7 +26,9 @@ truth 0.25 of the scale): without the term, or with the held-out mean's standard
 smaller there), the learned shift collapsed to 0 in seed 0, though the held-out score of models trained at fixed
 ranges is flat up to the truth; with the spread it ended at 0.19 to 0.30 in 5 of 5 seeds. The same term costs
 where the held-out score is noisy against what a harmful range costs (QM9, EEG across subjects): it widens every
-range there; ``occam="none"`` is the held-out likelihood alone.
+range there; ``occam="none"`` is the held-out likelihood alone. ``implicit`` adds the missing part of the gradient
+itself: the response of weights trained to convergence on the ranges, by implicit differentiation
+(:mod:`~invlearn.objectives.implicit`).
 
 ``occam="tolerance"`` replaces the weighted term by a level comparison (:mod:`~invlearn.objectives.tolerance`): the
 ranges widen as long as their held-out score, on a fixed part of the held-out set and paired unit by unit with the
@@ -159,7 +161,9 @@ class HeldOut(BilevelObjective):
         implicit: with more than 0, add to the ranges' hyper-gradient the weights' response by implicit
             differentiation (:func:`~invlearn.objectives.implicit.implicit_response`) with this many Neumann terms
             (one Hessian-vector product of the training batch's loss each; MADAO's 5): the response of weights
-            trained to convergence on the ranges, rather than of the one step of ``response``.
+            trained to convergence on the ranges, rather than of the one step of ``response``. Like ``response``,
+            it computes the training batch's loss once more per hyper-step (a trunk's batch norm statistics see
+            that batch once more).
         temperature: score a classifier's held-out predictive at a temperature learned with the ranges (the
             categorical's counterpart of a regression's learned noise): an over-confident model's held-out NLL is
             then not mistaken for a worse invariance. A regression has none (its noise is learned instead).
