@@ -277,10 +277,7 @@ class HeldOut(BilevelObjective):
         if not self.implicit:
             return super().hyper_gradients(step)
         loss = self.hyper_loss(step)
-        own = self._own_parameters()
-        grads = self._range_gradients(step, loss, retain_graph=bool(own))
-        own_grads = torch.autograd.grad(loss, own, allow_unused=True) if own else ()
-        return float(loss.detach()), [*grads, *own_grads]
+        return float(loss.detach()), self._gradients(step, loss, loss)
 
     def _constrained_gradients(self, step) -> tuple[float, list[Tensor | None]]:
         """The one-standard-error rule's step: the ranges descend ``dual * fit - extent``, the likelihood's own
@@ -296,12 +293,18 @@ class HeldOut(BilevelObjective):
         gap, se = paired_gap(current, best, self._unit_groups)
         dual = self._tolerance.update(model, gap, se, float(best.mean()))
         fit = current.mean()
-        own = self._own_parameters()
         lagrangian = dual * fit - model.extent().to(fit.device)
-        grads = self._range_gradients(step, lagrangian, retain_graph=bool(own))
-        noise_grads = torch.autograd.grad(fit, own, allow_unused=True) if own else ()
+        grads = self._gradients(step, lagrangian, fit)
         self._last = {"held_out_nll": float(fit.detach()), "held_out_gap": gap, "held_out_se": se, "dual": dual}
-        return float(fit.detach()), [*grads, *noise_grads]
+        return float(fit.detach()), grads
+
+    def _gradients(self, step, ranges_loss: Tensor, own_loss: Tensor) -> list[Tensor | None]:
+        """One gradient per ``hyper_parameters`` entry: the ranges' of ``ranges_loss`` (``_range_gradients``),
+        then the likelihood's own values' (and the temperature's) of ``own_loss``."""
+        own = self._own_parameters()
+        grads = self._range_gradients(step, ranges_loss, retain_graph=bool(own))
+        own_grads = torch.autograd.grad(own_loss, own, allow_unused=True) if own else ()
+        return [*grads, *own_grads]
 
     def _range_gradients(self, step, loss: Tensor, retain_graph: bool) -> list[Tensor | None]:
         """The gradient of the hyper-step's ``loss`` in the ranges and, with ``implicit``, the weights' response
