@@ -71,3 +71,9 @@ def test_a_study_without_a_plain_method_is_refused(tmp_path):
 def test_study_and_epochs_are_for_the_objectives_suite(capsys):
     assert main(["bench", "learners", "--epochs", "2"]) == 2
     assert "--study and --epochs apply to the objectives suite" in capsys.readouterr().err
+
+
+def test_every_run_scores_the_test_set_once_after_its_last_epoch(tmp_path):
+    variants = objectives._trunks(objectives.study_runs(_study(tmp_path, METHODS), epochs=3), tmp_path, 4, 2)
+    trained = [config["trainer"] for by_method in variants.values() for config in by_method.values()]
+    assert {(t["epochs"], t["eval_every_n_epochs"]) for t in trained} == {(3, 3), (2, 2)}  # the ResNet's: 2

@@ -13,6 +13,7 @@ import torch
 
 from invlearn.cli import main
 from invlearn.training import config, run
+from invlearn.training.task import InvarianceTask
 
 AUGNET = Path(__file__).resolve().parents[2] / "configs" / "sinusoids-augnet.yaml"
 TINY = [
@@ -135,6 +136,37 @@ def test_a_marginal_likelihood_run_learns_its_ranges_apart_and_times_them(tmp_pa
     assert set(metrics["final"]["learned_invariances"]) == {"frequency_shift", "gaussian_noise"}
     again = run.train(tiny_config(*MARGLIK), tmp_path / "again")
     assert without_times(again) == without_times(metrics)  # same seed, same run
+
+
+def test_scoring_every_second_epoch_skips_the_others_and_changes_nothing_learned(tmp_path, capsys):
+    every = run.train(tiny_config(*REFIT), tmp_path / "every")
+    sparse = run.train(tiny_config(*REFIT, "trainer.eval_every_n_epochs=2", "trainer.progress_bar=true"),
+                       tmp_path / "sparse")  # fmt: skip
+    shown = [line for line in capsys.readouterr().err.splitlines() if "train loss" in line]
+    assert ["test accuracy" in line for line in shown] == [False, True, True]
+    assert [e["test_accuracy"] is None for e in sparse["epochs"]] == [True, False, False]  # epoch 2 and the last
+    assert sparse["epochs"][0]["eval_seconds"] < every["epochs"][0]["eval_seconds"]
+    for mine, theirs in zip(without_times(sparse), without_times(every), strict=True):
+        scored = mine["test_accuracy"] is not None
+        assert mine == theirs if scored else {**theirs, "test_accuracy": None, "balanced_accuracy": None}
+    assert sparse["final"]["test_accuracy"] == every["final"]["test_accuracy"]
+
+
+def test_the_weight_step_of_a_bilevel_objective_builds_no_path_into_the_ranges(tmp_path, monkeypatch):
+    """The held-out objective learns its ranges in hyper-steps only: the weights' backward pass computes no
+    gradient of the ranges (nor the trunk's input gradient that leads to them)."""
+    seen = []
+    original = InvarianceTask.training_step
+
+    def recording_step(self, batch, batch_idx):
+        loss = original(self, batch, batch_idx)
+        ranges = [p for p in self.model.augmentation.parameters() if p.requires_grad]
+        seen.append(torch.autograd.grad(loss, ranges, retain_graph=True, allow_unused=True))
+        return loss
+
+    monkeypatch.setattr(InvarianceTask, "training_step", recording_step)
+    run.train(tiny_config(*REFIT), tmp_path / "r")
+    assert seen and all(g is None for grads in seen for g in grads)
 
 
 def test_a_dada_search_holds_half_the_training_set_out_and_learns_its_policy_apart(tmp_path):

@@ -143,6 +143,9 @@ SCHEMA: dict[str, Any] = {
         "epochs": Field(INT, 20, at_least_one, doc="passes over the training set"),
         "batch_size": Field(INT, 128, at_least_one, doc="training examples per weight step"),
         "eval_batch_size": Field(INT, 500, at_least_one, doc="examples per evaluation batch"),
+        "eval_every_n_epochs": Field(
+            INT, 1, at_least_one, doc="epochs between two scores of the test set (the last epoch is always scored)"
+        ),
         "accelerator": Field(STR, "cpu", one_of("cpu", "gpu", "auto"), doc="Lightning's accelerator"),
         "devices": Field(INT, 1, at_least_one, doc="devices (more than 1: data parallel)"),
         "strategy": Field(STR, "auto", one_of("auto", "ddp", "ddp_spawn"), doc="Lightning's strategy"),

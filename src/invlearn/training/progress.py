@@ -61,10 +61,11 @@ class Progress(Callback):
         if trainer.sanity_checking or not trainer.is_global_zero or not pl_module.history:
             return
         entry = pl_module.history[-1]
+        value = entry[entry["score"]]
+        scored = "" if value is None else f"  {entry['score'].replace('_', ' ')} {value:.4f}"
         line = (
-            f"epoch {entry['epoch'] + 1}/{trainer.max_epochs}  train loss {entry['train_loss']:.4f}  "
-            f"{entry['score'].replace('_', ' ')} {entry[entry['score']]:.4f}{self._learned(pl_module)}  "
-            f"({entry['seconds']:.1f} s + {entry['eval_seconds']:.1f} s eval)"
+            f"epoch {entry['epoch'] + 1}/{trainer.max_epochs}  train loss {entry['train_loss']:.4f}"
+            f"{scored}{self._learned(pl_module)}  ({entry['seconds']:.1f} s + {entry['eval_seconds']:.1f} s eval)"
         )
         self.stream.write(("\r" if self.interactive else "") + f"{line:<160}".rstrip() + "\n")
         self.stream.flush()

@@ -95,8 +95,9 @@ def _plot(runs: list[tuple[str, dict, dict]], out_dir: Path, stem: str) -> list[
 
     fig, ax = plt.subplots(figsize=(5.5, 3.5))
     for label, _, metrics in runs:
-        ax.plot([e["epoch"] + 1 for e in metrics["epochs"]], [headline(e)[1] for e in metrics["epochs"]],
-                marker="o", markersize=3, label=label)  # fmt: skip
+        scored = [e for e in metrics["epochs"] if headline(e)[1] is not None]  # trainer.eval_every_n_epochs
+        ax.plot([e["epoch"] + 1 for e in scored], [headline(e)[1] for e in scored], marker="o", markersize=3,
+                label=label)  # fmt: skip
     ax.set(title=" / ".join(_score_names(runs)), xlabel="epoch", ylabel="test score")
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -18,8 +18,9 @@ training time, of which ``hyper_seconds`` went to the objective's hyper-steps (t
 updates of the augmentation; 0 for the reward objective); ``objective`` holds the objective's own learned values
 (the marginal likelihood's prior precision); ``final`` sums both times over the epochs. ``eval_seconds`` is the
 epoch's evaluation (batch-norm recalibration and the test set with every test-time
-copy). Everything a run needs (data, model, trainer) is built and checked before its directory is created, so a
-refused run leaves nothing behind.
+copy); with ``trainer.eval_every_n_epochs`` above 1, the epochs between two evaluations have ``null`` score keys
+(the last epoch, whose score is ``final``'s, is always evaluated). Everything a run needs (data, model,
+trainer) is built and checked before its directory is created, so a refused run leaves nothing behind.
 """
 
 from __future__ import annotations

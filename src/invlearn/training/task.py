@@ -10,6 +10,7 @@ finite, and records one entry per epoch for ``metrics.json``.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 
@@ -108,8 +109,9 @@ class InvarianceTask(L.LightningModule):
         refitting = self.current_epoch >= self.refit_from
         if not refitting and self.objective.hyper_step_due(self.current_epoch, self.global_step + 1):
             self._hyper_step(x, y)
-        output, target = self.model.training_outputs(x, y, self.generator)
-        loss = self.objective.weights_loss(self.model, output, target, self.n_train)
+        with self._hyper_parameters_as_constants():
+            output, target = self.model.training_outputs(x, y, self.generator)
+            loss = self.objective.weights_loss(self.model, output, target, self.n_train)
         value = float(loss.detach())
         if not self.trainer.strategy.reduce_boolean_decision(math.isfinite(value), all=True):  # every process stops
             raise self._diverged(self.global_step + 1, f"the training loss is {value}")
@@ -117,6 +119,24 @@ class InvarianceTask(L.LightningModule):
         self.log("loss", loss, on_step=True, on_epoch=False)
         self.log("train_loss", loss, on_step=False, on_epoch=True, sync_dist=True)
         return loss
+
+    @contextlib.contextmanager
+    def _hyper_parameters_as_constants(self):
+        """Within it, an objective that learns the augmentation apart from the weights (in its hyper-steps) has its
+        hyper-parameters as constants: the weight step's graph then has no path into them, and its backward pass
+        computes neither the warp's gradient nor the trunk's input gradient, which only the hyper-step would use
+        (the weights' gradients are the same)."""
+        if self.objective.augmentation_with_weights:
+            yield
+            return
+        learned = [p for p in self.objective.hyper_parameters(self.model) if p.requires_grad]
+        for parameter in learned:
+            parameter.requires_grad_(False)
+        try:
+            yield
+        finally:
+            for parameter in learned:
+                parameter.requires_grad_(True)
 
     def _hyper_step(self, x: Tensor, y: Tensor) -> None:
         """One update of the objective's hyper-parameters (the augmentation, a prior) on this batch, with their
@@ -190,9 +210,17 @@ class InvarianceTask(L.LightningModule):
         self._train_losses = []
         self._hyper_seconds = 0.0
 
+    def _scored_epoch(self) -> bool:
+        """Whether this epoch's validation scores the test set: every ``trainer.eval_every_n_epochs``-th epoch and
+        the last (the other epochs' entries record the training, with no score)."""
+        epoch, spec = self.current_epoch + 1, self.config["trainer"]
+        return epoch % spec["eval_every_n_epochs"] == 0 or epoch == spec["epochs"]
+
     def on_validation_epoch_start(self) -> None:
         self._train_seconds = time.perf_counter() - self._epoch_start
         self._eval_start = time.perf_counter()
+        if not self._scored_epoch():
+            return
         self._val_generator = torch.Generator().manual_seed(self.config["seed"] + seeds.EVALUATION)
         self._counts.zero_()
         calibration = torch.Generator().manual_seed(self.config["seed"] + seeds.CALIBRATION)
@@ -200,15 +228,19 @@ class InvarianceTask(L.LightningModule):
         recalibrate_batch_norm(self.model, inputs, self.config["trainer"]["batch_size"], calibration)
 
     def validation_step(self, batch, batch_idx):
+        if not self._scored_epoch():
+            return
         x, y = batch
         self._counts += self.score.counts(self.model, x, y, self._val_generator)
 
     def on_validation_epoch_end(self) -> None:
-        counts = self._counts.to(self.device)
-        if self.trainer.world_size > 1:
-            counts = self.all_gather(counts).sum(dim=0)
-        results = self.score.results(counts.cpu())
-        self.log(self.score.headline, results[self.score.headline], sync_dist=False)
+        results = dict.fromkeys(self.score.keys)
+        if self._scored_epoch():
+            counts = self._counts.to(self.device)
+            if self.trainer.world_size > 1:
+                counts = self.all_gather(counts).sum(dim=0)
+            results = self.score.results(counts.cpu())
+            self.log(self.score.headline, results[self.score.headline], sync_dist=False)
         if self.trainer.sanity_checking:
             return
         self.history.append(
