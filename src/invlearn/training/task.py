@@ -125,8 +125,9 @@ class InvarianceTask(L.LightningModule):
         """Within it, an objective that learns the augmentation apart from the weights (in its hyper-steps) has its
         hyper-parameters as constants: the weight step's graph then has no path into them, and its backward pass
         computes neither the warp's gradient nor the trunk's input gradient, which only the hyper-step would use
-        (the weights' gradients are the same)."""
-        if self.objective.augmentation_with_weights:
+        (the weights' gradients are the same). Not under data parallelism, whose wrapper expects a gradient for
+        every parameter that required one when it was built."""
+        if self.objective.augmentation_with_weights or self.trainer.world_size > 1:
             yield
             return
         learned = [p for p in self.objective.hyper_parameters(self.model) if p.requires_grad]
