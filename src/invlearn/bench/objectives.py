@@ -13,7 +13,8 @@ choice of the user's, not a cost of learning (with 4 test-time copies and batch-
 learned LeNet run a third of its time, a plain ResNet run a quarter of its own).
 
 One whole run per method is too noisy a measure on a small machine (two timings of the same rows gave 1.24x and
-1.42x), so every run is trained ``repeats`` times, the methods taking turns within each repeat (drifts of the
+1.42x), so, after one untimed epoch of the first plain run (the process's imports and first reads), every run is
+trained ``repeats`` times, the methods taking turns within each repeat (drifts of the
 machine hit them alike). Each row is the median of a method's wall seconds (building, training, the epochs'
 evaluations) against the median of the plain run's: ``{method}_{trunk}_run`` with ``none_{trunk}_run`` as its
 baseline, so ``ratio`` is the run's cost in plain runs; ``ratio_range`` is the least and the largest ratio of one
@@ -105,6 +106,14 @@ def _trunks(runs: dict[str, dict], folder: Path, images: int, epochs: int) -> di
     return {trunk: {m: configs.validate(c) for m, c in by_method.items()} for trunk, by_method in variants.items()}
 
 
+def _warm_up(plain: dict, out: Path) -> None:
+    """Train one epoch of ``plain``, untimed: the process's first run pays its imports and first data reads
+    (about 2 s), which would otherwise count against the first repeat's plain run."""
+    config = copy.deepcopy(plain)
+    config["trainer"].update({"epochs": 1, "eval_every_n_epochs": 1})
+    train(config, out)
+
+
 def run(
     study: str | Path = DEMO_STUDY, epochs: int | None = None, repeats: int = 3, resnet_images: int = RESNET_IMAGES
 ) -> dict:
@@ -115,6 +124,7 @@ def run(
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         variants = _trunks(runs, Path(folder), resnet_images, epochs or RESNET_EPOCHS)
+        _warm_up(next(iter(variants.values()))["none"], Path(folder) / "warm-up")
         for trunk, by_method in variants.items():
             walls: dict[str, list[float]] = {method: [] for method in by_method}
             hypers: dict[str, list[float]] = {method: [] for method in by_method}
