@@ -216,6 +216,9 @@ def test_the_state_of_its_batches_and_last_scores_survives_a_checkpoint():
         ({"temperature": 1}, "temperature"),
         ({"spread": "max"}, "spread"),
         ({"part": "all"}, "part"),
+        ({"class_weight": "inverse"}, "class_weight"),
+        ({"margin": 1.5}, "margin"),
+        ({"class_weight": "balanced", "likelihood": Gaussian()}, "class_weight"),
     ],
 )
 def test_bad_settings_are_refused(settings, message):
@@ -283,3 +286,37 @@ def test_a_learned_temperature_tempers_the_held_out_predictive_and_is_learned_wi
 def test_a_regression_has_no_temperature_its_noise_is_learned_instead():
     objective = HeldOut(temperature=True, likelihood=Gaussian())
     assert objective.log_temperature is None and "temperature" not in objective.hyper_values()
+
+
+def test_balanced_class_weights_give_each_class_of_the_scored_part_the_same_weight():
+    """Held-out classes 2, 1, 0, 1, 0: the score is the mean over the three classes of each one's mean NLL, and its
+    gradient in the range is that mean's."""
+    model, _, _ = _case(occam="none")
+    objective = HeldOut(copies=3, batch_size=5, occam="none", class_weight="balanced")
+    held = make_input("image", torch.float64, batch=5, seed=1), torch.tensor([2, 1, 0, 1, 0])
+    objective.hold_out(*held, seed=0)
+    _, replay, _ = _case(occam="none")
+    x, y = replay.held_out_batch(torch.device("cpu"))
+    step = HyperStep(model, make_input("image", torch.float64, batch=1), torch.tensor([0]), 10, seeded(4))
+    value, (range_grad,) = objective.hyper_gradients(step)
+    nll = -torch.log_softmax(model.predict(x, 3, seeded(4)), dim=1)[torch.arange(5), y]
+    expected = torch.stack([nll[y == c].mean() for c in range(3)]).mean()
+    assert value == pytest.approx(float(expected.detach()), rel=1e-12)
+    magnitude = model.augmentation.candidates[0]._magnitude
+    assert float(range_grad) == pytest.approx(float(torch.autograd.grad(expected, [magnitude])[0]), rel=1e-10)
+
+
+def test_with_a_margin_the_weights_train_at_wider_ranges_and_the_ranges_come_back_exactly():
+    model, _, _ = _case()
+    magnitude = model.augmentation.candidates[0]._magnitude
+    with torch.no_grad():
+        magnitude.fill_(0.3)
+    before = magnitude.detach().clone()
+    with HeldOut(margin=0.25).training_ranges(model):
+        assert float(magnitude.detach()) == pytest.approx(0.55)
+    assert torch.equal(magnitude.detach(), before)
+    with torch.no_grad():
+        magnitude.fill_(0.9)
+    with HeldOut(margin=0.25).training_ranges(model):
+        assert float(magnitude.detach()) == 1.0  # at most the candidate's largest range
+    assert float(magnitude.detach()) == pytest.approx(0.9)

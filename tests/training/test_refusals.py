@@ -268,6 +268,7 @@ HELDOUT = [
         (["heldout.implicit=-1"], "heldout.implicit: must be an integer >= 0, got -1"),
         (["heldout.implicit=2.5"], "heldout.implicit: must be an integer"),
         (["heldout.implicit=5", "heldout.response=true"], "heldout.implicit: response and implicit are two estimates"),
+        (["heldout.class_weight=inverse"], "heldout.class_weight: must be one of ['balanced'], got 'inverse'"),
         (["heldout.temperature=1"], "heldout.temperature: must be true or false, got 1"),
         (["heldout.refit=0.99"], "heldout.refit: 0.99 of "),
         (["heldout.refit=-1"], "heldout.refit"),
@@ -276,6 +277,14 @@ HELDOUT = [
 def test_held_out_settings_that_cannot_run(workdir, capsys, overrides, message):
     args = ["train", str(AUGNET), *SETS, *sum([["--set", item] for item in HELDOUT + overrides], [])]
     assert message in refuse(capsys, [*args, "--out", str(workdir / "run")], workdir)
+
+
+def test_class_weights_are_refused_for_a_regression(workdir, capsys):
+    angles = AUGNET.parent / "identification" / "angles.yaml"
+    sets = ["model.method=independent", "model.objective=heldout", "model.layers=null", "heldout.class_weight=balanced",
+            "model.candidates=[{name: rotate, magnitude: 0.1}]"]  # fmt: skip
+    args = ["train", str(angles), *sum([["--set", item] for item in sets], []), "--out", str(workdir / "run")]
+    assert "heldout.class_weight: weighs classes of a classification" in refuse(capsys, args, workdir)
 
 
 def test_a_held_out_part_drawn_by_group_holds_whole_groups(tmp_path):

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from invlearn.cli import main
+from invlearn.models.invariant import InvariantModel
 from invlearn.training import config, run
 from invlearn.training.task import InvarianceTask
 
@@ -167,6 +168,28 @@ def test_the_weight_step_of_a_bilevel_objective_builds_no_path_into_the_ranges(t
     monkeypatch.setattr(InvarianceTask, "training_step", recording_step)
     run.train(tiny_config(*REFIT), tmp_path / "r")
     assert seen and all(g is None for grads in seen for g in grads)
+
+
+def test_with_a_margin_the_weights_train_beyond_the_ranges_except_in_the_refit(tmp_path, monkeypatch):
+    seen = []  # (range the weight step used, the range itself, refitting)
+    original_outputs, original_step = InvariantModel.training_outputs, InvarianceTask.training_step
+
+    def recording_outputs(self, x, target, generator=None):
+        seen.append([float(self.augmentation.candidates[0]._magnitude.detach())])
+        return original_outputs(self, x, target, generator)
+
+    def recording_step(self, batch, batch_idx):
+        loss = original_step(self, batch, batch_idx)
+        range_now = float(self.model.augmentation.candidates[0]._magnitude.detach())
+        seen[-1] += [range_now, self.current_epoch >= self.refit_from]
+        return loss
+
+    monkeypatch.setattr(InvariantModel, "training_outputs", recording_outputs)
+    monkeypatch.setattr(InvarianceTask, "training_step", recording_step)
+    run.train(tiny_config(*REFIT, "heldout.margin=0.2"), tmp_path / "r")
+    assert {refit for *_, refit in seen} == {False, True}
+    for used, range_now, refit in seen:
+        assert used == pytest.approx(range_now if refit else min(1.0, range_now + 0.2), abs=1e-6)
 
 
 def test_a_dada_search_holds_half_the_training_set_out_and_learns_its_policy_apart(tmp_path):

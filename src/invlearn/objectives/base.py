@@ -3,6 +3,7 @@ declares about itself (its config section, the rules it sets on a run) so that n
 
 from __future__ import annotations
 
+import contextlib
 from typing import ClassVar
 
 import torch
@@ -76,6 +77,11 @@ class Objective(nn.Module):
         compared with (:meth:`~invlearn.models.InvariantModel.training_outputs`); ``n_data`` is the number of
         training examples."""
         raise NotImplementedError
+
+    def training_ranges(self, model: InvariantModel) -> contextlib.AbstractContextManager:
+        """A context within which a weight step builds its graph: the ranges the weights train at (here the
+        learned ranges themselves; the held-out objective's ``margin`` widens them). Not entered in refit epochs."""
+        return contextlib.nullcontext()
 
     def refit_epochs(self, epochs: int) -> int:
         """How many of a run's ``epochs``, at its end, are its :attr:`refit` (rounded to the nearest)."""

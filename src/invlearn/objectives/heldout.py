@@ -37,6 +37,7 @@ best ranges seen under the same augmentation draw, stays within one standard err
 
 from __future__ import annotations
 
+import contextlib
 import math
 import statistics
 from collections import deque
@@ -117,6 +118,9 @@ class MedianSpread:
 
 _TWO_RESPONSES = "response and implicit are two estimates of the weights' response: choose one"
 
+#: ``class_weight``: how a classifier's held-out examples are weighed (``None``: alike).
+CLASS_WEIGHTS = ("balanced",)
+
 #: ``part``: the held-out examples a hyper-step of the ``spread`` or ``none`` rule scores.
 HELD_OUT_PARTS = ("batches", "fixed")
 
@@ -177,13 +181,21 @@ class HeldOut(BilevelObjective):
         group: the per-example fact whose values are the independent units (``"recording"``: a sleep epoch's
             subject): the held-out part is drawn as whole groups, so the objective asks what the test asks (new
             subjects), and the one-standard-error rule counts groups, not examples.
+        class_weight: ``"balanced"``: a classifier's held-out score weighs each class present in the scored part
+            alike (each example by the inverse of its class's count there, as scikit-learn's
+            ``class_weight="balanced"``), so that it asks what a balanced accuracy asks; ``None``: each example
+            alike. Classification only (one class per example).
+        margin: the weights train at the ranges widened by this much (every magnitude and probability plus
+            ``margin``, at most 1: a fraction of each candidate's largest range), so that the held-out score judges
+            ranges the weights have seen a little beyond, a range at 0 included (0: at the ranges themselves).
         likelihood: the task's likelihood (default: categorical); the weights train on its conventional loss, and
             its own parameters (a regression's noise) are learned with the augmentation.
 
     Raises:
         ValueError: a fraction outside ``(0, 1)``, a count below 1 (``burn_in_epochs`` below 0), an unknown
             ``occam`` rule, ``spread`` estimate or ``part``, a learning rate that is not a finite number above 0,
-            a ``floor`` or ``refit`` outside ``[0, 1]``, both ``response`` and ``implicit``.
+            a ``floor`` or ``refit`` outside ``[0, 1]``, both ``response`` and ``implicit``, an unknown
+            ``class_weight`` or one with a likelihood that is not categorical.
         TypeError: a ``response`` or ``temperature`` that is not a bool, a ``group`` that is not a string or ``None``.
     """
 
@@ -193,6 +205,8 @@ class HeldOut(BilevelObjective):
     def task_problem(cls, settings, task):
         if settings["response"] and settings["implicit"]:
             return "implicit", _TWO_RESPONSES
+        if settings["class_weight"] is not None and task != "classification":
+            return "class_weight", f"weighs classes of a classification (one class per example), not a {task}"
         return None
 
     def __init__(
@@ -212,6 +226,8 @@ class HeldOut(BilevelObjective):
         temperature: bool = False,
         refit: float = 0.0,
         group: str | None = None,
+        class_weight: str | None = None,
+        margin: float = 0.0,
         likelihood: Likelihood | None = None,
     ) -> None:
         super().__init__(batch_size)
@@ -232,6 +248,12 @@ class HeldOut(BilevelObjective):
         if group is not None and not isinstance(group, str):
             raise TypeError(f"group must be the name of a per-example fact or None, got {group!r}")
         self.held_out_group = group
+        if class_weight is not None:
+            check_choice(class_weight, "class_weight", CLASS_WEIGHTS)
+            if not isinstance(self.likelihood, Categorical):
+                raise ValueError("class_weight weighs the classes of a categorical likelihood")
+        self.class_weight = class_weight
+        self.margin = check_unit_interval(margin, "margin")
         if not isinstance(temperature, bool):
             raise TypeError(f"temperature must be true or false, got {temperature!r}")
         categorical = isinstance(self.likelihood, Categorical)
@@ -250,6 +272,29 @@ class HeldOut(BilevelObjective):
         self._units = inputs[rows], targets[rows]  # the fixed part (part="fixed" and the tolerance rule)
         self._unit_groups = None if groups is None else groups[rows]
 
+    @contextlib.contextmanager
+    def training_ranges(self, model):
+        """Within it, the ranges the weights train at: each magnitude and probability plus ``margin``."""
+        ranges = [
+            p
+            for module in model.augmentation.modules()
+            for name, p in module.named_parameters(recurse=False)
+            if name in ("_magnitude", "_probability") and p.requires_grad
+        ]
+        if not self.margin or not ranges:
+            yield
+            return
+        kept = [p.detach().clone() for p in ranges]
+        with torch.no_grad():
+            for p in ranges:
+                p.add_(self.margin).clamp_(max=1.0)
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                for p, value in zip(ranges, kept, strict=True):
+                    p.copy_(value)
+
     def weights_loss(self, model, output, target, n_data):
         return self.likelihood.loss(output, target)
 
@@ -266,7 +311,13 @@ class HeldOut(BilevelObjective):
         """``(B,)`` held-out NLL per example, of the predictive tempered by the learned temperature, if any."""
         if self.log_temperature is not None:
             output = output / self.log_temperature.exp().to(output.device, output.dtype)
-        return self.likelihood.nll_per_example(output, target)
+        per_example = self.likelihood.nll_per_example(output, target)
+        if self.class_weight is None:
+            return per_example
+        if target.ndim != 1:
+            raise ValueError(f"class_weight needs one class per example, got targets of shape {tuple(target.shape)}")
+        counts = torch.bincount(target).to(per_example.dtype)
+        return per_example * (len(target) / (int((counts > 0).sum()) * counts[target]))
 
     def hyper_step_due(self, epoch, step):
         return epoch >= self.burn_in_epochs and step % self.every_n_steps == 0
@@ -392,5 +443,5 @@ class HeldOut(BilevelObjective):
             f"implicit={self.implicit}, "
             f"floor={self._tolerance.floor:g}, "
             f"temperature={self.log_temperature is not None}, refit={self.refit:g}, "
-            f"group={self.held_out_group!r}"
+            f"group={self.held_out_group!r}, class_weight={self.class_weight!r}"
         )

@@ -109,7 +109,8 @@ class InvarianceTask(L.LightningModule):
         refitting = self.current_epoch >= self.refit_from
         if not refitting and self.objective.hyper_step_due(self.current_epoch, self.global_step + 1):
             self._hyper_step(x, y)
-        with self._hyper_parameters_as_constants():
+        ranges = contextlib.nullcontext() if refitting else self.objective.training_ranges(self.model)
+        with ranges, self._hyper_parameters_as_constants():
             output, target = self.model.training_outputs(x, y, self.generator)
             loss = self.objective.weights_loss(self.model, output, target, self.n_train)
         value = float(loss.detach())
