@@ -61,7 +61,7 @@ napoleon_numpy_docstring = False
 # offline, and to torch's own docstrings inherited by our modules (set_extra_state's load_state_dict).
 nitpicky = True
 nitpick_ignore_regex = [
-    (r"py:.*", r"(torch|numpy|pathlib|collections\.abc|types|typing|lightning|argparse)(\..*)?"),
+    (r"py:.*", r"(torch|numpy|pathlib|contextlib|collections\.abc|types|typing|lightning|argparse)(\..*)?"),
     (r"py:.*", r"(Tensor|Module|nn\..*|Path|load_state_dict|invlearn\.ops\.precision\.Op)"),
 ]
 

@@ -187,14 +187,16 @@ class HeldOut(BilevelObjective):
             alike. Classification only (one class per example).
         margin: the weights train at the ranges widened by this much (every magnitude and probability plus
             ``margin``, at most 1: a fraction of each candidate's largest range), so that the held-out score judges
-            ranges the weights have seen a little beyond, a range at 0 included (0: at the ranges themselves).
+            ranges the weights have seen a little beyond, a range at 0 included (0: at the ranges themselves). The
+            candidates' magnitudes and probabilities only (AugNet's and independent candidates'; not Augerino's
+            widths).
         likelihood: the task's likelihood (default: categorical); the weights train on its conventional loss, and
             its own parameters (a regression's noise) are learned with the augmentation.
 
     Raises:
         ValueError: a fraction outside ``(0, 1)``, a count below 1 (``burn_in_epochs`` below 0), an unknown
             ``occam`` rule, ``spread`` estimate or ``part``, a learning rate that is not a finite number above 0,
-            a ``floor`` or ``refit`` outside ``[0, 1]``, both ``response`` and ``implicit``, an unknown
+            a ``floor``, ``refit`` or ``margin`` outside ``[0, 1]``, both ``response`` and ``implicit``, an unknown
             ``class_weight`` or one with a likelihood that is not categorical.
         TypeError: a ``response`` or ``temperature`` that is not a bool, a ``group`` that is not a string or ``None``.
     """
@@ -443,5 +445,5 @@ class HeldOut(BilevelObjective):
             f"implicit={self.implicit}, "
             f"floor={self._tolerance.floor:g}, "
             f"temperature={self.log_temperature is not None}, refit={self.refit:g}, "
-            f"group={self.held_out_group!r}, class_weight={self.class_weight!r}"
+            f"group={self.held_out_group!r}, class_weight={self.class_weight!r}, margin={self.margin:g}"
         )
