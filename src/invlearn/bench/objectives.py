@@ -110,7 +110,7 @@ def _warm_up(plain: dict, out: Path) -> None:
     """Train one epoch of ``plain``, untimed: the process's first run pays its imports and first data reads
     (about 2 s), which would otherwise count against the first repeat's plain run."""
     config = copy.deepcopy(plain)
-    config["trainer"].update({"epochs": 1, "eval_every_n_epochs": 1})
+    config["trainer"]["epochs"] = 1
     train(config, out)
 
 

@@ -46,6 +46,7 @@ import torch
 from torch import Tensor, nn
 
 from invlearn._validation import check_choice, check_copies, check_count, check_positive, check_unit_interval
+from invlearn.augmentations import Augmentation
 from invlearn.objectives.base import checked_likelihood
 from invlearn.objectives.bilevel import BilevelObjective
 from invlearn.objectives.implicit import implicit_response
@@ -277,12 +278,8 @@ class HeldOut(BilevelObjective):
     @contextlib.contextmanager
     def training_ranges(self, model):
         """Within it, the ranges the weights train at: each magnitude and probability plus ``margin``."""
-        ranges = [
-            p
-            for module in model.augmentation.modules()
-            for name, p in module.named_parameters(recurse=False)
-            if name in ("_magnitude", "_probability") and p.requires_grad
-        ]
+        strengths = (m.strength_parameter for m in model.augmentation.modules() if isinstance(m, Augmentation))
+        ranges = [p for p in strengths if p.requires_grad]
         if not self.margin or not ranges:
             yield
             return
