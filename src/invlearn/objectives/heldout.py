@@ -278,11 +278,11 @@ class HeldOut(BilevelObjective):
     @contextlib.contextmanager
     def training_ranges(self, model):
         """Within it, the ranges the weights train at: each magnitude and probability plus ``margin``."""
-        strengths = (m.strength_parameter for m in model.augmentation.modules() if isinstance(m, Augmentation))
-        ranges = [p for p in strengths if p.requires_grad]
-        if not self.margin or not ranges:
+        if not self.margin:  # every weight step passes here: nothing to enumerate by default
             yield
             return
+        strengths = (m.strength_parameter for m in model.augmentation.modules() if isinstance(m, Augmentation))
+        ranges = [p for p in strengths if p.requires_grad]
         kept = [p.detach().clone() for p in ranges]
         with torch.no_grad():
             for p in ranges:
